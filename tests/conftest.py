@@ -1,0 +1,76 @@
+"""Shared fixtures: one static server and one headless Chromium for the whole session.
+
+Browser tests are marked `browser`; they are skipped (with the reason) when Chromium or
+`node_modules/` is missing, so `pytest tests/nn` works on a bare machine. `make test`
+installs both, so in CI nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support.static_server import StaticServer
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    # Without these Chromium keeps trying to reach Google's hosts (no network here).
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--no-sandbox",
+]
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def static_server():
+    """Serve the repository root over HTTP (node_modules, models, static, test files)."""
+    if not (REPO_ROOT / "node_modules").is_dir():
+        pytest.skip("node_modules/ is missing: run `make setup` (npm install)")
+    server = StaticServer(REPO_ROOT)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole test session."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}: run `make setup`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh page; its console output is attached to the report when the test fails."""
+    context = browser.new_context()
+    new_page = context.new_page()
+    console: list[str] = []
+    new_page.on("console", lambda message: console.append(f"[{message.type}] {message.text}"))
+    new_page.on("pageerror", lambda error: console.append(f"[pageerror] {error}"))
+    yield new_page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed and console:
+        print("\n--- browser console ---\n" + "\n".join(console[-200:]))
+    context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
