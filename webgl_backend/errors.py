@@ -1,0 +1,25 @@
+"""The few named errors of the runtime. Each message says what, where, expected vs got."""
+
+
+class ShadernetError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ModelFormatError(ShadernetError, ValueError):
+    """model.json or a weight shard is malformed, inconsistent or holds non-finite values."""
+
+
+class ShapeError(ShadernetError, ValueError):
+    """A tensor's shape does not fit the op or layer it is given to."""
+
+
+class ShaderCompileError(ShadernetError, RuntimeError):
+    """A generated shader failed to compile or link; carries the info log and source lines."""
+
+
+class WebGL2UnavailableError(ShadernetError, RuntimeError):
+    """The browser has no WebGL2, or lacks float render targets (EXT_color_buffer_float)."""
+
+
+class ContextLostError(ShadernetError, RuntimeError):
+    """The WebGL context was lost; textures and programs must be rebuilt."""
