@@ -143,7 +143,9 @@ def _check_range(
     """`value` as a float if it lies in the interval, else ValueError naming the argument."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
     if ok:
-        ok = (value >= low if include_low else value > low) and (value <= high if include_high else value < high)
+        above_low = value >= low if include_low else value > low
+        below_high = value <= high if include_high else value < high
+        ok = above_low and below_high
     if not ok:
         interval = f"{'[' if include_low else '('}{low}, {high}{']' if include_high else ')'}"
         raise ValueError(
@@ -422,7 +424,8 @@ class Adam(Optimizer):
 
     def _update(self, param, grad, state, lr):
         # apply() has already counted this update, so iterations is its 1-based number
-        adam_update(param, grad, state[0], state[1], self.iterations, lr, self.beta_1, self.beta_2, self.epsilon)
+        m, v = state
+        adam_update(param, grad, m, v, self.iterations, lr, self.beta_1, self.beta_2, self.epsilon)
 
 
 _OPTIMIZERS: dict[str, type[Optimizer]] = {
