@@ -1,0 +1,40 @@
+# Two commands on a fresh machine:
+#   make run    set up (.venv, Python and npm packages, MNIST) and run the main job
+#   make test   set up (plus headless Chromium) and run the whole test suite
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+SHADERNET := $(VENV)/bin/shadernet
+
+.PHONY: run setup test browser data train-default bench clean
+
+run: setup
+	$(SHADERNET) train --arch cnn --output runs/cnn
+
+setup: $(VENV)/.installed node_modules/.installed data
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[serve,test]"
+	touch $@
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+data: $(VENV)/.installed node_modules/.installed
+	$(SHADERNET) data
+
+# Debian's Chromium drives the browser tests (never `playwright install`: it downloads).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+test: setup browser
+	SHADERNET_REQUIRE_BROWSER=1 $(PYTHON) -m pytest
+
+bench: setup browser
+	$(PYTHON) bench/train_speed.py
+
+clean:
+	rm -rf runs .pytest_cache build dist *.egg-info

@@ -1,0 +1,60 @@
+"""The named models `shadernet train --arch NAME` builds, with the settings that suit each.
+
+- `mlp`: 784-512-10, the classic Keras MNIST example (RMSprop, batch 128).
+- `cnn`: from "TensorFlow and deep learning, without a PhD": three `same` convolutions
+  (6@6x6 s1, 12@5x5 s2, 24@4x4 s2), dense 200 with dropout, softmax 10; Adam with the
+  tutorial's exponential decay from 0.003 towards 0.0001.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from model_export.layers import Conv2D, Dense, Dropout, Flatten, Layer
+
+MNIST_INPUT_SHAPE = (28, 28, 1)
+
+
+def mlp_layers(kernel_regularizer: dict | None = None) -> list[Layer]:
+    penalty = {"kernel_regularizer": kernel_regularizer}
+    return [
+        Flatten(),
+        Dense(512, activation="relu", **penalty),
+        Dropout(0.2),
+        Dense(10, activation="softmax", **penalty),
+    ]
+
+
+def cnn_layers(kernel_regularizer: dict | None = None) -> list[Layer]:
+    penalty = {"kernel_regularizer": kernel_regularizer}
+    return [
+        Conv2D(6, (6, 6), strides=(1, 1), padding="same", activation="relu", **penalty),
+        Conv2D(12, (5, 5), strides=(2, 2), padding="same", activation="relu", **penalty),
+        Conv2D(24, (4, 4), strides=(2, 2), padding="same", activation="relu", **penalty),
+        Flatten(),
+        Dense(200, activation="relu", **penalty),
+        Dropout(0.25),
+        Dense(10, activation="softmax", **penalty),
+    ]
+
+
+@dataclass(frozen=True)
+class Architecture:
+    build_layers: Callable[..., list[Layer]]
+    optimizer: str
+    learning_rate: float
+    batch_size: int
+    epochs: int
+    decay: str  # "none", "exponential" or "step"
+    lr_floor: float = 0.0
+    decay_steps: int = 2000
+    decay_rate: float = 0.36787944117144233  # 1/e: the tutorial's exp(-step / 2000)
+
+
+ARCHITECTURES = {
+    "mlp": Architecture(mlp_layers, optimizer="rmsprop", learning_rate=0.001, batch_size=128,
+                        epochs=5, decay="none"),
+    "cnn": Architecture(cnn_layers, optimizer="adam", learning_rate=0.003, batch_size=100,
+                        epochs=15, decay="exponential", lr_floor=0.0001),
+}
