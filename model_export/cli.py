@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--subset", type=int, help="train on this many images only")
     train.add_argument("--patience", type=int,
                        help="early stopping: epochs without validation-loss improvement")
-    train.add_argument("--output", default="runs/latest", help="folder for checkpoint and report")
+    train.add_argument("--output", help="folder for checkpoint and report (default: "
+                       "runs/latest, or the resumed checkpoint's folder)")
     train.add_argument("--resume", type=Path, metavar="CHECKPOINT",
                        help="continue a run from its checkpoint.npz (--epochs may extend it)")
 
@@ -101,11 +102,13 @@ def run_train(args) -> int:
     from model_export.data import load_mnist
     from model_export.train import ConfigError, TrainConfig, Trainer, build_model, build_optimizer
 
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "resume", "handler")}
+    options = {k: v for k, v in vars(args).items()
+               if k not in ("command", "resume", "handler") and v is not None}
     if args.resume is not None:
         checkpoint = load_checkpoint(args.resume)
         saved = checkpoint.train_config
-        config = TrainConfig(**{**saved, "epochs": args.epochs or saved["epochs"]})
+        config = TrainConfig(**{**saved, "epochs": args.epochs or saved["epochs"],
+                                "output": args.output or str(args.resume.parent)})
         model = checkpoint.model
     else:
         config = TrainConfig(**options)
