@@ -1,0 +1,22 @@
+// avg_pool2d_forward: x (${N}, ${H}, ${W}, ${C}) -> y (${N}, ${OH}, ${OW}, ${C}),
+// window (${PH}, ${PW}), strides (${SH}, ${SW}), pads top ${PAD_TOP} left ${PAD_LEFT}.
+// The mean is over the valid cells only (padding is not counted), as in TF.
+
+void main() {
+  int i = output_index(${OUT_WIDTH});
+  if (i >= ${SIZE}) { write_output(0.0); return; }
+  ivec4 y = nhwc_coords(i, ${OH}, ${OW}, ${C});
+  float total = 0.0;
+  int count = 0;
+  for (int py = 0; py < ${PH}; ++py) {
+    int in_row = y.y * ${SH} + py - ${PAD_TOP};
+    if (in_row < 0 || in_row >= ${H}) continue;
+    for (int px = 0; px < ${PW}; ++px) {
+      int in_col = y.z * ${SW} + px - ${PAD_LEFT};
+      if (in_col < 0 || in_col >= ${W}) continue;
+      total += get_x(((y.x * ${H} + in_row) * ${W} + in_col) * ${C} + y.w);
+      count += 1;
+    }
+  }
+  write_output(total / float(count));
+}

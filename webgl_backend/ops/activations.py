@@ -1,0 +1,100 @@
+"""Activations as GLSL: `float activate(float v)` snippets fused into producers, and
+standalone elementwise programs (`relu_forward`, ...) for Activation/LeakyReLU layers.
+
+Names follow model_export/nn/activations.py; the formulas match it term for term.
+"""
+
+from __future__ import annotations
+
+from webgl_backend.codegen import DEFAULT_MAX_TEXTURE_SIZE, Program, build_program, float_literal
+from webgl_backend.errors import ShapeError
+
+# Keras/TF.js LeakyReLU default slope.
+DEFAULT_LEAKY_ALPHA = 0.3
+FUSABLE_ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh")
+
+
+def activation_snippet(activation: str, alpha: float | None = None) -> str:
+    """GLSL `float activate(float v)` for one activation name ('linear' is identity)."""
+    if activation in ("linear", None):
+        body = "return v;"
+    elif activation == "relu":
+        body = "return max(v, 0.0);"
+    elif activation == "leaky_relu":
+        slope = float_literal(DEFAULT_LEAKY_ALPHA if alpha is None else alpha)
+        body = f"return v > 0.0 ? v : {slope} * v;"
+    elif activation == "elu":
+        body = "return v > 0.0 ? v : exp(v) - 1.0;"
+    elif activation == "sigmoid":
+        # exp(-v) overflows to inf for v << 0 and 1/(1+inf) is 0: no NaN either way.
+        body = "return 1.0 / (1.0 + exp(-v));"
+    elif activation == "tanh":
+        # Built from exp(-2|v|) <= 1 so large |v| cannot overflow (inf/inf = NaN).
+        body = "float e = exp(-2.0 * abs(v)); return sign(v) * (1.0 - e) / (1.0 + e);"
+    else:
+        raise ShapeError(
+            f"activation: {activation!r} cannot be fused into a producer; expected one of "
+            f"{', '.join(FUSABLE_ACTIVATIONS)} (softmax is its own op)"
+        )
+    return f"float activate(float v) {{ {body} }}"
+
+
+def _elementwise(op: str, x_shape: tuple[int, ...], snippet: str,
+                 max_texture_size: int) -> Program:
+    x_shape = tuple(int(d) for d in x_shape)
+    if not x_shape or any(d < 1 for d in x_shape):
+        raise ShapeError(f"{op}: x must have positive dimensions, got shape {x_shape}")
+    return build_program(op, "activation_forward", {"x": x_shape}, x_shape,
+                         {"OP": op, "ACTIVATION": snippet}, max_texture_size)
+
+
+def relu_forward(x_shape: tuple[int, ...], *,
+                 max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+    """y = max(x, 0), same shape as x."""
+    return _elementwise("relu_forward", x_shape, activation_snippet("relu"), max_texture_size)
+
+
+def leaky_relu_forward(x_shape: tuple[int, ...], alpha: float = DEFAULT_LEAKY_ALPHA, *,
+                       max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+    """y = x if x > 0 else alpha * x."""
+    return _elementwise("leaky_relu_forward", x_shape,
+                        activation_snippet("leaky_relu", alpha), max_texture_size)
+
+
+def elu_forward(x_shape: tuple[int, ...], *,
+                max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+    """y = x if x > 0 else exp(x) - 1."""
+    return _elementwise("elu_forward", x_shape, activation_snippet("elu"), max_texture_size)
+
+
+def sigmoid_forward(x_shape: tuple[int, ...], *,
+                    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+    """y = 1 / (1 + exp(-x))."""
+    return _elementwise("sigmoid_forward", x_shape, activation_snippet("sigmoid"),
+                        max_texture_size)
+
+
+def tanh_forward(x_shape: tuple[int, ...], *,
+                 max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+    """y = tanh(x)."""
+    return _elementwise("tanh_forward", x_shape, activation_snippet("tanh"), max_texture_size)
+
+
+def activation_forward(activation: str, x_shape: tuple[int, ...], alpha: float | None = None, *,
+                       max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+    """The standalone program for an activation name (used by Activation layers)."""
+    if activation == "softmax":
+        from webgl_backend.ops.softmax import softmax_forward
+
+        return softmax_forward(x_shape, max_texture_size=max_texture_size)
+    if activation == "leaky_relu":
+        return leaky_relu_forward(x_shape, DEFAULT_LEAKY_ALPHA if alpha is None else alpha,
+                                  max_texture_size=max_texture_size)
+    builders = {"relu": relu_forward, "elu": elu_forward, "sigmoid": sigmoid_forward,
+                "tanh": tanh_forward}
+    if activation not in builders:
+        raise ShapeError(
+            f"activation: unknown activation {activation!r}; expected one of "
+            "relu, leaky_relu, elu, sigmoid, tanh, softmax"
+        )
+    return builders[activation](x_shape, max_texture_size=max_texture_size)

@@ -1,0 +1,106 @@
+"""conv2d: NHWC cross-correlation with a (kh, kw, cin, cout) kernel, bias and activation fused.
+
+Also holds the sliding-window geometry shared with pooling. It is TF's rule (tfjs-core
+`conv_util.ts`), the same as model_export/nn/geometry.py: `valid` gives
+floor((in - k) / stride) + 1; `same` gives ceil(in / stride) with total padding
+max((out - 1) * stride + k - in, 0), the odd extra row/column at the bottom/right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from webgl_backend.codegen import DEFAULT_MAX_TEXTURE_SIZE, Program, build_program
+from webgl_backend.errors import ShapeError
+from webgl_backend.ops.activations import activation_snippet
+
+PADDINGS = ("valid", "same")
+
+
+@dataclass(frozen=True)
+class WindowGeometry:
+    """Output size (oh, ow) and the top/left padding of a 2-D window op."""
+
+    oh: int
+    ow: int
+    pad_top: int
+    pad_left: int
+
+
+def _pair(op: str, name: str, value) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or any(not isinstance(v, int) or v < 1 for v in pair):
+        raise ShapeError(f"{op}: {name} must be a positive int or pair of them, got {value!r}")
+    return pair
+
+
+def _axis(op: str, size: int, window: int, stride: int, padding: str) -> tuple[int, int]:
+    """(output size, padding before) along one axis."""
+    if padding == "valid":
+        if window > size:
+            raise ShapeError(
+                f"{op}: window {window} does not fit input size {size} with padding='valid'"
+            )
+        return (size - window) // stride + 1, 0
+    out = -(-size // stride)
+    total = max((out - 1) * stride + window - size, 0)
+    return out, total // 2
+
+
+def window_geometry(op: str, x_shape: tuple[int, ...], window, strides,
+                    padding: str) -> WindowGeometry:
+    """Geometry of a (kh, kw) window with `strides` over x (n, h, w, c); checks everything."""
+    if len(x_shape) != 4 or any(d < 1 for d in x_shape):
+        raise ShapeError(f"{op}: x must be 4-D (n, h, w, c) with positive sizes, got {x_shape}")
+    if padding not in PADDINGS:
+        raise ShapeError(f"{op}: padding must be 'same' or 'valid', got {padding!r}")
+    kh, kw = _pair(op, "window", window)
+    sh, sw = _pair(op, "strides", strides)
+    oh, pad_top = _axis(op, x_shape[1], kh, sh, padding)
+    ow, pad_left = _axis(op, x_shape[2], kw, sw, padding)
+    return WindowGeometry(oh, ow, pad_top, pad_left)
+
+
+def conv2d_forward(
+    x_shape: tuple[int, ...],
+    kernel_shape: tuple[int, ...],
+    bias_shape: tuple[int, ...] | None = None,
+    *,
+    strides=(1, 1),
+    padding: str = "valid",
+    activation: str = "linear",
+    alpha: float | None = None,
+    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+) -> Program:
+    """Program for y (n, oh, ow, cout) = activation(conv(x (n, h, w, cin), kernel) + bias)."""
+    x_shape = tuple(int(d) for d in x_shape)
+    kernel_shape = tuple(int(d) for d in kernel_shape)
+    if len(kernel_shape) != 4 or any(d < 1 for d in kernel_shape):
+        raise ShapeError(f"conv2d: kernel must be 4-D (kh, kw, cin, cout), got {kernel_shape}")
+    if len(x_shape) == 4 and x_shape[3] != kernel_shape[2]:
+        raise ShapeError(
+            f"conv2d: input has {x_shape[3]} channels but kernel expects cin={kernel_shape[2]} "
+            f"(x {x_shape}, kernel {kernel_shape})"
+        )
+    kh, kw, cin, cout = kernel_shape
+    g = window_geometry("conv2d", x_shape, (kh, kw), strides, padding)
+    sh, sw = _pair("conv2d", "strides", strides)
+    inputs = {"x": x_shape, "kernel": kernel_shape}
+    if bias_shape is not None:
+        bias_shape = tuple(int(d) for d in bias_shape)
+        if bias_shape != (cout,):
+            raise ShapeError(
+                f"conv2d: bias must have shape ({cout},) to match kernel {kernel_shape}, "
+                f"got {bias_shape}"
+            )
+        inputs["bias"] = bias_shape
+    n, h, w, _ = x_shape
+    values = {
+        "N": n, "H": h, "W": w, "CIN": cin, "KH": kh, "KW": kw, "COUT": cout,
+        "OH": g.oh, "OW": g.ow, "SH": sh, "SW": sw,
+        "PAD_TOP": g.pad_top, "PAD_LEFT": g.pad_left,
+        "BIAS_INIT": "get_bias(out_channel)" if bias_shape is not None else "0.0",
+        "ACTIVATION": activation_snippet(activation, alpha),
+    }
+    return build_program("conv2d_forward", "conv2d_forward", inputs, (n, g.oh, g.ow, cout),
+                         values, max_texture_size)

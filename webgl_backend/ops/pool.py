@@ -1,0 +1,38 @@
+"""max_pool2d and avg_pool2d over NHWC, TF geometry (see `ops/conv.py`).
+
+Max keeps the first maximum of a window (strict '>'), matching model_export's numpy
+argmax rule rather than TF.js's '>='; average divides by the count of valid cells.
+"""
+
+from __future__ import annotations
+
+from webgl_backend.codegen import DEFAULT_MAX_TEXTURE_SIZE, Program, build_program
+from webgl_backend.ops.conv import _pair, window_geometry
+
+
+def _pool_program(op: str, x_shape, pool_size, strides, padding: str,
+                  max_texture_size: int) -> Program:
+    x_shape = tuple(int(d) for d in x_shape)
+    strides = pool_size if strides is None else strides
+    g = window_geometry(op, x_shape, pool_size, strides, padding)
+    ph, pw = _pair(op, "pool_size", pool_size)
+    sh, sw = _pair(op, "strides", strides)
+    n, h, w, c = x_shape
+    values = {"N": n, "H": h, "W": w, "C": c, "PH": ph, "PW": pw, "SH": sh, "SW": sw,
+              "OH": g.oh, "OW": g.ow, "PAD_TOP": g.pad_top, "PAD_LEFT": g.pad_left}
+    return build_program(f"{op}_forward", f"{op}_forward", {"x": x_shape}, (n, g.oh, g.ow, c),
+                         values, max_texture_size)
+
+
+def max_pool2d_forward(x_shape: tuple[int, ...], pool_size=(2, 2), strides=(2, 2),
+                       padding: str = "valid", *,
+                       max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+    """Program for y (n, oh, ow, c) = max over each window of x (n, h, w, c)."""
+    return _pool_program("max_pool2d", x_shape, pool_size, strides, padding, max_texture_size)
+
+
+def avg_pool2d_forward(x_shape: tuple[int, ...], pool_size=(2, 2), strides=(2, 2),
+                       padding: str = "valid", *,
+                       max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+    """Program for y (n, oh, ow, c) = mean of the valid cells of each window of x."""
+    return _pool_program("avg_pool2d", x_shape, pool_size, strides, padding, max_texture_size)

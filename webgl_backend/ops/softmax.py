@@ -1,0 +1,23 @@
+"""softmax over the last axis, max-subtracted so exp never overflows.
+
+The final Dense layer usually fuses it (see `ops/dense.py`); this standalone program
+serves Activation('softmax') layers and wide outputs.
+"""
+
+from __future__ import annotations
+
+from webgl_backend.codegen import DEFAULT_MAX_TEXTURE_SIZE, Program, build_program, shape_size
+from webgl_backend.errors import ShapeError
+
+
+def softmax_forward(x_shape: tuple[int, ...], *,
+                    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+    """y (..., units) = softmax(x (..., units)) along the last axis."""
+    x_shape = tuple(int(d) for d in x_shape)
+    if not x_shape or any(d < 1 for d in x_shape):
+        raise ShapeError(f"softmax: x must have positive dimensions, got shape {x_shape}")
+    units = x_shape[-1]
+    return build_program(
+        "softmax_forward", "softmax_forward", {"x": x_shape}, x_shape,
+        {"ROWS": shape_size(x_shape) // units, "UNITS": units}, max_texture_size,
+    )

@@ -1,0 +1,397 @@
+"""Runtime: load a validated model onto the GPU, predict batches, dispose.
+
+    runtime = Runtime(gl)                       # gl: a WebGL2RenderingContext (or FakeGL)
+    model = runtime.load_model(model_json, shards)
+    probabilities = model.predict(images, n)    # n * 28*28 floats in, n * 10 floats out
+    model.dispose()
+
+Layers map to ops (one table, `_LAYER_BUILDERS`); an activation layer after Dense or
+Conv2D is fused into that producer's draw, a softmax after the last Dense is fused too,
+Flatten is a view, Dropout is the identity. A forward pass for batch n is a "plan": the
+programs specialised for n, compiled once, plus the output textures, reused by every
+predict of that batch size.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from webgl_backend.codegen import Program, shape_size
+from webgl_backend.context import CompiledProgram, GLContext
+from webgl_backend.errors import ContextLostError, ModelFormatError, ShapeError
+from webgl_backend.model_format import ModelArtifacts, read_model
+from webgl_backend.ops.activations import activation_forward
+from webgl_backend.ops.conv import conv2d_forward
+from webgl_backend.ops.dense import MAX_FUSED_SOFTMAX_UNITS, dense_forward
+from webgl_backend.ops.pool import avg_pool2d_forward, max_pool2d_forward
+from webgl_backend.tensor import GpuTensor
+
+# Batches above this are split: bounds texture sizes and the number of specialisations.
+MAX_BATCH = 1024
+# Plans (programs + textures) kept for recently used batch sizes.
+MAX_PLANS = 3
+
+
+@dataclass
+class _LayerOp:
+    """One drawn op of the model: which builder, its attributes, and its weight tensors.
+
+    `kind` is 'dense', 'conv2d', 'max_pool2d', 'avg_pool2d', 'activation' or 'view'
+    (Flatten: a reshape of the same texture).
+    """
+
+    layer_name: str
+    kind: str
+    attrs: dict = field(default_factory=dict)
+    weights: list[GpuTensor] = field(default_factory=list)
+
+    def program(self, x_shape: tuple[int, ...], max_texture_size: int) -> Program | None:
+        """The program for input x_shape (batch included), or None for a view."""
+        kind, attrs, mts = self.kind, self.attrs, max_texture_size
+        if kind == "view":
+            return None
+        if kind == "dense":
+            bias_shape = self.weights[1].shape if len(self.weights) > 1 else None
+            return dense_forward(x_shape, self.weights[0].shape, bias_shape,
+                                 activation=attrs["activation"], alpha=attrs.get("alpha"),
+                                 max_texture_size=mts)
+        if kind == "conv2d":
+            bias_shape = self.weights[1].shape if len(self.weights) > 1 else None
+            return conv2d_forward(x_shape, self.weights[0].shape, bias_shape,
+                                  strides=attrs["strides"], padding=attrs["padding"],
+                                  activation=attrs["activation"], alpha=attrs.get("alpha"),
+                                  max_texture_size=mts)
+        if kind in ("max_pool2d", "avg_pool2d"):
+            builder = max_pool2d_forward if kind == "max_pool2d" else avg_pool2d_forward
+            return builder(x_shape, attrs["pool_size"], attrs["strides"], attrs["padding"],
+                           max_texture_size=mts)
+        if kind == "activation":
+            return activation_forward(attrs["activation"], x_shape, attrs.get("alpha"),
+                                      max_texture_size=mts)
+        raise AssertionError(f"unknown op kind {kind!r}")
+
+    def can_fuse(self, activation: str) -> bool:
+        """Whether an activation layer right after this op can run inside its draw."""
+        if self.kind not in ("dense", "conv2d") or self.attrs["activation"] != "linear":
+            return False
+        if activation == "softmax":
+            return self.kind == "dense" and self.weights[0].shape[1] <= MAX_FUSED_SOFTMAX_UNITS
+        return True
+
+
+@dataclass
+class _Step:
+    layer_name: str
+    compiled: CompiledProgram | None
+    inputs: list[GpuTensor]
+    output: GpuTensor
+
+
+@dataclass
+class _Plan:
+    """Everything one forward pass of batch n draws, built once per n."""
+
+    n: int
+    input: GpuTensor
+    steps: list[_Step]
+    output: GpuTensor
+
+    def owned_tensors(self) -> list[GpuTensor]:
+        return [self.input] + [step.output for step in self.steps if step.output.owner]
+
+
+class GpuModel:
+    """A model whose weights live in textures of one GLContext."""
+
+    def __init__(self, context: GLContext, artifacts: ModelArtifacts, max_batch: int = MAX_BATCH):
+        self.context = context
+        self.artifacts = artifacts
+        self.input_shape = tuple(artifacts.input_shape)
+        self.max_batch = max_batch
+        self.last_forward: dict[str, int] = {}
+        self._plans: OrderedDict[int, _Plan] = OrderedDict()
+        self._ops: list[_LayerOp] = []
+        self._disposed = False
+        self._build_ops()
+        self.output_shape = self._output_shape()
+
+    # -- building --------------------------------------------------------------------
+
+    def _build_ops(self) -> None:
+        """Upload weights and turn layer specs into ops, fusing activations into producers."""
+        ops: list[_LayerOp] = []
+        for spec in self.artifacts.layers:
+            builder = _LAYER_BUILDERS.get(spec.class_name)
+            if builder is None:
+                raise ModelFormatError(
+                    f"model.json: layer '{spec.name}' is a {spec.class_name}, which the GPU "
+                    f"runtime cannot run; supported: {', '.join(sorted(_LAYER_BUILDERS))}"
+                )
+            op = builder(self.context, spec)
+            if op is None:
+                continue
+            if op.kind == "activation" and ops and ops[-1].can_fuse(op.attrs["activation"]):
+                ops[-1].attrs["activation"] = op.attrs["activation"]
+                ops[-1].attrs["alpha"] = op.attrs.get("alpha")
+                ops[-1].layer_name += f"+{op.layer_name}"
+                continue
+            ops.append(op)
+        self._ops = ops
+
+    def _output_shape(self) -> tuple[int, ...]:
+        layers = self.artifacts.layers
+        return tuple(layers[-1].output_shape) if layers else self.input_shape
+
+    def _plan(self, n: int) -> _Plan:
+        plan = self._plans.get(n)
+        if plan is not None:
+            self._plans.move_to_end(n)
+            return plan
+        context = self.context
+        mts = context.max_texture_size
+        x = GpuTensor.empty(context, (n,) + self.input_shape)
+        first_input, steps = x, []
+        try:
+            for op in self._ops:
+                if op.kind == "view":
+                    y = x.reshape((n,) + tuple(op.attrs["shape"]))
+                    steps.append(_Step(op.layer_name, None, [x], y))
+                else:
+                    program = op.program(x.shape, mts)
+                    compiled = context.compile(program)
+                    y = GpuTensor.empty(context, program.output_shape)
+                    steps.append(_Step(op.layer_name, compiled, [x] + op.weights, y))
+                x = y
+        except Exception:
+            for tensor in [first_input] + [s.output for s in steps]:
+                tensor.dispose()
+            raise
+        plan = _Plan(n, first_input, steps, x)
+        self._plans[n] = plan
+        if len(self._plans) > MAX_PLANS:
+            _, evicted = self._plans.popitem(last=False)
+            for tensor in evicted.owned_tensors():
+                tensor.dispose()
+        return plan
+
+    # -- running ---------------------------------------------------------------------
+
+    def _check_usable(self) -> None:
+        if self._disposed:
+            raise ValueError("predict: this model was disposed (load it again to use it)")
+        self.context.check_not_lost()
+
+    def _forward(self, plan: _Plan, images, offset: int, count: int) -> array:
+        plan.input.upload(images[offset:offset + count])
+        context = self.context
+        for step in plan.steps:
+            if step.compiled is not None:
+                context.draw(step.compiled, [t.texture for t in step.inputs], step.output.texture)
+        return plan.output.read()
+
+    def predict(self, images, n: int) -> array:
+        """Probabilities for n images: `images` holds n * prod(input_shape) floats, NHWC.
+
+        Accepts array('f'), a float32 memoryview/bytes, a list, or a JS Float32Array.
+        Returns array('f') of n * prod(output_shape) floats. Batches above `max_batch`
+        run in chunks.
+        """
+        self._check_usable()
+        flat = _as_float_view(images)
+        per_image = shape_size(self.input_shape)
+        if n < 1 or len(flat) != n * per_image:
+            raise ShapeError(
+                f"predict: expected n={n} images of shape {self.input_shape} "
+                f"({n * per_image} floats), got {len(flat)} floats"
+            )
+        before = self.context.counters()
+        result = array("f")
+        programs = set()
+        for start in range(0, n, self.max_batch):
+            count = min(self.max_batch, n - start)
+            plan = self._plan(count)
+            programs.update(id(s.compiled) for s in plan.steps if s.compiled is not None)
+            result.extend(self._forward(plan, flat, start * per_image, count * per_image))
+        after = self.context.counters()
+        self.last_forward = {
+            "draws": after["draws"] - before["draws"],
+            "gl_calls": after["gl_calls"] - before["gl_calls"],
+            "compiles": after["compiles"] - before["compiles"],
+            "programs": len(programs),
+        }
+        return result
+
+    def warm_up(self, n: int = 1) -> None:
+        """Compile and draw every program of batch n once (SwiftShader compiles on first draw)."""
+        self.predict(array("f", bytes(4 * n * shape_size(self.input_shape))), n)
+
+    def generated_sources(self, n: int = 1) -> list[dict[str, str]]:
+        """[{layer, program, source}] of the forward pass for batch n (the 'Under the hood' view)."""
+        sources = []
+        for step in self._plan(n).steps:
+            if step.compiled is not None:
+                program = step.compiled.program
+                sources.append({"layer": step.layer_name, "program": program.name,
+                                "source": program.source})
+        return sources
+
+    # -- lifetime --------------------------------------------------------------------
+
+    def dispose(self) -> None:
+        """Free every texture this model holds (weights and per-batch activations)."""
+        for plan in self._plans.values():
+            for tensor in plan.owned_tensors():
+                tensor.dispose()
+        self._plans.clear()
+        for op in self._ops:
+            for tensor in op.weights:
+                tensor.dispose()
+        self._ops = []
+        self._disposed = True
+
+    def restore(self) -> None:
+        """Rebuild textures and programs from the kept artifacts after a context restore."""
+        if self.context.is_lost():
+            raise ContextLostError(
+                "restore: the WebGL context is still lost; wait for the canvas "
+                "'webglcontextrestored' event, then call restore() again"
+            )
+        self.context.reset_after_restore()
+        self._plans.clear()
+        self._build_ops()
+        self._disposed = False
+        self.warm_up()
+
+
+class Runtime:
+    """The GPU runtime of one page: a GLContext and the model currently loaded on it."""
+
+    def __init__(self, gl) -> None:
+        self.context = gl if isinstance(gl, GLContext) else GLContext(gl)
+        self.model: GpuModel | None = None
+
+    def load_model(self, model_json, shards: dict, warm_up: bool = True) -> GpuModel:
+        """Validate and upload a model (model.json bytes/str/dict + shard name -> bytes).
+
+        The model loaded before is disposed only once the new one is ready, so a bad file
+        leaves the old model working.
+        """
+        artifacts = model_json if isinstance(model_json, ModelArtifacts) else read_model(
+            model_json, shards)
+        model = GpuModel(self.context, artifacts)
+        try:
+            if warm_up:
+                model.warm_up()
+        except Exception:
+            model.dispose()
+            raise
+        if self.model is not None:
+            self.model.dispose()
+        self.model = model
+        return model
+
+    async def load_model_url(self, base_url: str, warm_up: bool = True) -> GpuModel:
+        """Fetch `base_url/model.json` and its shards (in Pyodide), then `load_model`."""
+        from pyodide.http import pyfetch  # noqa: PLC0415 - only inside Pyodide
+
+        from webgl_backend.model_format import parse_model_json, shard_paths
+
+        base = base_url.rstrip("/")
+        response = await pyfetch(f"{base}/model.json")
+        if not response.ok:
+            raise ModelFormatError(f"{base}/model.json: HTTP {response.status}")
+        model_json = parse_model_json(await response.bytes())
+        shards = {}
+        for path in shard_paths(model_json):
+            shard = await pyfetch(f"{base}/{path}")
+            if not shard.ok:
+                raise ModelFormatError(f"{base}/{path}: HTTP {shard.status}")
+            shards[path] = await shard.bytes()
+        return self.load_model(model_json, shards, warm_up=warm_up)
+
+    def dispose(self) -> None:
+        if self.model is not None:
+            self.model.dispose()
+            self.model = None
+
+
+def load_model(gl, model_json, shards: dict, warm_up: bool = True) -> GpuModel:
+    """One-call form: a Runtime on `gl` with this model loaded."""
+    return Runtime(gl).load_model(model_json, shards, warm_up=warm_up)
+
+
+# -- layer table ---------------------------------------------------------------------
+
+def _weight_tensors(context: GLContext, spec) -> list[GpuTensor]:
+    return [GpuTensor.from_host(context, tuple(shape), values)
+            for _, shape, values in spec.weights]
+
+
+def _dense(context, spec) -> _LayerOp:
+    return _LayerOp(spec.name, "dense", {"activation": spec.config.get("activation", "linear")},
+                    _weight_tensors(context, spec))
+
+
+def _conv2d(context, spec) -> _LayerOp:
+    config = spec.config
+    attrs = {"activation": config.get("activation", "linear"), "padding": config["padding"],
+             "strides": tuple(config.get("strides", (1, 1)))}
+    return _LayerOp(spec.name, "conv2d", attrs, _weight_tensors(context, spec))
+
+
+def _pool(kind: str):
+    def build(context, spec) -> _LayerOp:
+        config = spec.config
+        pool_size = tuple(config.get("pool_size", (2, 2)))
+        strides = tuple(config.get("strides") or pool_size)
+        return _LayerOp(spec.name, kind, {"pool_size": pool_size, "strides": strides,
+                                          "padding": config.get("padding", "valid")})
+    return build
+
+
+def _flatten(context, spec) -> _LayerOp:
+    return _LayerOp(spec.name, "view", {"shape": tuple(spec.output_shape)})
+
+
+def _activation(context, spec) -> _LayerOp | None:
+    activation = spec.config.get("activation", "linear")
+    if activation == "linear":
+        return None
+    return _LayerOp(spec.name, "activation", {"activation": activation})
+
+
+def _leaky_relu(context, spec) -> _LayerOp:
+    return _LayerOp(spec.name, "activation",
+                    {"activation": "leaky_relu", "alpha": spec.config.get("alpha", 0.3)})
+
+
+def _identity(context, spec) -> None:
+    return None
+
+
+_LAYER_BUILDERS = {
+    "InputLayer": _identity,
+    "Dense": _dense,
+    "Conv2D": _conv2d,
+    "MaxPooling2D": _pool("max_pool2d"),
+    "AveragePooling2D": _pool("avg_pool2d"),
+    "Flatten": _flatten,
+    "Dropout": _identity,  # inference: identity
+    "Activation": _activation,
+    "LeakyReLU": _leaky_relu,
+}
+
+
+def _as_float_view(images):
+    """A float32 sequence view of `images` without copying where possible."""
+    if isinstance(images, (list, tuple)):
+        return array("f", images)
+    to_py = getattr(images, "to_py", None)
+    if to_py is not None and not isinstance(images, (memoryview, array)):
+        images = to_py()  # a JS typed array: one bulk copy across the FFI
+    view = memoryview(images)
+    if view.format != "f":
+        view = view.cast("B").cast("f")
+    return view
