@@ -1,0 +1,273 @@
+"""Write a model in the TensorFlow.js layers format: `model.json` + `group1-shard{i}of{N}.bin`.
+
+    export_model(model, "models/mnist")                       # float32, 4 MB shards
+    export_model(model, "models/mnist-q", quantize="uint8")    # affine uint8 per weight
+
+Layout, as tfjs-converter's `write_weights.py` writes it: every weight's bytes
+(little-endian, row-major, Keras layouts so nothing is transposed) concatenated in
+manifest order, then cut into shards of `shard_size_bytes` (the last one shorter).
+Quantized weights keep `dtype: "float32"` and carry a `quantization` entry that TF.js and
+`webgl_backend.model_format` decode: float16 as IEEE half, uint8 as `q * scale + min`.
+
+Everything is checked first (names, dtypes, finiteness, float16 range), the files are
+read back with our own reader while still in memory, and only then written: into a
+temporary folder beside `out_dir`, renamed into place. An existing export is replaced
+whole or not at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from webgl_backend.errors import ModelFormatError
+from webgl_backend.model_format import MAX_SHARDS, read_model
+
+DEFAULT_SHARD_SIZE = 4 * 1024 * 1024  # the largest file every major browser caches
+QUANTIZATIONS = ("float16", "uint8")
+GENERATED_BY = "shadernet 0.1.0"
+CONVERTED_BY = "shadernet export"
+KERAS_VERSION = "tfjs-layers 4.22.0"
+BACKEND = "tensor_flow.js"
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+EXPORT_FILE = re.compile(r"^(model\.json|group\d+-shard\d+of\d+\.bin)$")
+
+
+class ExportError(ValueError):
+    """The model cannot be written in the TF.js layers format, or out_dir cannot be replaced."""
+
+
+# ----------------------------------------------------------------------------- quantization
+
+def quantize_uint8(values: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Affine uint8 as tfjs-converter's `quantize_weights`: returns (q, min, scale).
+
+    value ~= q * scale + min. When the range spans 0, min is nudged so that 0.0 is exactly
+    representable (zero padding stays zero). A constant tensor becomes all-zero codes with
+    scale 1.0 and min = the constant, so it comes back exactly.
+    """
+    low, high = float(values.min()), float(values.max())
+    if low == high:
+        return np.zeros(values.shape, np.uint8), low, 1.0
+    scale = (high - low) / 255.0
+    if low <= 0.0 <= high:
+        zero_point = float(np.round(-low / scale))
+        low = -zero_point * scale
+        high = 255.0 * scale + low
+    codes = np.round((values.astype(np.float64).clip(low, high) - low) / scale)
+    return codes.astype(np.uint8), low, scale
+
+
+def dequantize_uint8(codes: np.ndarray, minimum: float, scale: float) -> np.ndarray:
+    """What TF.js computes: q * scale + min in double, stored as float32."""
+    return (codes.astype(np.float64) * scale + minimum).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- building
+
+def build_files(model, shard_size_bytes: int = DEFAULT_SHARD_SIZE,
+                quantize: str | None = None) -> tuple[dict, dict[str, bytes]]:
+    """(model.json dict, {shard name: bytes}) for `model`, validated, nothing written."""
+    _check_options(shard_size_bytes, quantize)
+    weights = model.get_weights()
+    _check_weights(weights)
+    entries, chunks = [], []
+    for name, value in weights:
+        entry, data = _encode(name, value, quantize)
+        entries.append(entry)
+        chunks.append(data)
+    blob = b"".join(chunks)
+    count = -(-len(blob) // shard_size_bytes)
+    if count > MAX_SHARDS:
+        raise ExportError(f"export: {len(blob)} bytes in shards of {shard_size_bytes} would make "
+                          f"{count} files, over the reader's limit of {MAX_SHARDS}; use a larger "
+                          "--shard-size")
+    paths = [f"group1-shard{i + 1}of{count}.bin" for i in range(count)]
+    shards = {path: blob[i * shard_size_bytes:(i + 1) * shard_size_bytes]
+              for i, path in enumerate(paths)}
+    model_json = {
+        "format": "layers-model",
+        "generatedBy": GENERATED_BY,
+        "convertedBy": CONVERTED_BY,
+        "modelTopology": {"class_name": "Sequential", "config": model.get_config(),
+                          "keras_version": KERAS_VERSION, "backend": BACKEND},
+        "weightsManifest": [{"paths": paths, "weights": entries}],
+    }
+    try:  # the same checks the browser runs, before a byte is written
+        read_model(model_json, shards)
+    except ModelFormatError as error:
+        raise ExportError(f"export: the model cannot be written in the TF.js layers format: "
+                          f"{error}") from error
+    return model_json, shards
+
+
+def _check_options(shard_size_bytes, quantize) -> None:
+    if isinstance(shard_size_bytes, bool) or not isinstance(shard_size_bytes, int) \
+            or shard_size_bytes <= 0:
+        raise ExportError(f"export: shard size must be a positive number of bytes, "
+                          f"got {shard_size_bytes!r}")
+    if quantize is not None and quantize not in QUANTIZATIONS:
+        raise ExportError(f"export: unknown quantization {quantize!r}; expected one of "
+                          f"{', '.join(QUANTIZATIONS)} or none")
+
+
+def _check_weights(weights: list[tuple[str, np.ndarray]]) -> None:
+    seen: set[str] = set()
+    for name, value in weights:
+        if not isinstance(name, str) or not re.fullmatch(r"[^/\s]+/[^/\s]+", name):
+            raise ExportError(f"export: weight name {name!r} is not 'layer_name/weight_name'")
+        if name in seen:
+            raise ExportError(f"export: two weights are named '{name}'")
+        seen.add(name)
+        if not isinstance(value, np.ndarray) or value.dtype != np.float32:
+            dtype = getattr(value, "dtype", type(value).__name__)
+            raise ExportError(f"export: weight '{name}' has dtype {dtype}, expected float32")
+        if not np.all(np.isfinite(value)):
+            flat = int(np.flatnonzero(~np.isfinite(value))[0])
+            index = tuple(int(i) for i in np.unravel_index(flat, value.shape))
+            raise ExportError(f"export: weight '{name}' holds {value.flat[flat]} at index "
+                              f"{index}; refusing to write non-finite weights")
+
+
+def _encode(name: str, value: np.ndarray, quantize: str | None) -> tuple[dict, bytes]:
+    entry = {"name": name, "shape": [int(d) for d in value.shape], "dtype": "float32"}
+    if quantize is None:
+        return entry, value.astype("<f4", copy=False).tobytes()
+    if quantize == "float16":
+        peak = float(np.abs(value).max()) if value.size else 0.0
+        if peak > FLOAT16_MAX:
+            raise ExportError(f"export: weight '{name}' has values up to {peak:g}, beyond "
+                              f"float16's range ({FLOAT16_MAX:g}); export it without "
+                              "--quantize float16")
+        entry["quantization"] = {"dtype": "float16", "original_dtype": "float32"}
+        return entry, value.astype("<f2").tobytes()
+    if value.size == 0:
+        codes, minimum, scale = np.zeros(value.shape, np.uint8), 0.0, 1.0
+    else:
+        codes, minimum, scale = quantize_uint8(value)
+    entry["quantization"] = {"dtype": "uint8", "min": minimum, "scale": scale,
+                             "original_dtype": "float32"}
+    return entry, codes.tobytes()
+
+
+# ----------------------------------------------------------------------------- writing
+
+def export_model(model, out_dir, shard_size_bytes: int = DEFAULT_SHARD_SIZE,
+                 quantize: str | None = None) -> Path:
+    """Write `model` to `out_dir` (model.json + shards), replacing an earlier export whole."""
+    model_json, shards = build_files(model, shard_size_bytes, quantize)
+    files = {"model.json": json.dumps(model_json, allow_nan=False).encode("utf-8"), **shards}
+    return write_folder(Path(out_dir), files)
+
+
+def write_folder(out_dir: Path, files: dict[str, bytes]) -> Path:
+    """Write `files` into a fresh temporary folder beside `out_dir`, then rename it into place.
+
+    An existing `out_dir` is only replaced when it holds nothing but an earlier export
+    (model.json, group*-shard*.bin); it is moved aside first and restored if the rename fails.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        _check_replaceable(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.export-"))
+    try:
+        for name, data in files.items():
+            with open(staging / name, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it 0700; a served folder must be readable
+        _swap_into_place(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _check_replaceable(out_dir: Path) -> None:
+    if not out_dir.is_dir():
+        raise ExportError(f"export: {out_dir} exists and is not a folder")
+    strangers = sorted(p.name for p in out_dir.iterdir()
+                       if not (p.is_file() and EXPORT_FILE.match(p.name)))
+    if strangers:
+        shown = ", ".join(strangers[:5]) + (", ..." if len(strangers) > 5 else "")
+        raise ExportError(f"export: {out_dir} holds files that are not part of an export "
+                          f"({shown}); refusing to replace it. Choose a new or empty folder.")
+
+
+def _swap_into_place(staging: Path, out_dir: Path) -> None:
+    if not out_dir.exists():
+        os.replace(staging, out_dir)
+        return
+    backup = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
+    os.rmdir(backup)  # only the unique name is wanted
+    os.replace(out_dir, backup)
+    try:
+        os.replace(staging, out_dir)
+    except BaseException:
+        os.replace(backup, out_dir)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+def _shard_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of bytes, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of bytes, got {text}")
+    return value
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    """`shadernet export CHECKPOINT_OR_DIR OUT_DIR [--shard-size BYTES] [--quantize ...]`."""
+    parser.add_argument("source", type=Path, metavar="CHECKPOINT_OR_DIR",
+                        help="a checkpoint.npz from `shadernet train`, or an exported folder")
+    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR",
+                        help="folder to write model.json and group1-shard*.bin into")
+    parser.add_argument("--shard-size", type=_shard_size, default=DEFAULT_SHARD_SIZE,
+                        metavar="BYTES", dest="shard_size",
+                        help=f"largest shard file in bytes (default {DEFAULT_SHARD_SIZE})")
+    parser.add_argument("--quantize", choices=QUANTIZATIONS, default=None,
+                        help="store weights as float16 or affine uint8 (default float32)")
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Load args.source, export it to args.out_dir; errors are one line on stderr, exit 2."""
+    try:
+        model = load_source(Path(args.source))
+        out_dir = export_model(model, args.out_dir, args.shard_size, args.quantize)
+    except (ValueError, OSError) as error:
+        print(f"shadernet export: error: {error}", file=sys.stderr)
+        return 2
+    files = sorted(out_dir.iterdir())
+    total = sum(p.stat().st_size for p in files)
+    shards = sum(1 for p in files if p.suffix == ".bin")
+    print(f"wrote {out_dir}: model.json + {shards} shard{'s' * (shards != 1)}, {total:,} bytes, "
+          f"weights {args.quantize or 'float32'}")
+    return 0
+
+
+def load_source(path: Path):
+    """A Sequential from a checkpoint file or an exported folder."""
+    if path.is_dir():
+        from model_export.exported import load_exported
+        return load_exported(path)
+    if not path.exists():
+        raise ExportError(f"export: {path}: no such checkpoint file or exported folder")
+    from model_export.checkpoint import load_checkpoint
+    return load_checkpoint(path).model

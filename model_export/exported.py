@@ -1,0 +1,35 @@
+"""Load an exported TF.js layers folder back into a numpy `Sequential`, through our reader.
+
+The reader (`webgl_backend.model_format`) does every check; this module only turns its
+validated layer specs into `Sequential.from_config` input and sets the weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from model_export.model import Sequential
+from webgl_backend.model_format import ModelArtifacts, read_model_dir
+
+
+def load_exported(path: str | Path, seed: int = 0) -> Sequential:
+    """Sequential with the folder's topology and exactly its (dequantized) float32 weights."""
+    return sequential_from_artifacts(read_model_dir(Path(path)), seed=seed)
+
+
+def sequential_from_artifacts(artifacts: ModelArtifacts, seed: int = 0) -> Sequential:
+    """Build the numpy model; a leading InputLayer becomes the first layer's batch_input_shape."""
+    specs = [spec for spec in artifacts.layers if spec.class_name != "InputLayer"]
+    layers = []
+    for index, spec in enumerate(specs):
+        config = {key: value for key, value in spec.config.items() if key != "batch_input_shape"}
+        if index == 0:
+            config = {"batch_input_shape": [None, *artifacts.input_shape], **config}
+        layers.append({"class_name": spec.class_name, "config": config})
+    name = artifacts.model_json["modelTopology"]["config"]["name"]
+    model = Sequential.from_config({"name": name, "layers": layers}, seed=seed)
+    model.set_weights([np.frombuffer(values, dtype=np.float32).reshape(shape)
+                       for spec in specs for _, shape, values in spec.weights])
+    return model
