@@ -1,10 +1,14 @@
 """Time forward + backward of the three CNN conv layers at batch 100 (float32).
 
-Usage: .venv/bin/python bench/conv_speed.py [--runs 20] [--torch]
-Prints median ms per layer for forward (with cached columns), backward (kernel,
-bias and input gradients; the first layer skips dx as a trainer would) and both.
-With --torch and torch installed, times torch.nn.functional.conv2d the same way,
-back to back, because a busy neighbour on the shared cores skews any one figure.
+Usage: .venv/bin/python bench/conv_speed.py [--runs 30] [--batch 100] [--torch]
+
+Prints median ms per layer: forward (keeping the im2col columns, as the layer
+does), backward (kernel, bias and input gradients; conv1 skips dx as a trainer
+does for its first layer) and their sum. With --torch, and torch importable
+(it is no project dependency: e.g. `pip install --target /tmp/torchlib torch`
+then PYTHONPATH=/tmp/torchlib), also times torch.nn.functional.conv2d on the same
+shapes, interleaved run by run with ours so a busy neighbour on the shared cores
+skews both alike, and prints the ratio ours / torch.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from typing import Callable
 
 import numpy as np
 
 from model_export.nn.conv import conv2d_backward_cols, conv2d_forward_cols
+from model_export.nn.geometry import window_axis
 
 # (name, input (h, w, cin), kernel size, filters, stride, padding, needs dx)
 LAYERS = [
@@ -24,76 +30,89 @@ LAYERS = [
     ("conv3 14x14x12 k4 s2 same -> 24", (14, 14, 12), 4, 24, 2, "same", True),
 ]
 
+Step = Callable[[], tuple[float, float]]  # one forward + backward -> (fwd s, bwd s)
 
-def time_numpy(batch: int, runs: int) -> list[tuple[str, float, float]]:
+
+def numpy_step(batch: int, layer: tuple) -> Step:
+    _, (h, w, cin), k, cout, s, padding, need_dx = layer
     rng = np.random.default_rng(0)
-    results = []
-    for name, (h, w, cin), k, cout, s, padding, need_dx in LAYERS:
-        x = rng.standard_normal((batch, h, w, cin), dtype=np.float32)
-        kernel = rng.standard_normal((k, k, cin, cout), dtype=np.float32)
-        bias = np.zeros(cout, np.float32)
-        fwd, bwd = [], []
-        for _ in range(runs + 2):
-            t0 = time.perf_counter()
-            y, cols = conv2d_forward_cols(x, kernel, bias, (s, s), padding)
-            t1 = time.perf_counter()
-            conv2d_backward_cols(y, cols, x.shape, kernel, (s, s), padding, need_dx=need_dx)
-            t2 = time.perf_counter()
-            fwd.append(t1 - t0)
-            bwd.append(t2 - t1)
-        results.append((name, statistics.median(fwd[2:]) * 1e3, statistics.median(bwd[2:]) * 1e3))
-    return results
+    x = rng.standard_normal((batch, h, w, cin), dtype=np.float32)
+    kernel = rng.standard_normal((k, k, cin, cout), dtype=np.float32)
+    bias = np.zeros(cout, np.float32)
+
+    def step() -> tuple[float, float]:
+        t0 = time.perf_counter()
+        y, cols = conv2d_forward_cols(x, kernel, bias, (s, s), padding)
+        t1 = time.perf_counter()
+        conv2d_backward_cols(y, cols, x.shape, kernel, (s, s), padding, need_dx=need_dx)
+        return t1 - t0, time.perf_counter() - t1
+
+    return step
 
 
-def time_torch(batch: int, runs: int) -> list[tuple[str, float, float]] | None:
-    try:
-        import torch
-        import torch.nn.functional as F
-    except ImportError:
-        return None
+def torch_step(batch: int, layer: tuple) -> Step:
+    import torch
+    import torch.nn.functional as F
+
+    _, (h, w, cin), k, cout, s, padding, need_dx = layer
     torch.manual_seed(0)
-    results = []
-    for name, (h, w, cin), k, cout, s, padding, need_dx in LAYERS:
-        x = torch.randn(batch, cin, h, w, requires_grad=need_dx)
-        kernel = torch.randn(cout, cin, k, k, requires_grad=True)
-        bias = torch.zeros(cout, requires_grad=True)
-        total = (s * (-(-h // s) - 1) + k - h)
-        pad = (total // 2, total - total // 2, total // 2, total - total // 2)
-        fwd, bwd = [], []
-        for _ in range(runs + 2):
-            t0 = time.perf_counter()
-            y = F.conv2d(F.pad(x, pad), kernel, bias, stride=s)
-            t1 = time.perf_counter()
-            y.backward(y.detach())
-            t2 = time.perf_counter()
-            fwd.append(t1 - t0)
-            bwd.append(t2 - t1)
-        results.append((name, statistics.median(fwd[2:]) * 1e3, statistics.median(bwd[2:]) * 1e3))
-    return results
+    x = torch.randn(batch, cin, h, w, requires_grad=need_dx)
+    kernel = torch.randn(cout, cin, k, k, requires_grad=True)
+    bias = torch.zeros(cout, requires_grad=True)
+    rows, cols = window_axis(h, k, s, padding), window_axis(w, k, s, padding)
+    pad = (cols.pad_before, cols.pad_after, rows.pad_before, rows.pad_after)
+
+    def step() -> tuple[float, float]:
+        t0 = time.perf_counter()
+        y = F.conv2d(F.pad(x, pad), kernel, bias, stride=s)
+        t1 = time.perf_counter()
+        y.backward(y.detach())
+        return t1 - t0, time.perf_counter() - t1
+
+    return step
 
 
-def report(title: str, results: list[tuple[str, float, float]]) -> None:
-    print(title)
-    total = 0.0
-    for name, f, b in results:
-        total += f + b
-        print(f"  {name:34s} forward {f:6.2f} ms  backward {b:6.2f} ms  total {f + b:6.2f} ms")
-    print(f"  {'all three':34s} {'':34s}total {total:6.2f} ms")
+def median_ms(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    return (statistics.median(f for f, _ in samples) * 1e3,
+            statistics.median(b for _, b in samples) * 1e3)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--torch", action="store_true", help="also time PyTorch CPU if installed")
+    parser.add_argument("--torch", action="store_true", help="also time PyTorch CPU")
     args = parser.parse_args()
-    report(f"numpy (batch {args.batch}, median of {args.runs})", time_numpy(args.batch, args.runs))
-    if args.torch:
-        torch_results = time_torch(args.batch, args.runs)
-        if torch_results is None:
-            print("torch not installed: skipped")
-        else:
-            report(f"torch (batch {args.batch}, median of {args.runs})", torch_results)
+    with_torch = args.torch
+    if with_torch:
+        try:
+            import torch
+            torch.set_num_threads(2)  # the target machine has 2 cores
+        except ImportError:
+            print("torch not importable: timing numpy only")
+            with_torch = False
+    print(f"batch {args.batch}, median of {args.runs} runs after 3 warm-ups")
+    totals = {"numpy": 0.0, "torch": 0.0}
+    for layer in LAYERS:
+        steps = {"numpy": numpy_step(args.batch, layer)}
+        if with_torch:
+            steps["torch"] = torch_step(args.batch, layer)
+        samples: dict[str, list] = {name: [] for name in steps}
+        for run in range(args.runs + 3):
+            for name, step in steps.items():
+                result = step()
+                if run >= 3:
+                    samples[name].append(result)
+        print(layer[0])
+        for name in steps:
+            f, b = median_ms(samples[name])
+            totals[name] += f + b
+            print(f"  {name:5s} forward {f:6.2f} ms  backward {b:6.2f} ms  total {f + b:6.2f} ms")
+    print(f"all three: numpy {totals['numpy']:.2f} ms", end="")
+    if with_torch:
+        print(f", torch {totals['torch']:.2f} ms, ratio {totals['numpy'] / totals['torch']:.2f}")
+    else:
+        print()
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ class LayerShapeError(ValueError):
 
 def _invalid(argument: str, expected: str, value: Any) -> LayerConfigError:
     return LayerConfigError(
-        f"Invalid value for argument `{argument}`. Expected {expected}. Received {argument}={value!r}."
+        f"Invalid value for argument `{argument}`. Expected {expected}. "
+        f"Received {argument}={value!r}."
     )
 
 
@@ -63,7 +64,8 @@ def _positive_pair(argument: str, value: Any) -> tuple[int, int]:
     try:
         pair = tuple(items)
     except TypeError:
-        raise _invalid(argument, "an integer or a pair of strictly positive integers", value) from None
+        expected = "an integer or a pair of strictly positive integers"
+        raise _invalid(argument, expected, value) from None
     if len(pair) != 2 or any(
         isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in pair
     ):
@@ -553,10 +555,13 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
 def layer_from_config(spec: dict) -> Layer:
     """Rebuild a layer from {"class_name": ..., "config": {...}} (TF.js layers format)."""
     if not isinstance(spec, dict) or "class_name" not in spec:
-        raise LayerConfigError(f"Layer spec must be a dict with 'class_name' and 'config'; got {spec!r}")
+        raise LayerConfigError(
+            f"Layer spec must be a dict with 'class_name' and 'config'; got {spec!r}"
+        )
     class_name = spec["class_name"]
     if class_name not in LAYER_CLASSES:
         raise LayerConfigError(
-            f"Unknown layer class {class_name!r}. Expected one of: {', '.join(sorted(LAYER_CLASSES))}."
+            f"Unknown layer class {class_name!r}. "
+            f"Expected one of: {', '.join(sorted(LAYER_CLASSES))}."
         )
     return LAYER_CLASSES[class_name].from_config(spec.get("config", {}))

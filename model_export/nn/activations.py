@@ -1,4 +1,6 @@
-"""Element-wise activations and softmax: `<name>_forward(x) -> y`, `<name>_backward(dy, x, y) -> dx`.
+"""Element-wise activations and softmax.
+
+Each is `<name>_forward(x) -> y` and `<name>_backward(dy, x, y) -> dx`.
 
 `ACTIVATIONS` maps the Keras/TF.js activation string to an `Activation` pair.
 Backward functions take both x and y so each can use whichever is cheaper/stabler.

@@ -125,7 +125,10 @@ def conv2d_forward(
     strides=(1, 1),
     padding: str = "valid",
 ) -> np.ndarray:
-    """y (n, oh, ow, cout) = conv of x (n, h, w, cin) with kernel (kh, kw, cin, cout) + bias (cout,)."""
+    """y (n, oh, ow, cout) = conv of x (n, h, w, cin) with kernel (kh, kw, cin, cout), + bias.
+
+    bias is (cout,) or None; oh, ow follow `geometry.window_geometry`.
+    """
     return conv2d_forward_cols(x, kernel, bias, strides, padding)[0]
 
 
@@ -193,7 +196,10 @@ def conv2d_backward(
     strides=(1, 1),
     padding: str = "valid",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients of conv2d: dy (n, oh, ow, cout) -> (dx like x, dkernel like kernel, dbias (cout,))."""
+    """Gradients of conv2d: dy (n, oh, ow, cout) -> (dx, dkernel, dbias).
+
+    dx is shaped like x, dkernel like kernel, dbias (cout,).
+    """
     g = conv2d_geometry(x.shape, kernel.shape, strides, padding)
     if dy.shape != (x.shape[0], g.oh, g.ow, kernel.shape[3]):
         raise ConvShapeError(

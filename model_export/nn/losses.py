@@ -11,7 +11,9 @@ class LossShapeError(ValueError):
 
 def _check_labels(logits: np.ndarray, labels: np.ndarray) -> None:
     if logits.ndim != 2:
-        raise LossShapeError(f"softmax_cross_entropy: logits must be (n, classes), got {logits.shape}")
+        raise LossShapeError(
+            f"softmax_cross_entropy: logits must be (n, classes), got {logits.shape}"
+        )
     if labels.shape != (logits.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
         raise LossShapeError(
             f"softmax_cross_entropy: labels must be integers of shape ({logits.shape[0]},), "
@@ -24,7 +26,9 @@ def _check_labels(logits: np.ndarray, labels: np.ndarray) -> None:
         )
 
 
-def softmax_cross_entropy_forward(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+def softmax_cross_entropy_forward(
+    logits: np.ndarray, labels: np.ndarray
+) -> tuple[float, np.ndarray]:
     """Mean over the batch of -log softmax(logits)[label]; returns (loss, probs (n, classes)).
 
     Uses log-sum-exp of max-shifted logits, so logits of 1e4 stay finite.

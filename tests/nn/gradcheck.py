@@ -13,7 +13,9 @@ import numpy as np
 RTOL = 1e-6
 
 
-def numerical_gradient(loss: Callable[[], float], tensor: np.ndarray, h: float = 1e-6) -> np.ndarray:
+def numerical_gradient(
+    loss: Callable[[], float], tensor: np.ndarray, h: float = 1e-6
+) -> np.ndarray:
     """d loss / d tensor by central differences, perturbing `tensor` in place."""
     grad = np.zeros_like(tensor)
     for index in np.ndindex(*tensor.shape):
@@ -37,7 +39,9 @@ def assert_gradients_close(name: str, analytic: np.ndarray, numeric: np.ndarray,
     """
     analytic = np.asarray(analytic, np.float64)
     if analytic.shape != numeric.shape:
-        raise AssertionError(f"gradient of {name}: shape {analytic.shape}, expected {numeric.shape}")
+        raise AssertionError(
+            f"gradient of {name}: shape {analytic.shape}, expected {numeric.shape}"
+        )
     if analytic.size == 0:
         return
     diff = np.abs(analytic - numeric)

@@ -104,7 +104,8 @@ def conv2d_loop_reference(x, kernel, bias, strides, padding):
     for b in range(n):
         for i in range(g.oh):
             for j in range(g.ow):
-                window = xp[b, i * strides[0]:i * strides[0] + kh, j * strides[1]:j * strides[1] + kw]
+                top, left = i * strides[0], j * strides[1]
+                window = xp[b, top:top + kh, left:left + kw]
                 for c in range(cout):
                     y[b, i, j, c] = np.sum(window * kernel[..., c]) + bias[c]
     return y
@@ -291,8 +292,8 @@ def test_sigmoid_and_softmax_are_stable_for_huge_inputs():
 def test_activation_registry_uses_keras_names_and_rejects_unknown():
     assert set(act.ACTIVATIONS) == {"linear", "relu", "elu", "sigmoid", "tanh", "softmax",
                                     "leaky_relu"}
-    with pytest.raises(act.UnknownActivationError,
-                       match=r"Unknown activation 'relux'\. Expected one of: elu, leaky_relu, linear"):
+    message = r"Unknown activation 'relux'\. Expected one of: elu, leaky_relu, linear"
+    with pytest.raises(act.UnknownActivationError, match=message):
         act.get_activation("relux")
 
 
