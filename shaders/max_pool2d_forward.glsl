@@ -7,8 +7,9 @@ void main() {
   int i = output_index(${OUT_WIDTH});
   if (i >= ${SIZE}) { write_output(0.0); return; }
   ivec4 y = nhwc_coords(i, ${OH}, ${OW}, ${C});
-  float best = 0.0;
-  bool found = false;
+  // Every window holds at least one input cell (TF's 'same' rule), so the sentinel is
+  // always replaced.
+  float best = -3.402823466e+38;
   for (int py = 0; py < ${PH}; ++py) {
     int in_row = y.y * ${SH} + py - ${PAD_TOP};
     if (in_row < 0 || in_row >= ${H}) continue;
@@ -16,10 +17,7 @@ void main() {
       int in_col = y.z * ${SW} + px - ${PAD_LEFT};
       if (in_col < 0 || in_col >= ${W}) continue;
       float v = get_x(((y.x * ${H} + in_row) * ${W} + in_col) * ${C} + y.w);
-      if (!found || v > best) {
-        best = v;
-        found = true;
-      }
+      if (v > best) best = v;
     }
   }
   write_output(best);
