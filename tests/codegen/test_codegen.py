@@ -1,0 +1,135 @@
+"""Codegen in plain CPython: literals, templates, layouts, shapes baked into the source."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from webgl_backend import codegen
+from webgl_backend.codegen import fill_template, float_literal, load_template, texture_layout
+from webgl_backend.errors import ShapeError
+from webgl_backend.ops.activations import activation_forward, activation_snippet
+from webgl_backend.ops.conv import conv2d_forward
+from webgl_backend.ops.dense import dense_forward
+from webgl_backend.ops.pool import avg_pool2d_forward, max_pool2d_forward
+from webgl_backend.ops.softmax import softmax_forward
+
+
+@pytest.mark.parametrize("value, literal", [
+    (1, "1.0"), (0, "0.0"), (-2, "-2.0"), (0.5, "0.5"), (0.1, "0.1"),
+    (1 / 3, "0.3333333333333333"), (1e-05, "1.0e-05"), (2.5e-07, "2.5e-07"), (1e20, "1e+20"),
+])
+def test_float_literal_always_has_a_point_and_full_precision(value, literal):
+    expected = "1.0e+20" if literal == "1e+20" else literal
+    assert float_literal(value) == expected
+    assert float(float_literal(value)) == float(value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_float_literal_rejects_non_finite(value):
+    with pytest.raises(ValueError, match="GLSL has no literal"):
+        float_literal(value)
+
+
+def test_fill_template_names_the_missing_placeholder(monkeypatch):
+    monkeypatch.setitem(codegen._TEMPLATE_CACHE, "t_missing", "int a = ${A}; int b = ${B};")
+    with pytest.raises(ValueError, match=r"'t_missing': placeholder \$\{B\} has no value"):
+        fill_template("t_missing", {"A": 1})
+
+
+def test_fill_template_rejects_a_leftover_dollar(monkeypatch):
+    monkeypatch.setitem(codegen._TEMPLATE_CACHE, "t_dollar", "int a = ${A};\nint b = $$B;")
+    with pytest.raises(ValueError, match=r"'\$' is left after substitution at line 2"):
+        fill_template("t_dollar", {"A": 1})
+
+
+def test_load_template_reads_the_repository_shaders():
+    assert load_template("prelude").startswith("#version 300 es\n")
+    with pytest.raises(FileNotFoundError, match="no_such_op.glsl"):
+        load_template("no_such_op")
+
+
+@pytest.mark.parametrize("size, layout", [
+    (1, (1, 1)), (10, (4, 3)), (16, (4, 4)), (17, (5, 4)), (4704, (69, 69)),
+])
+def test_texture_layout_is_near_square(size, layout):
+    width, height = texture_layout(size)
+    assert (width, height) == layout
+    assert width * height >= size > width * (height - 1)
+
+
+def test_texture_layout_fills_up_to_the_maximum_and_refuses_what_cannot_fit():
+    assert texture_layout(64 * 64, max_texture_size=64) == (64, 64)
+    with pytest.raises(ShapeError, match="larger than MAX_TEXTURE_SIZE=64"):
+        texture_layout(64 * 64 + 1, max_texture_size=64)
+
+
+def _every_program():
+    return [
+        dense_forward((3, 13), (13, 10), (10,), activation="relu"),
+        dense_forward((3, 13), (13, 10), (10,), activation="softmax"),
+        conv2d_forward((1, 5, 7, 3), (3, 3, 3, 4), (4,), strides=2, padding="same"),
+        max_pool2d_forward((1, 5, 7, 3), (2, 2), (2, 2), "same"),
+        avg_pool2d_forward((1, 5, 7, 3), (2, 2), (2, 2), "valid"),
+        softmax_forward((4, 10)),
+        activation_forward("leaky_relu", (2, 3), alpha=0.2),
+        activation_forward("tanh", (2, 3)),
+    ]
+
+
+@pytest.mark.parametrize("program", _every_program(), ids=lambda p: p.name)
+def test_every_source_starts_with_the_version_and_has_only_sampler_uniforms(program):
+    assert program.source.startswith("#version 300 es\n")
+    assert "$" not in program.source
+    uniforms = re.findall(r"^uniform (\w+) (\w+);", program.source, flags=re.M)
+    assert [name for _, name in uniforms] == list(program.inputs)
+    assert {kind for kind, _ in uniforms} == {"sampler2D"}
+
+
+def test_dense_bakes_shapes_in_as_literals():
+    program = dense_forward((3, 13), (13, 10), (10,), activation="relu")
+    assert program.output_shape == (3, 10)
+    assert program.inputs == ("x", "kernel", "bias")
+    source = program.source
+    assert "int x_base = row * 13;" in source
+    assert "for (; k < 12; k += 4)" in source        # vec4 steps stop at 12 ...
+    assert "for (; k < 13; ++k)" in source           # ... the 13th product is the remainder
+    assert "fetch_flat(x, 7, i)" in source           # x (3, 13): 39 floats -> 7 wide
+    assert "fetch_flat(kernel, 12, i)" in source     # kernel 130 floats -> 12 wide
+    assert "if (i >= 30)" in source
+    assert "return max(v, 0.0);" in source
+
+
+def test_conv2d_bakes_geometry_with_tf_same_padding():
+    # 9 -> ceil(9 / 2) = 5 rows; total pad (5-1)*2 + 6 - 9 = 5: top 2, bottom 3.
+    program = conv2d_forward((3, 9, 9, 3), (6, 6, 3, 2), (2,), strides=(2, 2), padding="same",
+                             activation="sigmoid")
+    assert program.output_shape == (3, 5, 5, 2)
+    assert "int in_row = y.y * 2 + ky - 2;" in program.source
+    assert "int in_col = y.z * 2 + kx - 2;" in program.source
+    assert "nhwc_coords(i, 5, 5, 2)" in program.source
+
+
+def test_leaky_relu_alpha_is_a_float_literal():
+    assert "0.2 * v" in activation_snippet("leaky_relu", 0.2)
+    assert "1.0 * v" in activation_snippet("leaky_relu", 1)
+
+
+def test_identical_calls_give_identical_sources_and_different_shapes_differ():
+    first = conv2d_forward((1, 5, 7, 3), (3, 3, 3, 4), (4,), padding="same")
+    again = conv2d_forward((1, 5, 7, 3), (3, 3, 3, 4), (4,), padding="same")
+    batch2 = conv2d_forward((2, 5, 7, 3), (3, 3, 3, 4), (4,), padding="same")
+    assert first == again
+    assert first.source != batch2.source
+
+
+def test_dump_switch_prints_every_generated_source(monkeypatch, capsys):
+    monkeypatch.setenv("SHADERNET_DUMP_SHADERS", "1")
+    dense_forward((2, 5), (5, 3))
+    out = capsys.readouterr().out
+    assert "==== dense_forward (2, 3)" in out
+    assert "   1 | #version 300 es" in out
+    monkeypatch.setenv("SHADERNET_DUMP_SHADERS", "0")
+    dense_forward((2, 5), (5, 3))
+    assert capsys.readouterr().out == ""

@@ -1,0 +1,118 @@
+"""GLContext over FakeGL: creation checks, program cache, compile errors, draw state, textures."""
+
+from __future__ import annotations
+
+from array import array
+
+import pytest
+
+from webgl_backend.context import GLContext
+from webgl_backend.errors import ShaderCompileError, WebGL2UnavailableError
+from webgl_backend.fake_gl import FakeGL
+from webgl_backend.ops.dense import dense_forward
+from webgl_backend.tensor import GpuTensor
+
+
+def test_no_context_raises_webgl2_unavailable_with_a_sentence():
+    with pytest.raises(WebGL2UnavailableError, match=r"WebGL2 is not available: .*returned null"):
+        GLContext(None)
+
+
+def test_a_webgl1_like_object_is_refused():
+    class WebGL1:
+        def getExtension(self, name):
+            return None
+
+    with pytest.raises(WebGL2UnavailableError, match="not a WebGL2RenderingContext"):
+        GLContext(WebGL1())
+
+
+def test_missing_float_render_targets_are_refused():
+    with pytest.raises(WebGL2UnavailableError, match="EXT_color_buffer_float is not"):
+        GLContext(FakeGL(extensions=()))
+
+
+def test_second_identical_program_compiles_nothing():
+    gl = FakeGL()
+    context = GLContext(gl)
+    program = dense_forward((2, 5), (5, 3), (3,), activation="relu")
+    first = context.compile(program)
+    compiles = gl.count("compileShader")
+    again = context.compile(dense_forward((2, 5), (5, 3), (3,), activation="relu"))
+    assert again is first
+    assert gl.count("compileShader") == compiles
+    assert context.compiles == 1
+    # Uniform locations are looked up once, at link time.
+    assert gl.count("getUniformLocation") == 3
+    context.compile(dense_forward((3, 5), (5, 3), (3,), activation="relu"))
+    assert context.compiles == 2
+
+
+def test_compile_error_carries_op_name_log_and_numbered_lines():
+    program = dense_forward((2, 5), (5, 3))
+    failing_line = 40
+    gl = FakeGL(compile_error=lambda source: f"ERROR: 0:{failing_line}: 'foo' : undeclared identifier")
+    context = GLContext(gl)
+    with pytest.raises(ShaderCompileError) as caught:
+        context.compile(program)
+    message = str(caught.value)
+    assert message.startswith("dense_forward: fragment shader failed to compile")
+    assert "info log: ERROR: 0:40: 'foo' : undeclared identifier" in message
+    source_line = program.source.splitlines()[failing_line - 1]
+    assert f">  40 | {source_line}" in message
+    assert "   36 | " in message and "   44 | " in message
+    assert "   35 | " not in message
+
+
+def test_draw_skips_state_that_is_already_set():
+    gl = FakeGL()
+    context = GLContext(gl)
+    x = GpuTensor.from_host(context, (2, 5), array("f", range(10)))
+    kernel = GpuTensor.from_host(context, (5, 3), array("f", range(15)))
+    y = GpuTensor.empty(context, (2, 3))
+    compiled = context.compile(dense_forward(x.shape, kernel.shape))
+    context.draw(compiled, [x.texture, kernel.texture], y.texture)
+    calls_before = len(gl.calls)
+    counted_before = context.gl_calls
+    context.draw(compiled, [x.texture, kernel.texture], y.texture)
+    assert [name for name, _ in gl.calls[calls_before:]] == ["drawArrays"]
+    assert context.gl_calls - counted_before == 1
+    assert context.draws == 2
+
+
+def test_gl_call_counter_matches_the_calls_made_after_creation():
+    gl = FakeGL()
+    context = GLContext(gl)
+    start_calls, start_count = len(gl.calls), context.gl_calls
+    x = GpuTensor.from_host(context, (2, 5), array("f", range(10)))
+    kernel = GpuTensor.from_host(context, (5, 3), array("f", range(15)))
+    y = GpuTensor.empty(context, (2, 3))
+    context.draw(context.compile(dense_forward(x.shape, kernel.shape)),
+                 [x.texture, kernel.texture], y.texture)
+    y.read()
+    for tensor in (x, kernel, y):
+        tensor.dispose()
+    assert context.gl_calls - start_count == len(gl.calls) - start_calls
+
+
+def test_upload_and_read_round_trip_and_texture_counts():
+    context = GLContext(FakeGL())
+    values = array("f", [float(i) / 7 for i in range(37)])
+    tensor = GpuTensor.from_host(context, (1, 37), values)
+    assert (tensor.texture.width, tensor.texture.height) == (7, 6)
+    assert context.live_textures == 1
+    assert tensor.read() == values
+    view = tensor.reshape((37, 1))
+    assert view.texture is tensor.texture
+    view.dispose()  # a view never frees the texture
+    assert context.live_textures == 1
+    tensor.dispose()
+    tensor.dispose()  # twice is harmless
+    assert context.live_textures == 0
+
+
+def test_upload_size_mismatch_is_an_error():
+    context = GLContext(FakeGL())
+    tensor = GpuTensor.empty(context, (2, 3))
+    with pytest.raises(ValueError, match=r"upload: expected 6 float32 values \(24 bytes\), got 20"):
+        tensor.upload(array("f", range(5)))
