@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from model_export.model import Sequential
+from model_export.nn.init import get_initializer
 from webgl_backend.model_format import ModelArtifacts, read_model_dir
 
 
@@ -24,7 +25,8 @@ def sequential_from_artifacts(artifacts: ModelArtifacts, seed: int = 0) -> Seque
     specs = [spec for spec in artifacts.layers if spec.class_name != "InputLayer"]
     layers = []
     for index, spec in enumerate(specs):
-        config = {key: value for key, value in spec.config.items() if key != "batch_input_shape"}
+        config = {key: value for key, value in spec.config.items()
+                  if key != "batch_input_shape" and _buildable(key, value)}
         if index == 0:
             config = {"batch_input_shape": [None, *artifacts.input_shape], **config}
         layers.append({"class_name": spec.class_name, "config": config})
@@ -33,3 +35,18 @@ def sequential_from_artifacts(artifacts: ModelArtifacts, seed: int = 0) -> Seque
     model.set_weights([np.frombuffer(values, dtype=np.float32).reshape(shape)
                        for spec in specs for _, shape, values in spec.weights])
     return model
+
+
+def _buildable(key: str, value) -> bool:
+    """False for an initializer our numpy layers lack (e.g. TF.js's VarianceScaling).
+
+    Initializers only matter before weights exist; these weights come from the file, so
+    such a key is dropped and the layer's default initializer stands in.
+    """
+    if key not in ("kernel_initializer", "bias_initializer") or value is None:
+        return True
+    try:
+        get_initializer(value)
+    except ValueError:
+        return False
+    return True

@@ -148,3 +148,60 @@ def test_tfjs_loads_the_shipped_default_model(backend, count, tolerance, page, s
     ours = load_exported(folder).predict(x)
     theirs = tfjs_predict(page, static_server, "models/default", x, backend)
     assert_agrees(ours, theirs, tolerance)
+
+
+TFJS_SAVES_A_MODEL = """async ([xBlob, shape]) => {
+    await tf.setBackend("cpu");
+    const model = tf.sequential({layers: [
+        tf.layers.conv2d({inputShape: shape.slice(1), filters: 4, kernelSize: 3,
+                          padding: "same", activation: "relu"}),
+        tf.layers.maxPooling2d({poolSize: 2}),
+        tf.layers.conv2d({filters: 6, kernelSize: [2, 3], strides: 2, activation: "elu"}),
+        tf.layers.leakyReLU({alpha: 0.2}),
+        tf.layers.averagePooling2d({poolSize: 2, strides: 1, padding: "same"}),
+        tf.layers.flatten(),
+        tf.layers.dense({units: 12, activation: "tanh"}),
+        tf.layers.dropout({rate: 0.25}),
+        tf.layers.dense({units: 10, useBias: false, activation: "sigmoid"}),
+        tf.layers.dense({units: 10}),
+        tf.layers.activation({activation: "softmax"}),
+    ]});
+    // Random biases, so the bias bytes are checked too.
+    model.layers.forEach(layer => layer.getWeights().length === 2 && layer.setWeights(
+        [layer.getWeights()[0], tf.randomNormal(layer.getWeights()[1].shape, 0, 0.5, "float32", 3)]));
+    let saved;
+    await model.save(tf.io.withSaveHandler(async artifacts => {
+        saved = artifacts;
+        return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: "JSON"}};
+    }));
+    const bytes = Uint8Array.from(atob(xBlob), c => c.charCodeAt(0));
+    const x = tf.tensor(new Float32Array(bytes.buffer), shape, "float32");
+    const probs = Array.from(await model.predict(x).data());
+    const weights = new Uint8Array(saved.weightData);
+    let text = "";
+    for (let i = 0; i < weights.length; i += 8192) {
+        text += String.fromCharCode.apply(null, weights.subarray(i, i + 8192));
+    }
+    return {
+        modelJson: {format: saved.format, generatedBy: saved.generatedBy,
+                    convertedBy: saved.convertedBy, modelTopology: saved.modelTopology,
+                    weightsManifest: [{paths: ["weights.bin"], weights: saved.weightSpecs}]},
+        weights: btoa(text), probs,
+    };
+}"""
+
+
+def test_our_reader_accepts_a_model_tfjs_itself_saved(page, static_server):
+    """The other direction: tfjs-layers writes a model; we read it and predict the same."""
+    from model_export.exported import sequential_from_artifacts
+    from webgl_backend.model_format import read_model
+
+    x = np.random.default_rng(5).random((16, 12, 12, 1), dtype=np.float32)
+    page.goto(f"{static_server.url}/{EXPORT_ROOT}/blank.html")
+    page.add_script_tag(url=TFJS)
+    blob = base64.b64encode(x.astype("<f4").tobytes()).decode("ascii")
+    saved = page.evaluate(TFJS_SAVES_A_MODEL, [blob, list(x.shape)])
+    artifacts = read_model(saved["modelJson"], {"weights.bin": base64.b64decode(saved["weights"])})
+    assert [spec.class_name for spec in artifacts.layers][:3] == ["Conv2D", "MaxPooling2D", "Conv2D"]
+    ours = sequential_from_artifacts(artifacts).predict(x)
+    assert_agrees(ours, np.array(saved["probs"], np.float32).reshape(ours.shape), TOLERANCE)

@@ -377,3 +377,17 @@ def test_cli_rejects_bad_options(argv, message, tmp_path, capsys):
         main(["export", str(tmp_path / "a.npz"), str(tmp_path / "out"), *argv])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_load_exported_accepts_initializers_only_tfjs_knows(tmp_path):
+    model = with_random_biases(every_kind_cnn())
+    folder = export_model(model, tmp_path / "m")
+    model_json = json.loads((folder / "model.json").read_text())
+    for layer in model_json["modelTopology"]["config"]["layers"]:
+        if "kernel_initializer" in layer["config"]:
+            layer["config"]["kernel_initializer"] = {"class_name": "VarianceScaling", "config": {
+                "scale": 1, "mode": "fan_avg", "distribution": "normal", "seed": None}}
+    (folder / "model.json").write_text(json.dumps(model_json))
+    loaded = load_exported(folder)
+    for (name, value), (_, back) in zip(model.get_weights(), loaded.get_weights()):
+        assert back.tobytes() == value.tobytes(), name
