@@ -219,7 +219,8 @@ def _load_json(data: bytes | str) -> dict:
         try:
             data = bytes(data).decode("utf-8")
         except UnicodeDecodeError as error:
-            raise _fail(f"model.json: not UTF-8 text ({error.reason} at byte {error.start})") from None
+            raise _fail(f"model.json: not UTF-8 text ({error.reason} at byte "
+                        f"{error.start})") from None
     if not isinstance(data, str):
         raise _fail(f"model.json: expected bytes or text, got {type(data).__name__}")
     if len(data) > MAX_MODEL_JSON_BYTES:
@@ -346,9 +347,9 @@ def _check_common(where: str, index: int, class_name: str, config: dict,
         # Keras writes it on the first real layer too when an InputLayer leads; it must agree.
         declared = _batch_input_shape(config["batch_input_shape"], where)
         if index != 1 or declared != input_shape:
-            raise _fail(f"model.json: {where}: batch_input_shape {_json(config['batch_input_shape'])} "
-                        f"on a layer that is not the first (its input is "
-                        f"{_fmt_shape(input_shape)})")
+            raise _fail(f"model.json: {where}: batch_input_shape "
+                        f"{_json(config['batch_input_shape'])} on a layer that is not the first "
+                        f"(its input is {_fmt_shape(input_shape)})")
     if "trainable" in config and not isinstance(config["trainable"], bool):
         raise _fail(f"model.json: {where}: trainable must be true or false, "
                     f"got {config['trainable']!r}")
@@ -574,7 +575,8 @@ def _parse_manifest(manifest) -> list[tuple[list[str], list[WeightEntry]]]:
         if not isinstance(paths, list) or not isinstance(weights, list):
             raise _fail(f"model.json: {where}: paths and weights must be lists")
         for p, path in enumerate(paths):
-            if not isinstance(path, str) or not SHARD_NAME.match(path) or len(path) > MAX_NAME_LENGTH:
+            if (not isinstance(path, str) or not SHARD_NAME.match(path)
+                    or len(path) > MAX_NAME_LENGTH):
                 raise _fail(f"model.json: {where}.paths[{p}]: {path!r} is not a plain file name "
                             "(letters, digits, '.', '_', '-'; no folders)")
             if path in seen_paths:
@@ -782,7 +784,8 @@ def _first_short_weight(entries: list[WeightEntry], held: int, owner: dict) -> s
         if offset + count * per_value > held:
             available = max(held - offset, 0) // per_value
             layer = owner[entry.name]
-            unit = "floats" if entry.quantization is None else f"{entry.quantization['dtype']} values"
+            quantization = entry.quantization
+            unit = "floats" if quantization is None else f"{quantization['dtype']} values"
             return (f"model.json: layers[{layer.index}] '{layer.name}': weight '{entry.name}' "
                     f"needs {count} {unit}, shards hold {available}")
         offset += count * per_value

@@ -116,7 +116,8 @@ def test_shard_bytes_are_little_endian_float32_in_manifest_order(tmp_path):
     assert (folder / "group1-shard1of1.bin").read_bytes() == expected
 
 
-@pytest.mark.parametrize("shard_size", [30, 1000, 4096], ids=lambda s: f"shard={s}B")  # 30: floats straddle shards
+# 30 bytes: floats straddle shard boundaries.
+@pytest.mark.parametrize("shard_size", [30, 1000, 4096], ids=lambda s: f"shard={s}B")
 def test_small_shard_size_splits_into_several_full_shards_and_round_trips(shard_size, tmp_path):
     model = with_random_biases(every_kind_cnn())
     total = sum(value.nbytes for _, value in model.get_weights())
@@ -234,7 +235,8 @@ def test_refuses_nan_weights_before_writing(tmp_path):
 def test_refuses_non_float32_weights(tmp_path):
     model = every_kind_cnn()
     model.layers[0].weights["bias"] = model.layers[0].weights["bias"].astype(np.float64)
-    with pytest.raises(ExportError, match=r"weight 'conv2d/bias' has dtype float64, expected float32"):
+    with pytest.raises(ExportError,
+                       match=r"weight 'conv2d/bias' has dtype float64, expected float32"):
         export_model(model, tmp_path / "m")
 
 

@@ -184,7 +184,8 @@ def test_refuses_extra_top_level_field():
     model_json, shards, _ = tiny_cnn()
     model_json["weightsManifestV2"] = []
     refuses(model_json, shards,
-            r"^model\.json: the top level has unexpected field 'weightsManifestV2' \(allowed: format")
+            r"^model\.json: the top level has unexpected field 'weightsManifestV2' "
+            r"\(allowed: format")
 
 
 def test_refuses_other_formats():
@@ -253,12 +254,21 @@ def test_refuses_first_layer_without_batch_input_shape():
     ([None, 8, -8, 1], r"\[null, 8, -8, 1\] has dimension -8; expected positive integers"),
     ([None, 8, 8.0, 1], r"\[null, 8, 8\.0, 1\] has dimension 8\.0; expected positive integers"),
     ([8, 8, 1], r"must be \[null, d1, \.\.\.\], got \[8, 8, 1\]"),
-    ([None, 100000, 100000, 3], r"\[null, 100000, 100000, 3\] holds 30000000000 values per sample, over the limit"),
+    ([None, 100000, 100000, 3],
+     r"\[null, 100000, 100000, 3\] holds 30000000000 values per sample, over the limit"),
 ], ids=["negative", "float", "no-batch-axis", "absurd"])
 def test_refuses_bad_input_shape(shape, message):
     model_json, shards, _ = tiny_cnn()
     layer_config(model_json, 0)["batch_input_shape"] = shape
     refuses(model_json, shards, r"^model\.json: layers\[0\]: batch_input_shape " + message)
+
+
+def test_refuses_batch_input_shape_on_a_later_layer():
+    model_json, shards, _ = tiny_cnn()
+    layer_config(model_json, 4)["batch_input_shape"] = [None, 24]
+    refuses(model_json, shards, re.escape(
+        "model.json: layers[4] 'flatten': batch_input_shape [null, 24] on a layer that is not "
+        "the first (its input is (2, 2, 6))"))
 
 
 def test_refuses_non_integer_units():
@@ -368,7 +378,8 @@ def test_refuses_unsupported_weight_dtype():
 
 
 @pytest.mark.parametrize("quantization,message", [
-    ({"dtype": "uint16", "min": 0.0, "scale": 1.0}, r"quantization dtype 'uint16' is not supported"),
+    ({"dtype": "uint16", "min": 0.0, "scale": 1.0},
+     r"quantization dtype 'uint16' is not supported"),
     ({"dtype": "uint8", "min": 0.0}, r"quantization is missing field 'scale'"),
     ({"dtype": "uint8", "min": 0.0, "scale": -1.0}, r"scale must be a positive finite number"),
     ({"dtype": "float16", "min": 0.0}, r"quantization has unexpected field 'min'"),

@@ -50,7 +50,8 @@ def test_pyodide_reads_the_same_weights_as_cpython_quickly(kind, exports, pyodid
                                                            static_server):
     expected = np.concatenate([values for layer in read_model_dir(exports[kind]).layers
                                for _, _, values in layer.weights])
-    result = pyodide_page.run(READ_IN_PYODIDE.format(base=f"{static_server.url}/{EXPORT_ROOT}/{kind}"))
+    base = f"{static_server.url}/{EXPORT_ROOT}/{kind}"
+    result = pyodide_page.run(READ_IN_PYODIDE.format(base=base))
     np.testing.assert_array_equal(result["values"], np.frombuffer(expected, np.float32))
     print(f"{kind}: {result['shard_bytes']:,} shard bytes read in {result['seconds'] * 1e3:.0f} ms")
     assert result["seconds"] < 5.0, "reading ~1 MB should take well under a second"
