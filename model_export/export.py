@@ -252,7 +252,8 @@ def run_export(args: argparse.Namespace) -> int:
         model = load_source(Path(args.source))
         out_dir = export_model(model, args.out_dir, args.shard_size, args.quantize)
     except (ValueError, OSError) as error:
-        print(f"shadernet export: error: {error}", file=sys.stderr)
+        message = str(error).removeprefix("export: ")
+        print(f"shadernet export: error: {message}", file=sys.stderr)
         return 2
     files = sorted(out_dir.iterdir())
     total = sum(p.stat().st_size for p in files)

@@ -355,7 +355,7 @@ def test_cli_refuses_a_missing_source_in_one_line(tmp_path, capsys):
     assert main(["export", str(tmp_path / "nope.npz"), str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "shadernet export: error: export:" in err and "no such checkpoint file" in err
+    assert err.startswith("shadernet export: error: ") and "no such checkpoint file" in err
     assert not (tmp_path / "out").exists()
 
 
