@@ -1,0 +1,216 @@
+"""The files the page loads besides itself: Pyodide, TF.js (benchmark page), the runtime wheel.
+
+Each is served under a URL that changes when its contents change (the npm version, or the
+wheel's content hash), so browsers may cache it for a year without revalidating. They are
+found and built once, at start-up: a missing `node_modules/` fails there, with the command
+that fixes it, not later as a 404 in the browser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.responses import FileResponse, Response
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
+from starlette.types import Scope
+
+from webgl_backend.wheel import build_runtime_wheel
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"  # cache, but ask (ETag) before each use: the file may change
+# Explicit, so a machine's /etc/mime.types cannot change them (WebAssembly streaming
+# compilation requires application/wasm).
+MEDIA_TYPES = {
+    ".wasm": "application/wasm",
+    ".mjs": "text/javascript",
+    ".js": "text/javascript",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".zip": "application/zip",
+    ".whl": "application/zip",
+    ".bin": "application/octet-stream",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
+PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+                 "pyodide-lock.json")
+SETUP_HINT = "run `make setup` (it runs `npm install`) in the repository first"
+
+
+class AssetsError(RuntimeError):
+    """A file the page needs is missing at start-up; the message says how to get it."""
+
+
+def media_type(path: str | os.PathLike) -> str | None:
+    return MEDIA_TYPES.get(Path(path).suffix)
+
+
+# ----------------------------------------------------------------------------- npm packages
+
+@dataclass(frozen=True)
+class VendorPackage:
+    """An npm package's folder served at `url` (which ends in '/' and names the version)."""
+
+    package: str
+    version: str
+    directory: Path
+    url: str
+
+
+def find_package(node_modules: Path, package: str, subdir: str, url_root: str,
+                 required: tuple[str, ...] = ()) -> VendorPackage:
+    """Locate `node_modules/<package>/<subdir>`, read its version, check `required` files."""
+    root = node_modules / package
+    manifest = root / "package.json"
+    if not manifest.is_file():
+        raise AssetsError(f"{manifest} is missing: the npm package '{package}' is not "
+                          f"installed; {SETUP_HINT}")
+    version = json.loads(manifest.read_text("utf-8"))["version"]
+    directory = root / subdir if subdir else root
+    for file in required:
+        if not (directory / file).is_file():
+            raise AssetsError(f"{directory / file} is missing ('{package}' {version} is "
+                              f"incomplete); {SETUP_HINT}")
+    return VendorPackage(package, version, directory, f"{url_root}/{version}/")
+
+
+class VendorFiles(StaticFiles):
+    """Top-level files of one folder, with fixed media types and a cache lifetime.
+
+    Only plain files directly in the folder, with a suffix in MEDIA_TYPES, are served:
+    nested `node_modules/` and stray files stay private.
+    """
+
+    def __init__(self, directory: Path, cache_control: str, top_level_only: bool = True) -> None:
+        super().__init__(directory=directory, check_dir=False)
+        self.cache_control = cache_control
+        self.top_level_only = top_level_only
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        if (self.top_level_only and os.sep in path) or media_type(path) is None:
+            return "", None
+        return super().lookup_path(path)
+
+    def file_response(self, full_path, stat_result: os.stat_result, scope: Scope,
+                      status_code: int = 200) -> Response:
+        return cached_file_response(Path(full_path), self.cache_control, Headers(scope=scope),
+                                    stat_result, status_code)
+
+
+def cached_file_response(path: Path, cache_control: str, request_headers: Headers,
+                         stat_result: os.stat_result | None = None,
+                         status_code: int = 200) -> Response:
+    """A FileResponse with our media type and Cache-Control; 304 when the ETag matches."""
+    response = FileResponse(path, status_code=status_code, stat_result=stat_result or path.stat(),
+                            media_type=media_type(path),
+                            headers={"Cache-Control": cache_control})
+    if _not_modified(response.headers, request_headers):
+        return NotModifiedResponse(response.headers)
+    return response
+
+
+def _not_modified(response_headers: Headers, request_headers: Headers) -> bool:
+    match = request_headers.get("if-none-match")
+    if not match:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in match.split(",")]
+    return "*" in tags or response_headers["etag"] in tags
+
+
+# ----------------------------------------------------------------------------- the runtime wheel
+
+@dataclass(frozen=True)
+class RuntimeWheel:
+    """The runtime wheel's bytes, served at `url` = /runtime/<sha256 prefix>/<wheel name>."""
+
+    filename: str
+    digest: str
+    data: bytes
+
+    @property
+    def url(self) -> str:
+        return f"/runtime/{self.digest}/{self.filename}"
+
+
+def build_wheel(cache_dir: Path) -> RuntimeWheel:
+    """Build the wheel in a fresh folder under `cache_dir/runtime`, keep it by content hash.
+
+    Each start-up builds its own copy (so two servers never write the same file); the kept
+    copy `cache_dir/runtime/<digest>/<wheel>` is for inspection, the server serves the bytes.
+    """
+    runtime_dir = cache_dir / "runtime"
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=runtime_dir, prefix=".build-"))
+    try:
+        path = build_runtime_wheel(scratch)
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        kept = runtime_dir / digest
+        if not kept.exists():
+            try:
+                os.rename(scratch, kept)
+            except OSError:
+                pass  # another server kept the same bytes first
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return RuntimeWheel(path.name, digest, data)
+
+
+def wheel_response(wheel: RuntimeWheel, digest: str, filename: str, scope: Scope) -> Response:
+    if (digest, filename) != (wheel.digest, wheel.filename):
+        raise HTTPException(404, f"runtime wheel {digest[:32]}/{filename[:80]} is not served "
+                                 f"here; the current one is {wheel.url}")
+    etag = f'"{wheel.digest}"'
+    headers = {"Cache-Control": IMMUTABLE, "ETag": etag}
+    if etag in (Headers(scope=scope).get("if-none-match") or ""):
+        return Response(status_code=304, headers=headers)
+    return Response(wheel.data, media_type=MEDIA_TYPES[".whl"], headers=headers)
+
+
+# ----------------------------------------------------------------------------- all of them
+
+@dataclass(frozen=True)
+class Assets:
+    pyodide: VendorPackage
+    tfjs: VendorPackage
+    tfjs_wasm: VendorPackage | None
+    wheel: RuntimeWheel
+
+    def vendor_packages(self) -> list[VendorPackage]:
+        return [p for p in (self.pyodide, self.tfjs, self.tfjs_wasm) if p is not None]
+
+    def urls(self) -> dict[str, str | None]:
+        """What the page template gets, so it never hard-codes a version."""
+        return {
+            "pyodide_base_url": self.pyodide.url,
+            "pyodide_module_url": self.pyodide.url + "pyodide.mjs",
+            "runtime_wheel_url": self.wheel.url,
+            "tfjs_url": self.tfjs.url + "tf.min.js",
+            "tfjs_wasm_base_url": self.tfjs_wasm.url if self.tfjs_wasm else None,
+        }
+
+
+def load_assets(node_modules: Path, cache_dir: Path) -> Assets:
+    """Find the npm packages and build the runtime wheel; AssetsError if something is missing."""
+    if not node_modules.is_dir():
+        raise AssetsError(f"{node_modules} is missing (Pyodide and TF.js are served from it); "
+                          f"{SETUP_HINT}")
+    pyodide = find_package(node_modules, "pyodide", "", "/pyodide", PYODIDE_FILES)
+    tfjs = find_package(node_modules, "@tensorflow/tfjs", "dist", "/vendor/tfjs", ("tf.min.js",))
+    try:
+        tfjs_wasm = find_package(node_modules, "@tensorflow/tfjs-backend-wasm", "dist",
+                                 "/vendor/tfjs-backend-wasm", ("tf-backend-wasm.min.js",))
+    except AssetsError:
+        tfjs_wasm = None  # only a benchmark comparison uses it
+    return Assets(pyodide, tfjs, tfjs_wasm, build_wheel(cache_dir))
+

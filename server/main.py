@@ -1,0 +1,44 @@
+"""Assembly only: settings, middleware, error handlers, routers, static mounts.
+
+    app = create_app(Settings(models_dir=..., store_dir=...))   # tests: temporary folders
+    shadernet serve                                              # server/cli.py
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+
+from server.assets import IMMUTABLE, REVALIDATE, VendorFiles, load_assets
+from server.errors import validation_error_handler
+from server.limits import BodySizeLimitMiddleware
+from server.routes import assets, health, models, page
+from server.settings import Settings
+from server.storage import ModelStore
+
+DESCRIPTION = """
+Serves the shadernet drawing page, the files it loads (Pyodide, the runtime wheel,
+TF.js for the benchmark) and the **model API**: shipped models are read-only
+(version `shipped`); fine-tuned uploads become new versions `v1`, `v2`, ... and are
+never overwritten. Every error is `{"detail": "<sentence>"}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. Raises server.assets.AssetsError when node_modules/ is not set up."""
+    settings = settings or Settings()
+    found = load_assets(settings.node_modules_dir, settings.cache_dir)
+    app = FastAPI(title="shadernet", version="0.1.0", description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.assets = found
+    app.state.store = ModelStore(settings.models_dir, settings.store_dir, settings.max_upload_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    for router in (health.router, models.router, assets.router, page.router):
+        app.include_router(router)
+    for package in found.vendor_packages():
+        app.mount(package.url.rstrip("/"), VendorFiles(package.directory, IMMUTABLE),
+                  name=package.package)
+    app.mount("/static", VendorFiles(settings.static_dir, REVALIDATE, top_level_only=False),
+              name="static")
+    return app

@@ -1,0 +1,121 @@
+"""The model API: list models and versions, fetch a version's files, upload a new version.
+
+Routes take `{name:path}` so that a name holding '/' or '..' still reaches the name check
+and gets a 400 with the naming rule, rather than a bare 404 from the router. The most
+specific routes are declared first for the same reason.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.responses import Response
+
+from server.assets import IMMUTABLE, REVALIDATE, cached_file_response
+from server.deps import ModelName, StoreDep
+from server.errors import status_of
+from server.schemas import ErrorPublic, ModelPublic, ModelVersionPublic
+from server.storage import NAME_RULE, SHIPPED, StoreError
+
+router = APIRouter(prefix="/api/models", tags=["models"])
+
+
+def _errors(*statuses: int) -> dict:
+    meanings = {400: "Bad model name", 404: "No such model, version or file",
+                409: "Conflicts with what is stored (shipped name, other topology)",
+                413: "Upload over the size limit",
+                422: "Not a valid model, or its topology differs from the base's"}
+    return {status: {"model": ErrorPublic, "description": meanings[status]} for status in statuses}
+
+
+def _http(error: StoreError) -> HTTPException:
+    return HTTPException(status_of(error), str(error))
+
+
+@router.get("", response_model=list[ModelPublic], summary="List models and their versions")
+def list_models(store: StoreDep) -> list[ModelPublic]:
+    return [ModelPublic(name=name, versions=[ModelVersionPublic.of(v) for v in versions])
+            for name, versions in store.list_models().items()]
+
+
+@router.get("/{name:path}/versions/{version}/{file:path}", summary="Fetch a version's file",
+            response_class=Response, responses={
+                200: {"description": "model.json (application/json) or a weight shard "
+                                     "(application/octet-stream)"},
+                **_errors(400, 404)})
+def get_file(name: ModelName, version: str, file: str, store: StoreDep, request: Request) -> Response:
+    """model.json or one of the shards its manifest lists. Saved versions never change, so
+    they are cacheable for a year; shipped ones are revalidated (ETag)."""
+    try:
+        found, path = store.file_path(name, version, file)
+    except StoreError as error:
+        raise _http(error) from None
+    cache_control = REVALIDATE if found.version == SHIPPED else IMMUTABLE
+    return cached_file_response(path, cache_control, Headers(scope=request.scope))
+
+
+@router.get("/{name:path}/versions/{version}", response_model=ModelVersionPublic,
+            summary="Describe one version", responses=_errors(400, 404))
+def get_version(name: ModelName, version: str, store: StoreDep) -> ModelVersionPublic:
+    try:
+        return ModelVersionPublic.of(store.get_version(name, version))
+    except StoreError as error:
+        raise _http(error) from None
+
+
+@router.post("/{name:path}/versions", status_code=201, response_model=ModelVersionPublic,
+             summary="Upload a new version", responses=_errors(400, 409, 413, 422))
+async def upload_version(
+        name: ModelName,
+        store: StoreDep,
+        model_json: Annotated[UploadFile, File(description="model.json, TF.js layers format.")],
+        shards: Annotated[list[UploadFile], File(
+            description="The weight shards, each named exactly as in model.json's "
+                        "weightsManifest paths (e.g. group1-shard1of1.bin).")],
+        base: Annotated[str, Form(description=f"The model this was fine-tuned from ({NAME_RULE}); "
+                                              "the upload must have its topology.")] = "default",
+) -> ModelVersionPublic:
+    """Store a fine-tuned model as `name`'s next version (v1, v2, ...).
+
+    The files are validated with the same reader the page uses (schema, shapes, shard
+    lengths, finite weights), and the topology must equal the base model's (layer classes,
+    configs, weight names and shapes). Nothing is written unless everything checks out;
+    an existing version and a shipped model are never overwritten.
+    """
+    files: dict[str, bytes] = {}
+    for upload in shards:
+        filename = upload.filename or ""
+        if not filename:
+            raise HTTPException(422, "every shard must be sent as a file with its manifest name "
+                                     "(e.g. group1-shard1of1.bin); one had no file name")
+        if filename in files:
+            raise HTTPException(422, f"shard file '{filename[:80]}' was uploaded twice")
+        files[filename] = await upload.read()
+    model_json_bytes = await model_json.read()
+    try:
+        saved = await run_in_threadpool(store.save_version, name, model_json_bytes, files, base)
+    except StoreError as error:
+        raise _http(error) from None
+    return ModelVersionPublic.of(saved)
+
+
+@router.get("/{name:path}/versions", response_model=list[ModelVersionPublic],
+            summary="List one model's versions", responses=_errors(400, 404))
+def list_versions(name: ModelName, store: StoreDep) -> list[ModelVersionPublic]:
+    try:
+        return [ModelVersionPublic.of(v) for v in store.get_model(name)]
+    except StoreError as error:
+        raise _http(error) from None
+
+
+@router.get("/{name:path}", response_model=ModelPublic, summary="Describe one model",
+            responses=_errors(400, 404))
+def get_model(name: ModelName, store: StoreDep) -> ModelPublic:
+    try:
+        versions = store.get_model(name)
+    except StoreError as error:
+        raise _http(error) from None
+    return ModelPublic(name=name, versions=[ModelVersionPublic.of(v) for v in versions])

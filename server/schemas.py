@@ -1,0 +1,47 @@
+"""What the API returns, as pydantic models (the upload itself is a multipart form)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from server.storage import ModelVersion
+
+
+class ErrorPublic(BaseModel):
+    detail: str = Field(description="One sentence: what was wrong, where, expected vs got.")
+
+
+class HealthPublic(BaseModel):
+    status: str = Field(examples=["ok"])
+    models: int = Field(description="How many models (shipped or saved) the server lists.")
+
+
+class ModelVersionPublic(BaseModel):
+    name: str = Field(examples=["default"])
+    version: str = Field(description="'shipped' (read-only, ships with the server) or 'v1', 'v2', ...",
+                         examples=["shipped", "v3"])
+    created: datetime
+    size_bytes: int = Field(description="model.json plus all weight shards.")
+    base: str | None = Field(description="The model this version was fine-tuned from; null when shipped.")
+    parameters: int = Field(description="Number of weight values.")
+    read_only: bool
+    model_json_url: str = Field(description="Where to fetch model.json; shards sit beside it.")
+    files: list[str] = Field(description="model.json, then the weight shards in manifest order.")
+
+    @classmethod
+    def of(cls, version: ModelVersion) -> "ModelVersionPublic":
+        return cls(name=version.name, version=version.version, created=version.created,
+                   size_bytes=version.size_bytes, base=version.base, parameters=version.parameters,
+                   read_only=version.read_only, model_json_url=model_json_url(version),
+                   files=list(version.files))
+
+
+class ModelPublic(BaseModel):
+    name: str
+    versions: list[ModelVersionPublic] = Field(description="Shipped first, then v1, v2, ...")
+
+
+def model_json_url(version: ModelVersion) -> str:
+    return f"/api/models/{version.name}/versions/{version.version}/model.json"

@@ -1,0 +1,44 @@
+"""Where the server finds its files and how much it accepts: one frozen `Settings`.
+
+Defaults are paths inside the repository (this package lives in it, installed editable),
+so `shadernet serve` works from any working directory. Tests build their own `Settings`
+on temporary folders and hand it to `create_app`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MAX_UPLOAD_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Server configuration.
+
+    models_dir: shipped models, read-only, `<name>/model.json + shards`.
+    store_dir: saved versions, `<name>/v<N>/` (created if missing).
+    cache_dir: build outputs made at start-up (the runtime wheel).
+    node_modules_dir: npm packages installed by `make setup` (Pyodide, TF.js).
+    static_dir: the page's static files, served at /static.
+    max_upload_bytes: the largest request body accepted, multipart framing included.
+    default_model: the model the page loads first.
+    """
+
+    models_dir: Path = REPO_ROOT / "models"
+    store_dir: Path = REPO_ROOT / ".cache" / "saved-models"
+    cache_dir: Path = REPO_ROOT / ".cache" / "server"
+    node_modules_dir: Path = REPO_ROOT / "node_modules"
+    static_dir: Path = REPO_ROOT / "static"
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    default_model: str = "default"
+
+    def __post_init__(self) -> None:
+        for key in ("models_dir", "store_dir", "cache_dir", "node_modules_dir", "static_dir"):
+            object.__setattr__(self, key, Path(getattr(self, key)).resolve())
+        if isinstance(self.max_upload_bytes, bool) or not isinstance(self.max_upload_bytes, int) \
+                or self.max_upload_bytes <= 0:
+            raise ValueError("Invalid value for setting `max_upload_bytes`. Expected a positive "
+                             f"number of bytes. Received max_upload_bytes={self.max_upload_bytes!r}.")
