@@ -44,6 +44,7 @@ MEDIA_TYPES = {
 }
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
                  "pyodide-lock.json")
+SWAGGER_UI_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
 SETUP_HINT = "run `make setup` (it runs `npm install`) in the repository first"
 
 
@@ -184,10 +185,12 @@ class Assets:
     pyodide: VendorPackage
     tfjs: VendorPackage
     tfjs_wasm: VendorPackage | None
+    swagger_ui: VendorPackage | None
     wheel: RuntimeWheel
 
     def vendor_packages(self) -> list[VendorPackage]:
-        return [p for p in (self.pyodide, self.tfjs, self.tfjs_wasm) if p is not None]
+        return [p for p in (self.pyodide, self.tfjs, self.tfjs_wasm, self.swagger_ui)
+                if p is not None]
 
     def urls(self) -> dict[str, str | None]:
         """What the page template gets, so it never hard-codes a version."""
@@ -207,10 +210,17 @@ def load_assets(node_modules: Path, cache_dir: Path) -> Assets:
                           f"{SETUP_HINT}")
     pyodide = find_package(node_modules, "pyodide", "", "/pyodide", PYODIDE_FILES)
     tfjs = find_package(node_modules, "@tensorflow/tfjs", "dist", "/vendor/tfjs", ("tf.min.js",))
+    # Optional: a benchmark comparison, and /docs without a CDN (Swagger UI's own files).
+    tfjs_wasm = _optional_package(node_modules, "@tensorflow/tfjs-backend-wasm", "dist",
+                                  "/vendor/tfjs-backend-wasm", ("tf-backend-wasm.min.js",))
+    swagger_ui = _optional_package(node_modules, "swagger-ui-dist", "", "/vendor/swagger-ui",
+                                   SWAGGER_UI_FILES)
+    return Assets(pyodide, tfjs, tfjs_wasm, swagger_ui, build_wheel(cache_dir))
+
+
+def _optional_package(*args) -> VendorPackage | None:
     try:
-        tfjs_wasm = find_package(node_modules, "@tensorflow/tfjs-backend-wasm", "dist",
-                                 "/vendor/tfjs-backend-wasm", ("tf-backend-wasm.min.js",))
+        return find_package(*args)
     except AssetsError:
-        tfjs_wasm = None  # only a benchmark comparison uses it
-    return Assets(pyodide, tfjs, tfjs_wasm, build_wheel(cache_dir))
+        return None
 

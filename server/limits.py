@@ -20,7 +20,7 @@ class BodyTooLarge(HTTPException):
 
 def too_large_detail(size: int | str, limit: int) -> str:
     return (f"request body is {size} bytes, over the limit of {limit} bytes "
-            f"({limit / 2**20:g} MiB, setting max_upload_bytes)")
+            f"({round(limit / 2**20, 2):g} MiB, setting max_upload_bytes)")
 
 
 class BodySizeLimitMiddleware:

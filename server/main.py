@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from server.assets import IMMUTABLE, REVALIDATE, VendorFiles, load_assets
 from server.errors import validation_error_handler
 from server.limits import BodySizeLimitMiddleware
-from server.routes import assets, health, models, page
+from server.routes import assets, docs, health, models, page
 from server.settings import Settings
 from server.storage import ModelStore
 
@@ -28,7 +28,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Raises server.assets.AssetsError when node_modules/ is not set up."""
     settings = settings or Settings()
     found = load_assets(settings.node_modules_dir, settings.cache_dir)
-    app = FastAPI(title="shadernet", version="0.1.0", description=DESCRIPTION)
+    # FastAPI's /docs loads Swagger UI from a CDN; serve its files ourselves when installed.
+    local_docs = found.swagger_ui is not None
+    app = FastAPI(title="shadernet", version="0.1.0", description=DESCRIPTION,
+                  docs_url=None if local_docs else "/docs")
     app.state.settings = settings
     app.state.assets = found
     app.state.store = ModelStore(settings.models_dir, settings.store_dir, settings.max_upload_bytes)
@@ -36,6 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     for router in (health.router, models.router, assets.router, page.router):
         app.include_router(router)
+    if local_docs:
+        app.include_router(docs.router)
     for package in found.vendor_packages():
         app.mount(package.url.rstrip("/"), VendorFiles(package.directory, IMMUTABLE),
                   name=package.package)
