@@ -14,8 +14,10 @@ from server.settings import Settings
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = Settings()
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default: %(default)s; 0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="interface to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8000,
+                        help="port (default: %(default)s; 0 picks a free one)")
     parser.add_argument("--models", type=Path, default=defaults.models_dir, metavar="DIR",
                         help="shipped models, read-only: DIR/<name>/model.json + shards "
                              "(default: the repository's models/)")
@@ -34,8 +36,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from server.main import create_app
 
     if args.max_upload_mb <= 0:
-        print(f"shadernet serve: error: --max-upload-mb must be positive, got {args.max_upload_mb:g}",
-              file=sys.stderr)
+        print("shadernet serve: error: --max-upload-mb must be positive, "
+              f"got {args.max_upload_mb:g}", file=sys.stderr)
         return 2
     settings = Settings(models_dir=args.models, store_dir=args.store,
                         max_upload_bytes=int(args.max_upload_mb * 2**20))

@@ -25,8 +25,9 @@ def validation_sentence(error: RequestValidationError) -> str:
     parts = []
     for item in error.errors():
         location = [str(part) for part in item.get("loc", ())]
-        where = ".".join(location[1:]) or (location[0] if location else "request")
-        parts.append(f"{where}: {item.get('msg', 'invalid')} ({location[0] if location else 'request'})")
+        source = location[0] if location else "request"
+        where = ".".join(location[1:]) or source
+        parts.append(f"{where}: {item.get('msg', 'invalid')} ({source})")
     return "invalid request: " + "; ".join(parts)
 
 

@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.assets = found
     app.state.store = ModelStore(settings.models_dir, settings.store_dir, settings.max_upload_bytes)
+    app.state.store.list_models()  # read and check the shipped models once, now, not on a visit
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     for router in (health.router, models.router, assets.router, page.router):

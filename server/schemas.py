@@ -20,11 +20,12 @@ class HealthPublic(BaseModel):
 
 class ModelVersionPublic(BaseModel):
     name: str = Field(examples=["default"])
-    version: str = Field(description="'shipped' (read-only, ships with the server) or 'v1', 'v2', ...",
-                         examples=["shipped", "v3"])
+    version: str = Field(description="'shipped' (read-only, ships with the server) "
+                                     "or 'v1', 'v2', ...", examples=["shipped", "v3"])
     created: datetime
     size_bytes: int = Field(description="model.json plus all weight shards.")
-    base: str | None = Field(description="The model this version was fine-tuned from; null when shipped.")
+    base: str | None = Field(description="The model this version was fine-tuned from; "
+                                         "null when shipped.")
     parameters: int = Field(description="Number of weight values.")
     read_only: bool
     model_json_url: str = Field(description="Where to fetch model.json; shards sit beside it.")

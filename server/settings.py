@@ -41,4 +41,5 @@ class Settings:
         if isinstance(self.max_upload_bytes, bool) or not isinstance(self.max_upload_bytes, int) \
                 or self.max_upload_bytes <= 0:
             raise ValueError("Invalid value for setting `max_upload_bytes`. Expected a positive "
-                             f"number of bytes. Received max_upload_bytes={self.max_upload_bytes!r}.")
+                             "number of bytes. Received "
+                             f"max_upload_bytes={self.max_upload_bytes!r}.")

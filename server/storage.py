@@ -29,13 +29,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from webgl_backend.errors import ModelFormatError
-from webgl_backend.model_format import (ModelArtifacts, parse_model_json, read_model, read_model_dir,
-                                        shard_paths)
+from webgl_backend.model_format import (ModelArtifacts, parse_model_json, read_model,
+                                        read_model_dir, shard_paths)
 
 log = logging.getLogger("shadernet.server")
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-NAME_RULE = "1 to 64 characters: lowercase letters, digits, '_' or '-', starting with a letter or digit"
+NAME_RULE = ("1 to 64 characters: lowercase letters, digits, '_' or '-', "
+             "starting with a letter or digit")
 SHIPPED = "shipped"
 VERSION_PATTERN = re.compile(r"^v([1-9][0-9]{0,8})$")
 MODEL_JSON = "model.json"
@@ -160,7 +161,8 @@ def topology_difference(model: Topology, base: Topology) -> str | None:
         for key in sorted(layer.config.keys() | expected.config.keys()):
             got, want = layer.config.get(key), expected.config.get(key)
             if got != want:
-                return f"{where}: config '{key}' is {json.dumps(got)}, the base has {json.dumps(want)}"
+                return (f"{where}: config '{key}' is {json.dumps(got)}, "
+                        f"the base has {json.dumps(want)}")
         if layer.weights != expected.weights:
             return (f"{where}: weights {_weights_text(layer.weights)}, the base has "
                     f"{_weights_text(expected.weights)}")
@@ -281,7 +283,8 @@ class ModelStore:
                     int(meta["size_bytes"]), meta["base"], int(meta["parameters"]),
                     tuple(meta["files"])))
             except (OSError, ValueError, KeyError, TypeError) as error:
-                log.warning("saved version %s is skipped: unreadable %s (%s)", path, META_JSON, error)
+                log.warning("saved version %s is skipped: unreadable %s (%s)",
+                            path, META_JSON, error)
         return versions
 
     def _describe_folder(self, folder: Path) -> _Description:
@@ -320,7 +323,8 @@ class ModelStore:
         except InvalidNameError as error:
             raise InvalidUploadError(str(error)) from None
         artifacts = self._read_upload(model_json, shards)
-        description = _describe_artifacts(artifacts, len(model_json) + sum(map(len, shards.values())))
+        size = len(model_json) + sum(len(data) for data in shards.values())
+        description = _describe_artifacts(artifacts, size)
         self._check_against_base(description.topology, base)
         self._check_against_existing(name, description.topology)
         return self._write(name, model_json, shards, base, description)
@@ -339,11 +343,13 @@ class ModelStore:
         reserved = sorted(RESERVED_FILES & set(expected))
         if reserved:
             raise InvalidUploadError(f"model.json: weightsManifest lists shard '{reserved[0]}', "
-                                     f"a name reserved for the server ({', '.join(sorted(RESERVED_FILES))})")
+                                     "a name reserved for the server "
+                                     f"({', '.join(sorted(RESERVED_FILES))})")
         unexpected = sorted(set(shards) - set(expected))
         if unexpected:
             raise InvalidUploadError(f"shard file '{unexpected[0][:80]}' is not listed in "
-                                     f"model.json's weightsManifest (it lists: {', '.join(expected)})")
+                                     "model.json's weightsManifest "
+                                     f"(it lists: {', '.join(expected)})")
         missing = [path for path in expected if path not in shards]
         if missing:
             raise InvalidUploadError(f"shard file '{missing[0]}' listed in model.json's "

@@ -46,7 +46,8 @@ def list_models(store: StoreDep) -> list[ModelPublic]:
                 200: {"description": "model.json (application/json) or a weight shard "
                                      "(application/octet-stream)"},
                 **_errors(400, 404)})
-def get_file(name: ModelName, version: str, file: str, store: StoreDep, request: Request) -> Response:
+def get_file(name: ModelName, version: str, file: str, store: StoreDep,
+             request: Request) -> Response:
     """model.json or one of the shards its manifest lists. Saved versions never change, so
     they are cacheable for a year; shipped ones are revalidated (ETag)."""
     try:

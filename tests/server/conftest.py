@@ -37,7 +37,8 @@ def mlp(units: int = 8, seed: int = 0) -> Sequential:
                       input_shape=(28, 28, 1), seed=seed)
 
 
-def model_files(model: Sequential, folder: Path, **export_options) -> tuple[bytes, dict[str, bytes]]:
+def model_files(model: Sequential, folder: Path,
+                **export_options) -> tuple[bytes, dict[str, bytes]]:
     """Export `model` into `folder`; return (model.json bytes, {shard name: bytes})."""
     export_model(model, folder, **export_options)
     model_json = (folder / "model.json").read_bytes()
@@ -104,7 +105,8 @@ def exports(server_dirs):
     counter = iter(range(10**6))
 
     def files(units: int = 8, seed: int = 1, **options):
-        return model_files(mlp(units, seed), server_dirs["exports"] / f"m{next(counter)}", **options)
+        folder = server_dirs["exports"] / f"m{next(counter)}"
+        return model_files(mlp(units, seed), folder, **options)
     return files
 
 

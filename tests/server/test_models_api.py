@@ -63,12 +63,17 @@ def test_shipped_files_download_with_types_and_revalidation(client, server_dirs)
 @pytest.mark.parametrize("url, status, match", [
     ("/api/models/nope", 404, r"model 'nope' does not exist \(known models: .*default"),
     ("/api/models/nope/versions/shipped/model.json", 404, r"model 'nope' does not exist"),
-    ("/api/models/default/versions/v99/model.json", 404, r"no version 'v99' \(its versions: shipped"),
+    ("/api/models/default/versions/v99/model.json", 404,
+     r"no version 'v99' \(its versions: shipped"),
     ("/api/models/default/versions/latest", 404, r"version 'latest' does not exist"),
-    ("/api/models/default/versions/shipped/meta.json", 404, r"has no file 'meta.json' \(its files: model.json"),
-    ("/api/models/default/versions/shipped/..%2F..%2Fwide%2Fmodel.json", 404, r"has no file '../../wide/model.json'"),
-    ("/api/models/..%2Fmodels%2Fdefault/versions/shipped/model.json", 400, r"model name '../models/default' is not allowed"),
-    ("/api/models/Default/versions", 400, r"model name 'Default' is not allowed: use 1 to 64 characters"),
+    ("/api/models/default/versions/shipped/meta.json", 404,
+     r"has no file 'meta.json' \(its files: model.json"),
+    ("/api/models/default/versions/shipped/..%2F..%2Fwide%2Fmodel.json", 404,
+     r"has no file '../../wide/model.json'"),
+    ("/api/models/..%2Fmodels%2Fdefault/versions/shipped/model.json", 400,
+     r"model name '../models/default' is not allowed"),
+    ("/api/models/Default/versions", 400,
+     r"model name 'Default' is not allowed: use 1 to 64 characters"),
 ], ids=["unknown-model", "unknown-model-file", "unknown-version", "malformed-version",
         "unlisted-file", "file-traversal", "name-traversal", "uppercase-name"])
 def test_get_unknown_things_is_a_sentence(client, url, status, match):
