@@ -15,10 +15,8 @@ void main() {
     for (int kx = 0; kx < ${KW}; ++kx) {
       int in_col = y.z * ${SW} + kx - ${PAD_LEFT};
       if (in_col < 0 || in_col >= ${W}) continue;
-      int x_base = ((y.x * ${H} + in_row) * ${W} + in_col) * ${CIN};
-      int kernel_base = (ky * ${KW} + kx) * ${CIN} * ${COUT} + out_channel;
       for (int ci = 0; ci < ${CIN}; ++ci) {
-        acc += get_x(x_base + ci) * get_kernel(kernel_base + ci * ${COUT});
+        acc += x_at(y.x, in_row, in_col, ci) * kernel_at(ky, kx, ci, out_channel);
       }
     }
   }

@@ -1,20 +1,20 @@
 // dense_forward + softmax: y (${ROWS}, ${UNITS}) = softmax(x (${ROWS}, ${K}) @ kernel + bias).
 // Each fragment recomputes its row's ${UNITS} logits: cheaper than a second pass for few units.
 
+// One output of the matmul before the activation: row `row`, column `col`.
 float dense_logit(int row, int col) {
   float acc = ${BIAS_INIT};
-  int x_base = row * ${K};
-  int k = 0;
-  for (; k < ${K4}; k += 4) {
-    vec4 xs = vec4(get_x(x_base + k), get_x(x_base + k + 1),
-                   get_x(x_base + k + 2), get_x(x_base + k + 3));
-    int kernel_base = k * ${UNITS} + col;
-    vec4 ws = vec4(get_kernel(kernel_base), get_kernel(kernel_base + ${UNITS}),
-                   get_kernel(kernel_base + ${UNITS2}), get_kernel(kernel_base + ${UNITS3}));
-    acc += dot(xs, ws);
-  }
-  for (; k < ${K}; ++k) {
-    acc += get_x(x_base + k) * get_kernel(k * ${UNITS} + col);
+  // x's row is contiguous in the flat layout: walk its texels, wrapping at the texture
+  // width, instead of dividing for every element.
+  int start = row * ${K};
+  ivec2 texel = ivec2(start % ${X_WIDTH}, start / ${X_WIDTH});
+  for (int k = 0; k < ${K}; ++k) {
+    acc += texelFetch(x, texel, 0).r * kernel_at(k, col);
+    texel.x += 1;
+    if (texel.x == ${X_WIDTH}) {
+      texel.x = 0;
+      texel.y += 1;
+    }
   }
   return acc;
 }

@@ -16,7 +16,7 @@ void main() {
     for (int px = 0; px < ${PW}; ++px) {
       int in_col = y.z * ${SW} + px - ${PAD_LEFT};
       if (in_col < 0 || in_col >= ${W}) continue;
-      float v = get_x(((y.x * ${H} + in_row) * ${W} + in_col) * ${C} + y.w);
+      float v = x_at(y.x, in_row, in_col, y.w);
       if (v > best) best = v;
     }
   }

@@ -3,14 +3,14 @@
 void main() {
   int i = output_index(${OUT_WIDTH});
   if (i >= ${SIZE}) { write_output(0.0); return; }
-  int row_base = (i / ${UNITS}) * ${UNITS};
+  int row = i / ${UNITS};
   float largest = -3.402823466e+38;
   for (int j = 0; j < ${UNITS}; ++j) {
-    largest = max(largest, get_x(row_base + j));
+    largest = max(largest, x_at(row, j));
   }
   float total = 0.0;
   for (int j = 0; j < ${UNITS}; ++j) {
-    total += exp(get_x(row_base + j) - largest);
+    total += exp(x_at(row, j) - largest);
   }
-  write_output(exp(get_x(i) - largest) / total);
+  write_output(exp(x_at(row, i - row * ${UNITS}) - largest) / total);
 }

@@ -5,8 +5,8 @@ caching and drawing it happen in `context.py`. Every builder here is pure: no GL
 no globals apart from the template cache, so it runs the same in CPython and Pyodide.
 
 Tensors are R32F textures, one float per texel, flat NHWC row-major; `texture_layout`
-decides the (width, height) of a tensor from its element count alone, so a program
-specialised for some shapes knows every texture width it reads as a literal.
+decides the (width, height) of a tensor from its shape, and a program bakes every
+texture width it reads or writes in as a literal.
 
 Set the environment variable SHADERNET_DUMP_SHADERS=1 (in the page: `os.environ`) to
 print every generated source as it is built.
@@ -37,13 +37,16 @@ class Program:
     """A fragment shader specialised to its shapes.
 
     `inputs` are the sampler names in texture-unit order (unit 0 first); `output_shape`
-    is the logical NHWC shape of the tensor the program writes.
+    is the logical NHWC shape of the tensor the program writes. The texture widths
+    baked into the source are kept so a draw can check the textures it is given.
     """
 
     name: str
     source: str
     inputs: tuple[str, ...]
     output_shape: tuple[int, ...]
+    input_widths: tuple[int, ...] = ()
+    output_width: int = 0
 
     @property
     def output_size(self) -> int:
@@ -55,12 +58,8 @@ def shape_size(shape: tuple[int, ...]) -> int:
     return math.prod(shape)
 
 
-def texture_layout(size: int, max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> tuple[int, int]:
-    """(width, height) of the near-square R32F texture holding `size` floats.
-
-    Near-square outputs draw faster than long strips (ENVIRONMENT.md); rows wrap once
-    the width reaches `max_texture_size`.
-    """
+def flat_layout(size: int, max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> tuple[int, int]:
+    """(width, height) of the near-square texture holding `size` floats (the fallback layout)."""
     if size < 1:
         raise ShapeError(f"texture_layout: a tensor needs at least one element, got size={size}")
     width = min(math.isqrt(size - 1) + 1, max_texture_size)
@@ -71,6 +70,33 @@ def texture_layout(size: int, max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) 
             f"MAX_TEXTURE_SIZE={max_texture_size}"
         )
     return width, height
+
+
+def texture_layout(shape, max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> tuple[int, int]:
+    """(width, height) of the R32F texture for a tensor of `shape` (or of `size` floats).
+
+    Always flat row-major: element i at texel (i mod width, i div width). The width is
+    chosen so shaders can address elements without integer division, which SwiftShader
+    and many GPUs pay dearly for: an NHWC tensor (n, h, w, c) gets width w*c (texel
+    (x*c + ch, n*h + y)); a matrix (rows, cols) gets width cols; a vector is one row.
+    When that does not fit in max_texture_size, a near-square layout (`flat_layout`)
+    is used and shaders fall back to division. An int is a flat size: near-square.
+    """
+    if isinstance(shape, int):
+        return flat_layout(shape, max_texture_size)
+    shape = tuple(int(d) for d in shape)
+    size = shape_size(shape)
+    if size < 1 or not shape:
+        raise ShapeError(f"texture_layout: a tensor needs at least one element, got shape {shape}")
+    if len(shape) >= 3:
+        width, height = shape_size(shape[2:]), shape[0] * shape[1]
+    elif len(shape) == 2:
+        width, height = shape[1], shape[0]
+    else:
+        width, height = shape[0], 1
+    if width <= max_texture_size and height <= max_texture_size:
+        return width, height
+    return flat_layout(size, max_texture_size)
 
 
 def float_literal(value: float) -> str:
@@ -133,14 +159,57 @@ def fill_template(name: str, values: dict[str, object]) -> str:
     return text
 
 
-def input_declarations(inputs: dict[str, tuple[int, ...]], max_texture_size: int) -> str:
-    """A sampler and a `get_<name>(int i)` accessor per input, texture widths baked in."""
+def _accessor(name: str, shape: tuple[int, ...], width: int) -> str:
+    """`<name>_at(...)`: element by logical coordinates, division-free in the row layout.
+
+    Parameters are prefixed `at_` so they never shadow a sampler named x or kernel.
+    """
+    if len(shape) == 4:
+        _, h, w, c = shape
+        args = "int at_n, int at_y, int at_x, int at_c"
+        if width == w * c:
+            body = f"texelFetch({name}, ivec2(at_x * {c} + at_c, at_n * {h} + at_y), 0).r"
+        else:
+            body = f"get_{name}(((at_n * {h} + at_y) * {w} + at_x) * {c} + at_c)"
+    elif len(shape) == 2:
+        args = "int at_row, int at_col"
+        if width == shape[1]:
+            body = f"texelFetch({name}, ivec2(at_col, at_row), 0).r"
+        else:
+            body = f"get_{name}(at_row * {shape[1]} + at_col)"
+    else:
+        return ""
+    return f"float {name}_at({args}) {{ return {body}; }}"
+
+
+def input_declarations(inputs: dict[str, tuple[tuple[int, ...], int]]) -> str:
+    """Per input (name -> (shape, texture width)): a sampler, `get_<name>(int i)` by flat
+    index, and for 2-D/4-D inputs `<name>_at(...)` by logical coordinates."""
     lines = []
-    for name, shape in inputs.items():
-        width, _ = texture_layout(shape_size(shape), max_texture_size)
-        lines.append(f"uniform sampler2D {name};  // shape {tuple(shape)}")
+    for name, (shape, width) in inputs.items():
+        lines.append(f"uniform sampler2D {name};  // shape {tuple(shape)}, texture width {width}")
         lines.append(f"float get_{name}(int i) {{ return fetch_flat({name}, {width}, i); }}")
+        accessor = _accessor(name, tuple(shape), width)
+        if accessor:
+            lines.append(accessor)
     return "\n".join(lines)
+
+
+def input_layouts(inputs: dict[str, tuple[int, ...]], widths: dict[str, int] | None,
+                  max_texture_size: int) -> dict[str, tuple[tuple[int, ...], int]]:
+    """name -> (shape, texture width): the default layout unless `widths` says otherwise
+    (a reshaped view keeps the texture, and so the width, of the tensor it views)."""
+    widths = widths or {}
+    unknown = set(widths) - set(inputs)
+    if unknown:
+        raise ValueError(f"widths given for unknown inputs {sorted(unknown)}; inputs are "
+                         f"{list(inputs)}")
+    layouts = {}
+    for name, shape in inputs.items():
+        shape = tuple(int(d) for d in shape)
+        width = widths.get(name) or texture_layout(shape, max_texture_size)[0]
+        layouts[name] = (shape, int(width))
+    return layouts
 
 
 def build_program(
@@ -150,23 +219,29 @@ def build_program(
     output_shape: tuple[int, ...],
     values: dict[str, object],
     max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+    widths: dict[str, int] | None = None,
 ) -> Program:
     """Prelude + input accessors + the filled op template, as a `Program`.
 
     `values` fills the op template; OUT_WIDTH and SIZE (the output's texture width and
-    element count) are added here so every template can bound its fragments.
+    element count) are added here so every template can bound its fragments, and
+    `<INPUT>_WIDTH` (upper-cased input name) gives each input's texture width.
     """
     output_shape = tuple(int(d) for d in output_shape)
     size = shape_size(output_shape)
-    out_width, _ = texture_layout(size, max_texture_size)
-    body = fill_template(template, {"OUT_WIDTH": out_width, "SIZE": size, **values})
+    out_width, _ = texture_layout(output_shape, max_texture_size)
+    layouts = input_layouts(inputs, widths, max_texture_size)
+    fixed = {"OUT_WIDTH": out_width, "SIZE": size}
+    fixed.update({f"{key.upper()}_WIDTH": width for key, (_, width) in layouts.items()})
+    body = fill_template(template, {**fixed, **values})
     source = "\n".join([
         load_template("prelude").rstrip("\n"),
-        f"// ---- {name}: output shape {output_shape}",
-        input_declarations(inputs, max_texture_size),
+        f"// ---- {name}: output shape {output_shape}, texture width {out_width}",
+        input_declarations(layouts),
         body,
     ])
-    program = Program(name, source, tuple(inputs), output_shape)
+    program = Program(name, source, tuple(inputs), output_shape,
+                      tuple(width for _, width in layouts.values()), out_width)
     if os.environ.get(DUMP_ENV_VAR, "") not in ("", "0"):
         print(f"==== {name} {output_shape}\n{numbered_source(source)}", file=sys.stdout)
     return program

@@ -176,6 +176,13 @@ class GLContext:
 
     def reset_after_restore(self) -> None:
         """Drop every GL object this wrapper knew; they died with the old context."""
+        # Extensions are per context: float render targets must be enabled again.
+        if not self.gl.getExtension("EXT_color_buffer_float"):
+            raise WebGL2UnavailableError(
+                "The restored WebGL2 context lacks EXT_color_buffer_float: it cannot render "
+                "into float32 textures."
+            )
+        self.gl_calls += 1
         self.generation += 1
         self._programs.clear()
         self._upload_staging.clear()
@@ -362,10 +369,14 @@ class GLContext:
 
     def draw(self, compiled: CompiledProgram, inputs: list[GpuTexture], output: GpuTexture) -> None:
         """Run the program over every texel of `output`, input k bound to texture unit k."""
-        if len(inputs) != len(compiled.program.inputs):
+        program = compiled.program
+        if len(inputs) != len(program.inputs) or (
+                program.input_widths
+                and [t.width for t in inputs] != list(program.input_widths)):
             raise ValueError(
-                f"{compiled.program.name}: program reads {len(compiled.program.inputs)} inputs "
-                f"{compiled.program.inputs}, draw was given {len(inputs)}"
+                f"{program.name}: program was built for inputs {program.inputs} with texture "
+                f"widths {program.input_widths}; draw was given widths "
+                f"{tuple(t.width for t in inputs)}"
             )
         calls = 1
         framebuffer = output.framebuffer or self._framebuffer(output)
@@ -430,6 +441,7 @@ def create_webgl2_context(width: int = 1, height: int = 1):
     Returns the JS context, or raises WebGL2UnavailableError.
     """
     from js import OffscreenCanvas  # noqa: PLC0415 - only importable inside Pyodide
+    from pyodide.code import run_js  # noqa: PLC0415
     from pyodide.ffi import to_js  # noqa: PLC0415
 
     from js import Object  # noqa: PLC0415
@@ -439,6 +451,11 @@ def create_webgl2_context(width: int = 1, height: int = 1):
                      "premultipliedAlpha": False, "preserveDrawingBuffer": False},
                     dict_converter=Object.fromEntries)
     gl = canvas.getContext("webgl2", options)
+    if gl is not None:
+        # Without preventDefault on 'webglcontextlost' the browser never restores the
+        # context; a JS listener needs no Python proxy kept alive.
+        run_js("(canvas) => canvas.addEventListener('webglcontextlost', "
+               "(event) => event.preventDefault())")(canvas)
     if gl is None:
         raise WebGL2UnavailableError(
             "WebGL2 is not available: OffscreenCanvas.getContext('webgl2') returned null. "

@@ -47,29 +47,31 @@ class _LayerOp:
     attrs: dict = field(default_factory=dict)
     weights: list[GpuTensor] = field(default_factory=list)
 
-    def program(self, x_shape: tuple[int, ...], max_texture_size: int) -> Program | None:
-        """The program for input x_shape (batch included), or None for a view."""
+    def program(self, x_shape: tuple[int, ...], x_width: int,
+                max_texture_size: int) -> Program | None:
+        """The program for input x (batch included) in a texture `x_width` wide, or None."""
         kind, attrs, mts = self.kind, self.attrs, max_texture_size
+        widths = {"x": x_width}
         if kind == "view":
             return None
         if kind == "dense":
             bias_shape = self.weights[1].shape if len(self.weights) > 1 else None
             return dense_forward(x_shape, self.weights[0].shape, bias_shape,
                                  activation=attrs["activation"], alpha=attrs.get("alpha"),
-                                 max_texture_size=mts)
+                                 max_texture_size=mts, widths=widths)
         if kind == "conv2d":
             bias_shape = self.weights[1].shape if len(self.weights) > 1 else None
             return conv2d_forward(x_shape, self.weights[0].shape, bias_shape,
                                   strides=attrs["strides"], padding=attrs["padding"],
                                   activation=attrs["activation"], alpha=attrs.get("alpha"),
-                                  max_texture_size=mts)
+                                  max_texture_size=mts, widths=widths)
         if kind in ("max_pool2d", "avg_pool2d"):
             builder = max_pool2d_forward if kind == "max_pool2d" else avg_pool2d_forward
             return builder(x_shape, attrs["pool_size"], attrs["strides"], attrs["padding"],
-                           max_texture_size=mts)
+                           max_texture_size=mts, widths=widths)
         if kind == "activation":
             return activation_forward(attrs["activation"], x_shape, attrs.get("alpha"),
-                                      max_texture_size=mts)
+                                      max_texture_size=mts, widths=widths)
         raise AssertionError(f"unknown op kind {kind!r}")
 
     def can_fuse(self, activation: str) -> bool:
@@ -116,6 +118,7 @@ class GpuModel:
         self._disposed = False
         self._build_ops()
         self.output_shape = self._output_shape()
+        self.max_batch = min(max_batch, self._row_layout_batch_limit())
 
     # -- building --------------------------------------------------------------------
 
@@ -140,6 +143,19 @@ class GpuModel:
             ops.append(op)
         self._ops = ops
 
+    def _row_layout_batch_limit(self) -> int:
+        """Largest batch whose NHWC activations keep the division-free row layout.
+
+        An (n, h, w, c) tensor is n*h texels tall; past MAX_TEXTURE_SIZE it falls back to
+        a near-square layout that shaders must address with divisions (slower, correct).
+        """
+        heights = [shape[0] for spec in self.artifacts.layers
+                   for shape in (tuple(spec.input_shape), tuple(spec.output_shape))
+                   if len(shape) >= 3]
+        if len(self.input_shape) >= 3:
+            heights.append(self.input_shape[0])
+        return max(1, self.context.max_texture_size // max(heights, default=1))
+
     def _output_shape(self) -> tuple[int, ...]:
         layers = self.artifacts.layers
         return tuple(layers[-1].output_shape) if layers else self.input_shape
@@ -159,7 +175,7 @@ class GpuModel:
                     y = x.reshape((n,) + tuple(op.attrs["shape"]))
                     steps.append(_Step(op.layer_name, None, [x], y))
                 else:
-                    program = op.program(x.shape, mts)
+                    program = op.program(x.shape, x.texture.width, mts)
                     compiled = context.compile(program)
                     y = GpuTensor.empty(context, program.output_shape)
                     steps.append(_Step(op.layer_name, compiled, [x] + op.weights, y))

@@ -1,8 +1,9 @@
 """GpuTensor: a texture plus a logical NHWC shape.
 
-The layout is flat row-major NHWC, one float per texel, and the texture size depends on
-the element count only (`codegen.texture_layout`). So reshape and flatten are views that
-share the texture: no draw, no copy. Only the tensor that created a texture frees it.
+The layout is flat row-major NHWC, one float per texel (`codegen.texture_layout` picks
+the width). Any reshape keeps that flat order, so reshape and flatten are views that
+share the texture (no draw, no copy); programs reading a view are told its texture's
+width. Only the tensor that created a texture frees it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class GpuTensor:
     @classmethod
     def empty(cls, context: GLContext, shape: tuple[int, ...]) -> "GpuTensor":
         """An uninitialised tensor (an output for a program to write)."""
-        width, height = texture_layout(shape_size(shape), context.max_texture_size)
+        width, height = texture_layout(tuple(shape), context.max_texture_size)
         return cls(context, shape, context.create_texture(width, height))
 
     @classmethod

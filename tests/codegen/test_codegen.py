@@ -65,6 +65,14 @@ def test_texture_layout_fills_up_to_the_maximum_and_refuses_what_cannot_fit():
         texture_layout(64 * 64 + 1, max_texture_size=64)
 
 
+@pytest.mark.parametrize("shape, layout", [
+    ((1, 28, 28, 1), (28, 28)), ((256, 14, 14, 12), (168, 3584)), ((6, 6, 1, 6), (6, 36)),
+    ((1176, 200), (200, 1176)), ((10,), (10, 1)), ((400, 28, 28, 1), (560, 560)),
+], ids=["image", "batch-256", "kernel", "dense-kernel", "bias", "too-tall-falls-back"])
+def test_texture_layout_of_a_shape_is_one_row_per_image_row(shape, layout):
+    assert texture_layout(shape, max_texture_size=8192) == layout
+
+
 def _every_program():
     return [
         dense_forward((3, 13), (13, 10), (10,), activation="relu"),
@@ -91,14 +99,31 @@ def test_dense_bakes_shapes_in_as_literals():
     program = dense_forward((3, 13), (13, 10), (10,), activation="relu")
     assert program.output_shape == (3, 10)
     assert program.inputs == ("x", "kernel", "bias")
+    assert program.input_widths == (13, 10, 10) and program.output_width == 10
     source = program.source
-    assert "int x_base = row * 13;" in source
-    assert "for (; k < 12; k += 4)" in source        # vec4 steps stop at 12 ...
-    assert "for (; k < 13; ++k)" in source           # ... the 13th product is the remainder
-    assert "fetch_flat(x, 7, i)" in source           # x (3, 13): 39 floats -> 7 wide
-    assert "fetch_flat(kernel, 12, i)" in source     # kernel 130 floats -> 12 wide
+    assert "int start = row * 13;" in source
+    assert "for (int k = 0; k < 13; ++k)" in source
+    assert "if (texel.x == 13)" in source                 # x rows wrap at its texture width
+    assert ("float kernel_at(int at_row, int at_col) "
+            "{ return texelFetch(kernel, ivec2(at_col, at_row), 0).r; }") in source
     assert "if (i >= 30)" in source
     assert "return max(v, 0.0);" in source
+
+
+def test_dense_reading_a_flattened_view_uses_the_view_texture_width():
+    program = dense_forward((1, 1176), (1176, 200), (200,), widths={"x": 168})
+    assert program.input_widths == (168, 200, 200)
+    assert "if (texel.x == 168)" in program.source
+
+
+def test_accessors_fall_back_to_flat_indexing_when_the_width_is_not_a_row():
+    program = conv2d_forward((2, 5, 7, 3), (3, 3, 3, 4), widths={"x": 6})
+    assert ("float x_at(int at_n, int at_y, int at_x, int at_c) "
+            "{ return get_x(((at_n * 5 + at_y) * 7 + at_x) * 3 + at_c); }") in program.source
+    row_layout = conv2d_forward((2, 5, 7, 3), (3, 3, 3, 4))
+    assert ("float x_at(int at_n, int at_y, int at_x, int at_c) "
+            "{ return texelFetch(x, ivec2(at_x * 3 + at_c, at_n * 5 + at_y), 0).r; }"
+            ) in row_layout.source
 
 
 def test_conv2d_bakes_geometry_with_tf_same_padding():

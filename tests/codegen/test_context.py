@@ -98,11 +98,11 @@ def test_gl_call_counter_matches_the_calls_made_after_creation():
 def test_upload_and_read_round_trip_and_texture_counts():
     context = GLContext(FakeGL())
     values = array("f", [float(i) / 7 for i in range(37)])
-    tensor = GpuTensor.from_host(context, (1, 37), values)
-    assert (tensor.texture.width, tensor.texture.height) == (7, 6)
+    tensor = GpuTensor.from_host(context, (37, 1), values)
+    assert (tensor.texture.width, tensor.texture.height) == (1, 37)
     assert context.live_textures == 1
     assert tensor.read() == values
-    view = tensor.reshape((37, 1))
+    view = tensor.reshape((1, 37))
     assert view.texture is tensor.texture
     view.dispose()  # a view never frees the texture
     assert context.live_textures == 1

@@ -40,56 +40,65 @@ def activation_snippet(activation: str, alpha: float | None = None) -> str:
 
 
 def _elementwise(op: str, x_shape: tuple[int, ...], snippet: str,
-                 max_texture_size: int) -> Program:
+                 max_texture_size: int, widths: dict[str, int] | None = None) -> Program:
     x_shape = tuple(int(d) for d in x_shape)
     if not x_shape or any(d < 1 for d in x_shape):
         raise ShapeError(f"{op}: x must have positive dimensions, got shape {x_shape}")
     return build_program(op, "activation_forward", {"x": x_shape}, x_shape,
-                         {"OP": op, "ACTIVATION": snippet}, max_texture_size)
+                         {"OP": op, "ACTIVATION": snippet}, max_texture_size, widths)
 
 
 def relu_forward(x_shape: tuple[int, ...], *,
-                 max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+                 max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+                 widths: dict[str, int] | None = None) -> Program:
     """y = max(x, 0), same shape as x."""
-    return _elementwise("relu_forward", x_shape, activation_snippet("relu"), max_texture_size)
+    return _elementwise("relu_forward", x_shape, activation_snippet("relu"), max_texture_size,
+                        widths)
 
 
 def leaky_relu_forward(x_shape: tuple[int, ...], alpha: float = DEFAULT_LEAKY_ALPHA, *,
-                       max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+                       max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+                       widths: dict[str, int] | None = None) -> Program:
     """y = x if x > 0 else alpha * x."""
     return _elementwise("leaky_relu_forward", x_shape,
-                        activation_snippet("leaky_relu", alpha), max_texture_size)
+                        activation_snippet("leaky_relu", alpha), max_texture_size, widths)
 
 
 def elu_forward(x_shape: tuple[int, ...], *,
-                max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+                max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+                widths: dict[str, int] | None = None) -> Program:
     """y = x if x > 0 else exp(x) - 1."""
-    return _elementwise("elu_forward", x_shape, activation_snippet("elu"), max_texture_size)
+    return _elementwise("elu_forward", x_shape, activation_snippet("elu"), max_texture_size,
+                        widths)
 
 
 def sigmoid_forward(x_shape: tuple[int, ...], *,
-                    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+                    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+                    widths: dict[str, int] | None = None) -> Program:
     """y = 1 / (1 + exp(-x))."""
     return _elementwise("sigmoid_forward", x_shape, activation_snippet("sigmoid"),
-                        max_texture_size)
+                        max_texture_size, widths)
 
 
 def tanh_forward(x_shape: tuple[int, ...], *,
-                 max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+                 max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+                 widths: dict[str, int] | None = None) -> Program:
     """y = tanh(x)."""
-    return _elementwise("tanh_forward", x_shape, activation_snippet("tanh"), max_texture_size)
+    return _elementwise("tanh_forward", x_shape, activation_snippet("tanh"), max_texture_size,
+                        widths)
 
 
 def activation_forward(activation: str, x_shape: tuple[int, ...], alpha: float | None = None, *,
-                       max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+                       max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+                       widths: dict[str, int] | None = None) -> Program:
     """The standalone program for an activation name (used by Activation layers)."""
     if activation == "softmax":
         from webgl_backend.ops.softmax import softmax_forward
 
-        return softmax_forward(x_shape, max_texture_size=max_texture_size)
+        return softmax_forward(x_shape, max_texture_size=max_texture_size, widths=widths)
     if activation == "leaky_relu":
         return leaky_relu_forward(x_shape, DEFAULT_LEAKY_ALPHA if alpha is None else alpha,
-                                  max_texture_size=max_texture_size)
+                                  max_texture_size=max_texture_size, widths=widths)
     builders = {"relu": relu_forward, "elu": elu_forward, "sigmoid": sigmoid_forward,
                 "tanh": tanh_forward}
     if activation not in builders:
@@ -97,4 +106,4 @@ def activation_forward(activation: str, x_shape: tuple[int, ...], alpha: float |
             f"activation: unknown activation {activation!r}; expected one of "
             "relu, leaky_relu, elu, sigmoid, tanh, softmax"
         )
-    return builders[activation](x_shape, max_texture_size=max_texture_size)
+    return builders[activation](x_shape, max_texture_size=max_texture_size, widths=widths)

@@ -71,8 +71,12 @@ def conv2d_forward(
     activation: str = "linear",
     alpha: float | None = None,
     max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+    widths: dict[str, int] | None = None,
 ) -> Program:
-    """Program for y (n, oh, ow, cout) = activation(conv(x (n, h, w, cin), kernel) + bias)."""
+    """Program for y (n, oh, ow, cout) = activation(conv(x (n, h, w, cin), kernel) + bias).
+
+    `widths` overrides input texture widths (for views of other textures).
+    """
     x_shape = tuple(int(d) for d in x_shape)
     kernel_shape = tuple(int(d) for d in kernel_shape)
     if len(kernel_shape) != 4 or any(d < 1 for d in kernel_shape):
@@ -103,4 +107,4 @@ def conv2d_forward(
         "ACTIVATION": activation_snippet(activation, alpha),
     }
     return build_program("conv2d_forward", "conv2d_forward", inputs, (n, g.oh, g.ow, cout),
-                         values, max_texture_size)
+                         values, max_texture_size, widths)

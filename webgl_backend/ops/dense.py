@@ -36,10 +36,12 @@ def dense_forward(
     activation: str = "linear",
     alpha: float | None = None,
     max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+    widths: dict[str, int] | None = None,
 ) -> Program:
     """Program for y (..., units) = activation(x (..., k) @ kernel (k, units) + bias (units,)).
 
-    `activation` is any fusable activation name or 'softmax' (over units).
+    `activation` is any fusable activation name or 'softmax' (over units). `widths`
+    overrides input texture widths (x may be a reshaped view of a wider texture).
     """
     x_shape = tuple(int(d) for d in x_shape)
     kernel_shape = tuple(int(d) for d in kernel_shape)
@@ -55,8 +57,7 @@ def dense_forward(
             )
         inputs["bias"] = bias_shape
     values = {
-        "ROWS": shape_size(x_shape) // k, "K": k, "K4": k - k % 4, "UNITS": units,
-        "UNITS2": 2 * units, "UNITS3": 3 * units,
+        "ROWS": shape_size(x_shape) // k, "K": k, "UNITS": units,
         "BIAS_INIT": "get_bias(col)" if bias_shape is not None else "0.0",
     }
     if activation == "softmax":
@@ -66,7 +67,7 @@ def dense_forward(
                 f"{units}; use dense_forward(activation='linear') then softmax_forward"
             )
         return build_program("dense_forward", "dense_softmax_forward", inputs, y_shape, values,
-                             max_texture_size)
+                             max_texture_size, widths)
     values["ACTIVATION"] = activation_snippet(activation, alpha)
     return build_program("dense_forward", "dense_forward", inputs, y_shape, values,
-                         max_texture_size)
+                         max_texture_size, widths)

@@ -11,7 +11,7 @@ from webgl_backend.ops.conv import _pair, window_geometry
 
 
 def _pool_program(op: str, x_shape, pool_size, strides, padding: str,
-                  max_texture_size: int) -> Program:
+                  max_texture_size: int, widths: dict[str, int] | None) -> Program:
     x_shape = tuple(int(d) for d in x_shape)
     strides = pool_size if strides is None else strides
     g = window_geometry(op, x_shape, pool_size, strides, padding)
@@ -21,18 +21,22 @@ def _pool_program(op: str, x_shape, pool_size, strides, padding: str,
     values = {"N": n, "H": h, "W": w, "C": c, "PH": ph, "PW": pw, "SH": sh, "SW": sw,
               "OH": g.oh, "OW": g.ow, "PAD_TOP": g.pad_top, "PAD_LEFT": g.pad_left}
     return build_program(f"{op}_forward", f"{op}_forward", {"x": x_shape}, (n, g.oh, g.ow, c),
-                         values, max_texture_size)
+                         values, max_texture_size, widths)
 
 
 def max_pool2d_forward(x_shape: tuple[int, ...], pool_size=(2, 2), strides=(2, 2),
                        padding: str = "valid", *,
-                       max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+                       max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+                       widths: dict[str, int] | None = None) -> Program:
     """Program for y (n, oh, ow, c) = max over each window of x (n, h, w, c)."""
-    return _pool_program("max_pool2d", x_shape, pool_size, strides, padding, max_texture_size)
+    return _pool_program("max_pool2d", x_shape, pool_size, strides, padding, max_texture_size,
+                         widths)
 
 
 def avg_pool2d_forward(x_shape: tuple[int, ...], pool_size=(2, 2), strides=(2, 2),
                        padding: str = "valid", *,
-                       max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+                       max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+                       widths: dict[str, int] | None = None) -> Program:
     """Program for y (n, oh, ow, c) = mean of the valid cells of each window of x."""
-    return _pool_program("avg_pool2d", x_shape, pool_size, strides, padding, max_texture_size)
+    return _pool_program("avg_pool2d", x_shape, pool_size, strides, padding, max_texture_size,
+                         widths)
