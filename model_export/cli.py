@@ -3,6 +3,8 @@
     shadernet data [--refetch]                 fetch and verify MNIST
     shadernet train --arch cnn [options]       train, checkpoint, report
     shadernet evaluate CHECKPOINT_OR_FOLDER    test accuracy and per-class accuracy
+    shadernet export CHECKPOINT OUT_DIR        TF.js layers-format model.json + shards
+    shadernet serve                            the drawing page and the model API
 
 Bad input (unknown architecture, negative learning rate, missing or corrupt checkpoint) is
 one line on stderr and exit code 2, with nothing written.
@@ -77,15 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(commands) -> None:
-    """Subcommands whose modules arrive with later features register themselves here."""
-    try:
-        from model_export.export import add_export_arguments, run_export
-    except ImportError:
-        return
+    """Subcommands that live beside model_export: export (numpy writer) and serve (server/)."""
+    from model_export.export import add_export_arguments, run_export
     export = commands.add_parser(
         "export", help="write a model as TF.js layers-format model.json + weight shards")
     add_export_arguments(export)
     export.set_defaults(handler=run_export)
+    try:  # the server's dependencies are the `serve` extra
+        from server.cli import add_serve_arguments, run_serve
+    except ImportError:
+        return
+    serve = commands.add_parser("serve", help="serve the drawing page and the model API")
+    add_serve_arguments(serve)
+    serve.set_defaults(handler=run_serve)
 
 
 # ----------------------------------------------------------------------------- commands
