@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from server.assets import IMMUTABLE, REVALIDATE, VendorFiles, load_assets
 from server.errors import validation_error_handler
 from server.limits import BodySizeLimitMiddleware
-from server.routes import assets, docs, health, models, page
+from server.routes import assets, docs, health, models, page, replay
 from server.settings import Settings
 from server.storage import ModelStore
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store.list_models()  # read and check the shipped models once, now, not on a visit
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    for router in (health.router, models.router, assets.router, page.router):
+    for router in (health.router, models.router, replay.router, assets.router, page.router):
         app.include_router(router)
     if local_docs:
         app.include_router(docs.router)
