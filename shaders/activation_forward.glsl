@@ -1,8 +1,8 @@
-// ${OP}: elementwise over ${SIZE} floats.
+// ${OP}: elementwise over ${OUT_TEXELS} texels.
 ${ACTIVATION}
 
 void main() {
-  int i = output_index(${OUT_WIDTH});
-  if (i >= ${SIZE}) { write_output(0.0); return; }
-  write_output(activate(get_x(i)));
+  int t = out_texel_index();
+  if (t >= ${OUT_TEXELS}) { write_output(vec4(0.0)); return; }
+  write_output(activate(${X_VALUE}));
 }

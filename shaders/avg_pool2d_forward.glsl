@@ -3,10 +3,9 @@
 // The mean is over the valid cells only (padding is not counted), as in TF.
 
 void main() {
-  int i = output_index(${OUT_WIDTH});
-  if (i >= ${SIZE}) { write_output(0.0); return; }
-  ivec4 y = nhwc_coords(i, ${OH}, ${OW}, ${C});
-  float total = 0.0;
+  if (out_texel_index() >= ${OUT_TEXELS}) { write_output(vec4(0.0)); return; }
+  ivec4 y = out_coords();
+  vec4 total = vec4(0.0);
   int count = 0;
   for (int py = 0; py < ${PH}; ++py) {
     int in_row = y.y * ${SH} + py - ${PAD_TOP};

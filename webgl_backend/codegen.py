@@ -4,9 +4,9 @@ A `Program` is a description only (name, source, input names, output shape); com
 caching and drawing it happen in `context.py`. Every builder here is pure: no GL calls,
 no globals apart from the template cache, so it runs the same in CPython and Pyodide.
 
-Tensors are R32F textures, one float per texel, flat NHWC row-major; `texture_layout`
-decides the (width, height) of a tensor from its shape, and a program bakes every
-texture width it reads or writes in as a literal.
+Tensors are RGBA32F textures holding four values of the last axis per texel, texels
+flat NHWC row-major; `texture_layout` decides the (width, height) of a tensor from its
+shape, and a program bakes every texture width it reads or writes in as a literal.
 
 Set the environment variable SHADERNET_DUMP_SHADERS=1 (in the page: `os.environ`) to
 print every generated source as it is built.
@@ -58,45 +58,52 @@ def shape_size(shape: tuple[int, ...]) -> int:
     return math.prod(shape)
 
 
-def flat_layout(size: int, max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> tuple[int, int]:
-    """(width, height) of the near-square texture holding `size` floats (the fallback layout)."""
-    if size < 1:
-        raise ShapeError(f"texture_layout: a tensor needs at least one element, got size={size}")
-    width = min(math.isqrt(size - 1) + 1, max_texture_size)
-    height = -(-size // width)
+def texel_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape in texels: the last axis packed four values per RGBA texel (rounded up)."""
+    shape = tuple(int(d) for d in shape)
+    if not shape or any(d < 1 for d in shape):
+        raise ShapeError(f"texture_layout: a tensor needs positive dimensions, got shape {shape}")
+    return shape[:-1] + (-(-shape[-1] // 4),)
+
+
+def flat_layout(texels: int, max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> tuple[int, int]:
+    """(width, height) of the near-square texture holding `texels` texels (the fallback)."""
+    if texels < 1:
+        raise ShapeError(f"texture_layout: a tensor needs at least one texel, got {texels}")
+    width = min(math.isqrt(texels - 1) + 1, max_texture_size)
+    height = -(-texels // width)
     if height > max_texture_size:
         raise ShapeError(
-            f"texture_layout: {size} floats need a {width}x{height} texture, larger than "
+            f"texture_layout: {texels} texels need a {width}x{height} texture, larger than "
             f"MAX_TEXTURE_SIZE={max_texture_size}"
         )
     return width, height
 
 
 def texture_layout(shape, max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> tuple[int, int]:
-    """(width, height) of the R32F texture for a tensor of `shape` (or of `size` floats).
+    """(width, height) of the RGBA32F texture for a tensor of `shape` (an int: texel count).
 
-    Always flat row-major: element i at texel (i mod width, i div width). The width is
-    chosen so shaders can address elements without integer division, which SwiftShader
-    and many GPUs pay dearly for: an NHWC tensor (n, h, w, c) gets width w*c (texel
-    (x*c + ch, n*h + y)); a matrix (rows, cols) gets width cols; a vector is one row.
-    When that does not fit in max_texture_size, a near-square layout (`flat_layout`)
-    is used and shaders fall back to division. An int is a flat size: near-square.
+    The last axis is packed four values per texel, so one fetch brings four channels
+    (or four units) and one fragment writes four outputs. Texels are flat row-major
+    over `texel_shape(shape)`: texel t at (t mod width, t div width). The width is chosen
+    so shaders address texels without integer division (costly in SwiftShader and on
+    many GPUs): (n, h, w, c) gets width w*ceil(c/4), texel (x*c4 + c/4, n*h + y); a matrix
+    (rows, cols) gets width ceil(cols/4); a vector is one row. When that does not fit
+    in max_texture_size, a near-square layout (`flat_layout`) is used and shaders fall
+    back to division.
     """
     if isinstance(shape, int):
         return flat_layout(shape, max_texture_size)
-    shape = tuple(int(d) for d in shape)
-    size = shape_size(shape)
-    if size < 1 or not shape:
-        raise ShapeError(f"texture_layout: a tensor needs at least one element, got shape {shape}")
-    if len(shape) >= 3:
-        width, height = shape_size(shape[2:]), shape[0] * shape[1]
-    elif len(shape) == 2:
-        width, height = shape[1], shape[0]
+    texels = texel_shape(shape)
+    if len(texels) >= 3:
+        width, height = shape_size(texels[2:]), texels[0] * texels[1]
+    elif len(texels) == 2:
+        width, height = texels[1], texels[0]
     else:
-        width, height = shape[0], 1
+        width, height = texels[0], 1
     if width <= max_texture_size and height <= max_texture_size:
         return width, height
-    return flat_layout(size, max_texture_size)
+    return flat_layout(shape_size(texels), max_texture_size)
 
 
 def float_literal(value: float) -> str:
@@ -160,38 +167,69 @@ def fill_template(name: str, values: dict[str, object]) -> str:
 
 
 def _accessor(name: str, shape: tuple[int, ...], width: int) -> str:
-    """`<name>_at(...)`: element by logical coordinates, division-free in the row layout.
-
-    Parameters are prefixed `at_` so they never shadow a sampler named x or kernel.
-    """
+    """`vec4 <name>_at(...)`: the texel holding last-axis values 4*c4 .. 4*c4+3, by logical
+    coordinates; division-free in the row layout. Parameters are prefixed `at_` so they
+    never shadow a sampler named x or kernel."""
+    texels = texel_shape(shape)
     if len(shape) == 4:
-        _, h, w, c = shape
-        args = "int at_n, int at_y, int at_x, int at_c"
-        if width == w * c:
-            body = f"texelFetch({name}, ivec2(at_x * {c} + at_c, at_n * {h} + at_y), 0).r"
+        _, h, w, c4 = texels
+        args = "int at_n, int at_y, int at_x, int at_c4"
+        if width == w * c4:
+            body = f"texelFetch({name}, ivec2(at_x * {c4} + at_c4, at_n * {h} + at_y), 0)"
         else:
-            body = f"get_{name}(((at_n * {h} + at_y) * {w} + at_x) * {c} + at_c)"
+            body = f"{name}_texel(((at_n * {h} + at_y) * {w} + at_x) * {c4} + at_c4)"
     elif len(shape) == 2:
-        args = "int at_row, int at_col"
-        if width == shape[1]:
-            body = f"texelFetch({name}, ivec2(at_col, at_row), 0).r"
+        c4 = texels[1]
+        args = "int at_row, int at_c4"
+        if width == c4:
+            body = f"texelFetch({name}, ivec2(at_c4, at_row), 0)"
         else:
-            body = f"get_{name}(at_row * {shape[1]} + at_col)"
+            body = f"{name}_texel(at_row * {c4} + at_c4)"
+    elif len(shape) == 1:
+        args = "int at_c4"
+        body = (f"texelFetch({name}, ivec2(at_c4, 0), 0)" if width == texels[0]
+                else f"{name}_texel(at_c4)")
     else:
         return ""
-    return f"float {name}_at({args}) {{ return {body}; }}"
+    return f"vec4 {name}_at({args}) {{ return {body}; }}"
 
 
 def input_declarations(inputs: dict[str, tuple[tuple[int, ...], int]]) -> str:
-    """Per input (name -> (shape, texture width)): a sampler, `get_<name>(int i)` by flat
-    index, and for 2-D/4-D inputs `<name>_at(...)` by logical coordinates."""
+    """Per input (name -> (shape, texture width)): a sampler, `<name>_texel(int t)` by flat
+    texel index, and `<name>_at(...)` by logical coordinates (last axis in texels)."""
     lines = []
     for name, (shape, width) in inputs.items():
         lines.append(f"uniform sampler2D {name};  // shape {tuple(shape)}, texture width {width}")
-        lines.append(f"float get_{name}(int i) {{ return fetch_flat({name}, {width}, i); }}")
+        lines.append(f"vec4 {name}_texel(int t) {{ return fetch_texel({name}, {width}, t); }}")
         accessor = _accessor(name, tuple(shape), width)
         if accessor:
             lines.append(accessor)
+    return "\n".join(lines)
+
+
+def output_coordinates(shape: tuple[int, ...], width: int) -> str:
+    """GLSL `out_coords()`: logical coordinates of this fragment's output texel, last axis
+    in texels ((n, y, x, c4) for 4-D, (row, c4) for 2-D, (0, c4) for 1-D), and
+    `out_texel_index()`. Division by the texture width is needed only in the fallback."""
+    texels = texel_shape(shape)
+    lines = [f"int out_texel_index() {{ ivec2 p = ivec2(gl_FragCoord.xy); "
+             f"return p.y * {width} + p.x; }}"]
+    if len(texels) == 4:
+        _, h, w, c4 = texels
+        if width == w * c4:
+            body = (f"ivec2 p = ivec2(gl_FragCoord.xy); "
+                    f"return ivec4(p.y / {h}, p.y % {h}, p.x / {c4}, p.x % {c4});")
+        else:
+            body = (f"int t = out_texel_index(); int pixel = t / {c4}; int row = pixel / {w}; "
+                    f"return ivec4(row / {h}, row % {h}, pixel % {w}, t % {c4});")
+        lines.append(f"ivec4 out_coords() {{ {body} }}")
+    elif len(texels) == 2:
+        c4 = texels[1]
+        if width == c4:
+            body = "return ivec2(gl_FragCoord.yx);"
+        else:
+            body = f"int t = out_texel_index(); return ivec2(t / {c4}, t % {c4});"
+        lines.append(f"ivec2 out_coords() {{ {body} }}")
     return "\n".join(lines)
 
 
@@ -221,23 +259,22 @@ def build_program(
     max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
     widths: dict[str, int] | None = None,
 ) -> Program:
-    """Prelude + input accessors + the filled op template, as a `Program`.
+    """Prelude + input accessors + output coordinates + the filled op template.
 
-    `values` fills the op template; OUT_WIDTH and SIZE (the output's texture width and
-    element count) are added here so every template can bound its fragments, and
-    `<INPUT>_WIDTH` (upper-cased input name) gives each input's texture width.
+    `values` fills the op template; OUT_TEXELS (texels of the output, to bound the
+    fragments) and `<INPUT>_WIDTH` (each input's texture width) are added here.
     """
     output_shape = tuple(int(d) for d in output_shape)
-    size = shape_size(output_shape)
     out_width, _ = texture_layout(output_shape, max_texture_size)
     layouts = input_layouts(inputs, widths, max_texture_size)
-    fixed = {"OUT_WIDTH": out_width, "SIZE": size}
+    fixed = {"OUT_WIDTH": out_width, "OUT_TEXELS": shape_size(texel_shape(output_shape))}
     fixed.update({f"{key.upper()}_WIDTH": width for key, (_, width) in layouts.items()})
     body = fill_template(template, {**fixed, **values})
     source = "\n".join([
         load_template("prelude").rstrip("\n"),
         f"// ---- {name}: output shape {output_shape}, texture width {out_width}",
         input_declarations(layouts),
+        output_coordinates(output_shape, out_width),
         body,
     ])
     program = Program(name, source, tuple(inputs), output_shape,
@@ -245,6 +282,11 @@ def build_program(
     if os.environ.get(DUMP_ENV_VAR, "") not in ("", "0"):
         print(f"==== {name} {output_shape}\n{numbered_source(source)}", file=sys.stdout)
     return program
+
+
+def lanes(count: int) -> str:
+    """The first `count` (1-4) components of a vec4 as a swizzle: 3 -> 'xyz'."""
+    return "xyzw"[:count]
 
 
 def numbered_source(source: str, first: int = 1, last: int | None = None,

@@ -39,7 +39,7 @@ _MAX_STAGING_BUFFERS = 16
 
 @dataclass(eq=False)
 class GpuTexture:
-    """An R32F texture of width x height texels, with its framebuffer once drawn into."""
+    """An RGBA32F texture of width x height texels, with its framebuffer once drawn into."""
 
     handle: object
     width: int
@@ -120,8 +120,8 @@ class GLContext:
     def _load_constants(self) -> None:
         gl = self.gl
         for name in ("TEXTURE_2D", "TEXTURE0", "TEXTURE_MIN_FILTER", "TEXTURE_MAG_FILTER",
-                     "TEXTURE_WRAP_S", "TEXTURE_WRAP_T", "NEAREST", "CLAMP_TO_EDGE", "R32F",
-                     "RED", "RGBA", "FLOAT", "FRAMEBUFFER", "COLOR_ATTACHMENT0",
+                     "TEXTURE_WRAP_S", "TEXTURE_WRAP_T", "NEAREST", "CLAMP_TO_EDGE", "RGBA32F",
+                     "RGBA", "FLOAT", "FRAMEBUFFER", "COLOR_ATTACHMENT0",
                      "FRAMEBUFFER_COMPLETE", "VERTEX_SHADER", "FRAGMENT_SHADER",
                      "COMPILE_STATUS", "LINK_STATUS", "TRIANGLES", "MAX_TEXTURE_SIZE"):
             setattr(self, name, int(getattr(gl, name)))
@@ -212,12 +212,12 @@ class GLContext:
         self.gl_calls += 1
 
     def create_texture(self, width: int, height: int) -> GpuTexture:
-        """An uninitialised width x height R32F texture, sampled with texelFetch only."""
+        """An uninitialised width x height RGBA32F texture, sampled with texelFetch only."""
         gl = self.gl
         handle = gl.createTexture()
         self._bind_for_update(handle)
-        gl.texStorage2D(self.TEXTURE_2D, 1, self.R32F, width, height)
-        # R32F is not filterable: any mipmap/linear min filter would make it incomplete.
+        gl.texStorage2D(self.TEXTURE_2D, 1, self.RGBA32F, width, height)
+        # Float32 is not filterable: any mipmap/linear min filter would make it incomplete.
         gl.texParameteri(self.TEXTURE_2D, self.TEXTURE_MIN_FILTER, self.NEAREST)
         gl.texParameteri(self.TEXTURE_2D, self.TEXTURE_MAG_FILTER, self.NEAREST)
         self.gl_calls += 4
@@ -261,10 +261,8 @@ class GLContext:
         return full, view
 
     def upload(self, texture: GpuTexture, values, size: int) -> None:
-        """Copy `size` floats (any float32 buffer: array('f'), memoryview) into the texture.
-
-        One bulk copy into a staging Float32Array and one texSubImage2D.
-        """
+        """Copy `size` floats (RGBA texel data, a float32 buffer) into the texture's first
+        texels: one bulk copy into a staging Float32Array and one texSubImage2D."""
         data = memoryview(values)
         if data.format != "f":
             data = data.cast("B").cast("f")
@@ -272,13 +270,16 @@ class GLContext:
             raise ValueError(
                 f"upload: expected {size} float32 values ({4 * size} bytes), got {data.nbytes} bytes"
             )
-        capacity = texture.width * texture.height
+        capacity = 4 * texture.width * texture.height
+        if size > capacity:
+            raise ValueError(f"upload: {size} floats do not fit a {texture.width}x"
+                             f"{texture.height} RGBA texture ({capacity} floats)")
         # Texels past `size` keep whatever the staging buffer held: no program reads them.
         full, view = self._staging_view(capacity, size)
         view.assign(data)
         self._bind_for_update(texture.handle)
         self._texSubImage2D(self.TEXTURE_2D, 0, 0, 0, texture.width, texture.height,
-                            self.RED, self.FLOAT, full)
+                            self.RGBA, self.FLOAT, full)
         self.gl_calls += 1
 
     def _framebuffer(self, texture: GpuTexture):
@@ -294,18 +295,18 @@ class GLContext:
             self.live_framebuffers += 1
         return texture.framebuffer
 
-    def read(self, texture: GpuTexture, size: int) -> array:
-        """The first `size` floats of the texture as array('f').
+    def read(self, texture: GpuTexture, texels: int) -> array:
+        """The first `texels` texels as array('f') of 4 * texels floats (RGBA order).
 
         readPixels with RGBA/FLOAT (always allowed on a float colour buffer) over the rows
-        that hold data, then the R channel; this is also the GPU sync point.
+        that hold data; this is also the GPU sync point.
         """
         framebuffer = self._framebuffer(texture)
         if self._bound_framebuffer is not framebuffer:
             self._bindFramebuffer(self.FRAMEBUFFER, framebuffer)
             self._bound_framebuffer = framebuffer
             self.gl_calls += 1
-        rows = -(-size // texture.width)
+        rows = -(-texels // texture.width)
         floats = 4 * texture.width * rows
         staging = self._read_staging.get(floats)
         if staging is None:
@@ -317,7 +318,8 @@ class GLContext:
         self.gl_calls += 1
         rgba = array("f")
         rgba.frombytes(staging.to_bytes())
-        return rgba[0:4 * size:4]
+        del rgba[4 * texels:]
+        return rgba
 
     # -- programs --------------------------------------------------------------------
 

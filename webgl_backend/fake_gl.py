@@ -65,8 +65,7 @@ class FakeGL:
     TEXTURE_WRAP_T = 0x2803
     NEAREST = 0x2600
     CLAMP_TO_EDGE = 0x812F
-    R32F = 0x822E
-    RED = 0x1903
+    RGBA32F = 0x8814
     RGBA = 0x1908
     FLOAT = 0x1406
     FRAMEBUFFER = 0x8D40
@@ -189,7 +188,7 @@ class FakeGL:
         stored = texture.data.get("pixels") if texture is not None else None
         rgba = array("f", bytes(4 * 4 * width * height))
         if stored is not None:
-            rgba[0::4] = stored[: width * height]
+            rgba[:] = stored[: 4 * width * height]
         pixels.assign(rgba)
 
     # -- shaders and programs --------------------------------------------------------

@@ -26,6 +26,7 @@ from webgl_backend.ops.activations import activation_forward
 from webgl_backend.ops.conv import conv2d_forward
 from webgl_backend.ops.dense import MAX_FUSED_SOFTMAX_UNITS, dense_forward
 from webgl_backend.ops.pool import avg_pool2d_forward, max_pool2d_forward
+from webgl_backend.ops.reshape import is_view, reshape_forward
 from webgl_backend.tensor import GpuTensor
 
 # Batches above this are split: bounds texture sizes and the number of specialisations.
@@ -39,7 +40,7 @@ class _LayerOp:
     """One drawn op of the model: which builder, its attributes, and its weight tensors.
 
     `kind` is 'dense', 'conv2d', 'max_pool2d', 'avg_pool2d', 'activation' or 'view'
-    (Flatten: a reshape of the same texture).
+    (Flatten: shares the texture when the packing allows, else one repacking draw).
     """
 
     layer_name: str
@@ -167,18 +168,31 @@ class GpuModel:
             return plan
         context = self.context
         mts = context.max_texture_size
-        x = GpuTensor.empty(context, (n,) + self.input_shape)
+        ops = self._ops
+        input_shape = (n,) + self.input_shape
+        if ops and ops[0].kind == "view":
+            # Flatten first (an MLP): upload the images already flat, no repacking draw.
+            input_shape = (n,) + tuple(ops[0].attrs["shape"])
+            ops = ops[1:]
+        x = GpuTensor.empty(context, input_shape)
         first_input, steps = x, []
         try:
-            for op in self._ops:
+            for op in ops:
                 if op.kind == "view":
-                    y = x.reshape((n,) + tuple(op.attrs["shape"]))
-                    steps.append(_Step(op.layer_name, None, [x], y))
+                    y_shape = (n,) + tuple(op.attrs["shape"])
+                    if is_view(x.shape, y_shape):
+                        y = x.reshape(y_shape)
+                        steps.append(_Step(op.layer_name, None, [x], y))
+                        x = y
+                        continue
+                    program = reshape_forward(x.shape, y_shape, max_texture_size=mts,
+                                              widths={"x": x.texture.width})
+                    inputs = [x]
                 else:
                     program = op.program(x.shape, x.texture.width, mts)
-                    compiled = context.compile(program)
-                    y = GpuTensor.empty(context, program.output_shape)
-                    steps.append(_Step(op.layer_name, compiled, [x] + op.weights, y))
+                    inputs = [x] + op.weights
+                y = GpuTensor.empty(context, program.output_shape)
+                steps.append(_Step(op.layer_name, context.compile(program), inputs, y))
                 x = y
         except Exception:
             for tensor in [first_input] + [s.output for s in steps]:

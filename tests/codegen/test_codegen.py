@@ -7,7 +7,13 @@ import re
 import pytest
 
 from webgl_backend import codegen
-from webgl_backend.codegen import fill_template, float_literal, load_template, texture_layout
+from webgl_backend.codegen import (
+    fill_template,
+    float_literal,
+    load_template,
+    texel_shape,
+    texture_layout,
+)
 from webgl_backend.errors import ShapeError
 from webgl_backend.ops.activations import activation_forward, activation_snippet
 from webgl_backend.ops.conv import conv2d_forward
@@ -50,26 +56,32 @@ def test_load_template_reads_the_repository_shaders():
         load_template("no_such_op")
 
 
-@pytest.mark.parametrize("size, layout", [
+@pytest.mark.parametrize("texels, layout", [
     (1, (1, 1)), (10, (4, 3)), (16, (4, 4)), (17, (5, 4)), (4704, (69, 69)),
 ])
-def test_texture_layout_is_near_square(size, layout):
-    width, height = texture_layout(size)
+def test_flat_layout_is_near_square(texels, layout):
+    width, height = texture_layout(texels)
     assert (width, height) == layout
-    assert width * height >= size > width * (height - 1)
+    assert width * height >= texels > width * (height - 1)
 
 
-def test_texture_layout_fills_up_to_the_maximum_and_refuses_what_cannot_fit():
+def test_flat_layout_fills_up_to_the_maximum_and_refuses_what_cannot_fit():
     assert texture_layout(64 * 64, max_texture_size=64) == (64, 64)
     with pytest.raises(ShapeError, match="larger than MAX_TEXTURE_SIZE=64"):
         texture_layout(64 * 64 + 1, max_texture_size=64)
 
 
-@pytest.mark.parametrize("shape, layout", [
-    ((1, 28, 28, 1), (28, 28)), ((256, 14, 14, 12), (168, 3584)), ((6, 6, 1, 6), (6, 36)),
-    ((1176, 200), (200, 1176)), ((10,), (10, 1)), ((400, 28, 28, 1), (560, 560)),
+@pytest.mark.parametrize("shape, texels, layout", [
+    ((1, 28, 28, 1), (1, 28, 28, 1), (28, 28)),
+    ((256, 14, 14, 12), (256, 14, 14, 3), (42, 3584)),
+    ((6, 6, 1, 6), (6, 6, 1, 2), (2, 36)),
+    ((1176, 200), (1176, 50), (50, 1176)),
+    ((10,), (3,), (3, 1)),
+    ((400, 28, 28, 1), (400, 28, 28, 1), (560, 560)),
 ], ids=["image", "batch-256", "kernel", "dense-kernel", "bias", "too-tall-falls-back"])
-def test_texture_layout_of_a_shape_is_one_row_per_image_row(shape, layout):
+def test_texture_layout_packs_the_last_axis_by_4_with_one_image_row_per_row(shape, texels,
+                                                                             layout):
+    assert texel_shape(shape) == texels
     assert texture_layout(shape, max_texture_size=8192) == layout
 
 
@@ -99,30 +111,32 @@ def test_dense_bakes_shapes_in_as_literals():
     program = dense_forward((3, 13), (13, 10), (10,), activation="relu")
     assert program.output_shape == (3, 10)
     assert program.inputs == ("x", "kernel", "bias")
-    assert program.input_widths == (13, 10, 10) and program.output_width == 10
+    # Texels: x (3, 4), kernel (13, 3), bias (3,), y (3, 3).
+    assert program.input_widths == (4, 3, 3) and program.output_width == 3
     source = program.source
-    assert "int start = row * 13;" in source
-    assert "for (int k = 0; k < 13; ++k)" in source
-    assert "if (texel.x == 13)" in source                 # x rows wrap at its texture width
-    assert ("float kernel_at(int at_row, int at_col) "
-            "{ return texelFetch(kernel, ivec2(at_col, at_row), 0).r; }") in source
-    assert "if (i >= 30)" in source
+    assert "int start = row * 4;" in source
+    assert "for (int k4 = 0; k4 < 3; ++k4)" in source     # 12 of the 13 inputs by fours ...
+    assert "acc += xs.x * kernel_at(12, u4);" in source     # ... the 13th alone
+    assert "if (texel.x == 4)" in source                    # x rows wrap at its texture width
+    assert ("vec4 kernel_at(int at_row, int at_c4) "
+            "{ return texelFetch(kernel, ivec2(at_c4, at_row), 0); }") in source
+    assert "if (t >= 9)" in source
     assert "return max(v, 0.0);" in source
 
 
 def test_dense_reading_a_flattened_view_uses_the_view_texture_width():
-    program = dense_forward((1, 1176), (1176, 200), (200,), widths={"x": 168})
-    assert program.input_widths == (168, 200, 200)
-    assert "if (texel.x == 168)" in program.source
+    program = dense_forward((1, 1176), (1176, 200), (200,), widths={"x": 42})
+    assert program.input_widths == (42, 50, 50)
+    assert "if (texel.x == 42)" in program.source
 
 
 def test_accessors_fall_back_to_flat_indexing_when_the_width_is_not_a_row():
     program = conv2d_forward((2, 5, 7, 3), (3, 3, 3, 4), widths={"x": 6})
-    assert ("float x_at(int at_n, int at_y, int at_x, int at_c) "
-            "{ return get_x(((at_n * 5 + at_y) * 7 + at_x) * 3 + at_c); }") in program.source
+    assert ("vec4 x_at(int at_n, int at_y, int at_x, int at_c4) "
+            "{ return x_texel(((at_n * 5 + at_y) * 7 + at_x) * 1 + at_c4); }") in program.source
     row_layout = conv2d_forward((2, 5, 7, 3), (3, 3, 3, 4))
-    assert ("float x_at(int at_n, int at_y, int at_x, int at_c) "
-            "{ return texelFetch(x, ivec2(at_x * 3 + at_c, at_n * 5 + at_y), 0).r; }"
+    assert ("vec4 x_at(int at_n, int at_y, int at_x, int at_c4) "
+            "{ return texelFetch(x, ivec2(at_x * 1 + at_c4, at_n * 5 + at_y), 0); }"
             ) in row_layout.source
 
 
@@ -133,12 +147,21 @@ def test_conv2d_bakes_geometry_with_tf_same_padding():
     assert program.output_shape == (3, 5, 5, 2)
     assert "int in_row = y.y * 2 + ky - 2;" in program.source
     assert "int in_col = y.z * 2 + kx - 2;" in program.source
-    assert "nhwc_coords(i, 5, 5, 2)" in program.source
+    # cin = 3: no full group of four channels, one tail texel with three lanes.
+    assert "for (int c4 = 0; c4 < 0; ++c4)" in program.source
+    assert ("acc += xs.x * kernel_at(ky, kx, 0, co4) + xs.y * kernel_at(ky, kx, 1, co4) "
+            "+ xs.z * kernel_at(ky, kx, 2, co4);") in program.source
+
+
+def test_fused_softmax_uses_only_the_real_lanes_of_the_last_texel():
+    source = dense_forward((2, 8), (8, 10), (10,), activation="softmax").source
+    assert "largest = max(largest, logits[2].y);" in source
+    assert "logits[2].z" not in source
 
 
 def test_leaky_relu_alpha_is_a_float_literal():
-    assert "0.2 * v" in activation_snippet("leaky_relu", 0.2)
-    assert "1.0 * v" in activation_snippet("leaky_relu", 1)
+    assert "0.2 * min(v, 0.0)" in activation_snippet("leaky_relu", 0.2)
+    assert "1.0 * min(v, 0.0)" in activation_snippet("leaky_relu", 1)
 
 
 def test_identical_calls_give_identical_sources_and_different_shapes_differ():

@@ -7,7 +7,7 @@ from array import array
 import pytest
 
 from webgl_backend.context import GLContext
-from webgl_backend.errors import ShaderCompileError, WebGL2UnavailableError
+from webgl_backend.errors import ShaderCompileError, ShapeError, WebGL2UnavailableError
 from webgl_backend.fake_gl import FakeGL
 from webgl_backend.ops.dense import dense_forward
 from webgl_backend.tensor import GpuTensor
@@ -97,12 +97,12 @@ def test_gl_call_counter_matches_the_calls_made_after_creation():
 
 def test_upload_and_read_round_trip_and_texture_counts():
     context = GLContext(FakeGL())
-    values = array("f", [float(i) / 7 for i in range(37)])
-    tensor = GpuTensor.from_host(context, (37, 1), values)
+    values = array("f", [float(i) / 7 for i in range(37 * 3)])
+    tensor = GpuTensor.from_host(context, (37, 3), values)
     assert (tensor.texture.width, tensor.texture.height) == (1, 37)
     assert context.live_textures == 1
-    assert tensor.read() == values
-    view = tensor.reshape((1, 37))
+    assert tensor.read() == values  # packed to 4 lanes and unpacked again
+    view = tensor.reshape((37, 3))
     assert view.texture is tensor.texture
     view.dispose()  # a view never frees the texture
     assert context.live_textures == 1
@@ -111,8 +111,17 @@ def test_upload_and_read_round_trip_and_texture_counts():
     assert context.live_textures == 0
 
 
+def test_reshape_is_a_view_only_when_the_packing_is_unchanged():
+    context = GLContext(FakeGL())
+    tensor = GpuTensor.empty(context, (2, 3, 3, 8))
+    assert tensor.reshape((2, 72)).texture is tensor.texture
+    odd = GpuTensor.empty(context, (2, 3, 3, 1))
+    with pytest.raises(ShapeError, match=r"cannot view \(2, 3, 3, 1\) .* without a copy"):
+        odd.reshape((2, 9))
+
+
 def test_upload_size_mismatch_is_an_error():
     context = GLContext(FakeGL())
-    tensor = GpuTensor.empty(context, (2, 3))
-    with pytest.raises(ValueError, match=r"upload: expected 6 float32 values \(24 bytes\), got 20"):
+    tensor = GpuTensor.empty(context, (2, 4))
+    with pytest.raises(ValueError, match=r"upload: expected 8 float32 values \(32 bytes\), got 20"):
         tensor.upload(array("f", range(5)))

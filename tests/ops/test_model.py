@@ -17,6 +17,16 @@ from model_export.architectures import MNIST_INPUT_SHAPE, cnn_layers, mlp_layers
 from model_export.data import load_split
 from model_export.export import export_model
 from model_export.exported import load_exported
+from model_export.layers import (
+    Activation,
+    AveragePooling2D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    MaxPooling2D,
+)
 from model_export.model import Sequential
 from tests.ops.parity import assert_close
 
@@ -170,6 +180,37 @@ def test_mlp_with_odd_batch_matches_numpy(pyodide_page, static_server, mnist_ima
     assert_close("MLP probabilities (37 images)", result["probs"], expected, atol=1e-5, rtol=1e-4)
     assert result["forward"]["draws"] == 2
     pyodide_page.run("MLP.dispose()")
+
+
+def test_every_layer_kind_in_one_model_matches_numpy(pyodide_page, static_server,
+                                                     mnist_images):
+    """Conv with 5 channels (Flatten must repack), pools, LeakyReLU, Activation layers."""
+    def build():
+        return Sequential([
+            Conv2D(5, (3, 3), padding="same", activation="elu"),
+            MaxPooling2D((2, 2)),
+            Conv2D(8, (3, 3), strides=(2, 2), padding="valid"),
+            LeakyReLU(0.2),
+            AveragePooling2D((2, 2), padding="same"),
+            Conv2D(5, (1, 1), activation="tanh"),
+            Flatten(),
+            Dense(12, activation="sigmoid"),
+            Dropout(0.5),
+            Dense(10),
+            Activation("softmax"),
+        ], MNIST_INPUT_SHAPE, seed=3)
+
+    folder = _exported("all_layers_seed3", build)
+    expected = load_exported(folder).predict(mnist_images[:33])
+    _load(pyodide_page, static_server, folder, name="ALL_LAYERS")
+    result = _predict(pyodide_page, mnist_images[:33], name="ALL_LAYERS")
+    assert_close("all-layers model probabilities (33 images)", result["probs"], expected,
+                 atol=1e-5, rtol=1e-4)
+    programs = [s["program"] for s in pyodide_page.run("ALL_LAYERS.generated_sources()")]
+    assert programs == ["conv2d_forward", "max_pool2d_forward", "conv2d_forward",
+                        "avg_pool2d_forward", "conv2d_forward", "reshape_forward",
+                        "dense_forward", "dense_forward"]
+    pyodide_page.run("ALL_LAYERS.dispose()")
 
 
 @pytest.mark.skipif(not (DEFAULT_MODEL / "model.json").is_file(),

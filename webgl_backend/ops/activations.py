@@ -6,7 +6,13 @@ Names follow model_export/nn/activations.py; the formulas match it term for term
 
 from __future__ import annotations
 
-from webgl_backend.codegen import DEFAULT_MAX_TEXTURE_SIZE, Program, build_program, float_literal
+from webgl_backend.codegen import (
+    DEFAULT_MAX_TEXTURE_SIZE,
+    Program,
+    build_program,
+    float_literal,
+    texture_layout,
+)
 from webgl_backend.errors import ShapeError
 
 # Keras/TF.js LeakyReLU default slope.
@@ -15,28 +21,29 @@ FUSABLE_ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh")
 
 
 def activation_snippet(activation: str, alpha: float | None = None) -> str:
-    """GLSL `float activate(float v)` for one activation name ('linear' is identity)."""
+    """GLSL `vec4 activate(vec4 v)` for one activation name ('linear' is identity)."""
     if activation in ("linear", None):
         body = "return v;"
     elif activation == "relu":
         body = "return max(v, 0.0);"
     elif activation == "leaky_relu":
         slope = float_literal(DEFAULT_LEAKY_ALPHA if alpha is None else alpha)
-        body = f"return v > 0.0 ? v : {slope} * v;"
+        # v for v > 0, slope * v otherwise; each branch is exact (the other term is 0).
+        body = f"return max(v, 0.0) + {slope} * min(v, 0.0);"
     elif activation == "elu":
-        body = "return v > 0.0 ? v : exp(v) - 1.0;"
+        body = "return mix(exp(min(v, 0.0)) - 1.0, v, greaterThan(v, vec4(0.0)));"
     elif activation == "sigmoid":
         # exp(-v) overflows to inf for v << 0 and 1/(1+inf) is 0: no NaN either way.
         body = "return 1.0 / (1.0 + exp(-v));"
     elif activation == "tanh":
         # Built from exp(-2|v|) <= 1 so large |v| cannot overflow (inf/inf = NaN).
-        body = "float e = exp(-2.0 * abs(v)); return sign(v) * (1.0 - e) / (1.0 + e);"
+        body = "vec4 e = exp(-2.0 * abs(v)); return sign(v) * (1.0 - e) / (1.0 + e);"
     else:
         raise ShapeError(
             f"activation: {activation!r} cannot be fused into a producer; expected one of "
             f"{', '.join(FUSABLE_ACTIVATIONS)} (softmax is its own op)"
         )
-    return f"float activate(float v) {{ {body} }}"
+    return f"vec4 activate(vec4 v) {{ {body} }}"
 
 
 def _elementwise(op: str, x_shape: tuple[int, ...], snippet: str,
@@ -44,8 +51,13 @@ def _elementwise(op: str, x_shape: tuple[int, ...], snippet: str,
     x_shape = tuple(int(d) for d in x_shape)
     if not x_shape or any(d < 1 for d in x_shape):
         raise ShapeError(f"{op}: x must have positive dimensions, got shape {x_shape}")
+    out_width = texture_layout(x_shape, max_texture_size)[0]
+    x_width = (widths or {}).get("x") or out_width
+    # Same shape and width: output texel t sits where input texel t does.
+    x_value = "texelFetch(x, ivec2(gl_FragCoord.xy), 0)" if x_width == out_width else "x_texel(t)"
     return build_program(op, "activation_forward", {"x": x_shape}, x_shape,
-                         {"OP": op, "ACTIVATION": snippet}, max_texture_size, widths)
+                         {"OP": op, "ACTIVATION": snippet, "X_VALUE": x_value},
+                         max_texture_size, widths)
 
 
 def relu_forward(x_shape: tuple[int, ...], *,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from webgl_backend.codegen import DEFAULT_MAX_TEXTURE_SIZE, Program, build_program
+from webgl_backend.codegen import DEFAULT_MAX_TEXTURE_SIZE, Program, build_program, lanes
 from webgl_backend.errors import ShapeError
 from webgl_backend.ops.activations import activation_snippet
 
@@ -99,11 +99,19 @@ def conv2d_forward(
             )
         inputs["bias"] = bias_shape
     n, h, w, _ = x_shape
+    full, rest = divmod(cin, 4)
+    cin_tail = ""
+    if rest:
+        # The last texel of an input pixel holds cin % 4 real channels: only those lanes.
+        terms = " + ".join(f"xs.{lane} * kernel_at(ky, kx, {4 * full + j}, co4)"
+                           for j, lane in enumerate(lanes(rest)))
+        cin_tail = (f"      {{\n        vec4 xs = x_at(y.x, in_row, in_col, {full});\n"
+                    f"        acc += {terms};\n      }}")
     values = {
         "N": n, "H": h, "W": w, "CIN": cin, "KH": kh, "KW": kw, "COUT": cout,
         "OH": g.oh, "OW": g.ow, "SH": sh, "SW": sw,
-        "PAD_TOP": g.pad_top, "PAD_LEFT": g.pad_left,
-        "BIAS_INIT": "get_bias(out_channel)" if bias_shape is not None else "0.0",
+        "PAD_TOP": g.pad_top, "PAD_LEFT": g.pad_left, "CIN_FULL4": full, "CIN_TAIL": cin_tail,
+        "BIAS_INIT": "bias_at(co4)" if bias_shape is not None else "vec4(0.0)",
         "ACTIVATION": activation_snippet(activation, alpha),
     }
     return build_program("conv2d_forward", "conv2d_forward", inputs, (n, g.oh, g.ow, cout),

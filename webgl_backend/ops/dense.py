@@ -6,9 +6,18 @@ tensor needs no copy; kernel is Keras's (k, units), bias (units,).
 
 from __future__ import annotations
 
-from webgl_backend.codegen import DEFAULT_MAX_TEXTURE_SIZE, Program, build_program, shape_size
+from webgl_backend.codegen import (
+    DEFAULT_MAX_TEXTURE_SIZE,
+    Program,
+    build_program,
+    fill_template,
+    lanes,
+    shape_size,
+    texture_layout,
+)
 from webgl_backend.errors import ShapeError
 from webgl_backend.ops.activations import activation_snippet
+from webgl_backend.ops.softmax import softmax_values
 
 # A fused softmax recomputes the row's logits in every fragment: fine for a few classes.
 MAX_FUSED_SOFTMAX_UNITS = 64
@@ -56,18 +65,30 @@ def dense_forward(
                 f"got {bias_shape}"
             )
         inputs["bias"] = bias_shape
+    full, rest = divmod(k, 4)
+    k_tail = ""
+    if rest:
+        # The last texel of x's row holds k % 4 real values: use only those lanes.
+        terms = " + ".join(f"xs.{lane} * kernel_at({4 * full + j}, u4)"
+                           for j, lane in enumerate(lanes(rest)))
+        k_tail = f"  {{\n    vec4 xs = texelFetch(x, texel, 0);\n    acc += {terms};\n  }}"
     values = {
-        "ROWS": shape_size(x_shape) // k, "K": k, "UNITS": units,
-        "BIAS_INIT": "get_bias(col)" if bias_shape is not None else "0.0",
+        "ROWS": shape_size(x_shape) // k, "K": k, "K4": -(-k // 4), "K_FULL4": full,
+        "K_TAIL": k_tail, "UNITS": units, "U4": -(-units // 4),
+        "X_WIDTH": (widths or {}).get("x") or texture_layout(x_shape, max_texture_size)[0],
+        "BIAS_INIT": "bias_at(u4)" if bias_shape is not None else "vec4(0.0)",
     }
+    logits = fill_template("dense_logits", values)
     if activation == "softmax":
         if units > MAX_FUSED_SOFTMAX_UNITS:
             raise ShapeError(
                 f"dense: a fused softmax supports at most {MAX_FUSED_SOFTMAX_UNITS} units, got "
                 f"{units}; use dense_forward(activation='linear') then softmax_forward"
             )
-        return build_program("dense_forward", "dense_softmax_forward", inputs, y_shape, values,
+        row_logits = logits + "\nvec4 row_logits(int row, int g) { return dense_logits(row, g); }"
+        return build_program("dense_forward", "softmax_forward", inputs, y_shape,
+                             {**values, **softmax_values(units, row_logits)},
                              max_texture_size, widths)
-    values["ACTIVATION"] = activation_snippet(activation, alpha)
+    values.update(ACTIVATION=activation_snippet(activation, alpha), DENSE_LOGITS=logits)
     return build_program("dense_forward", "dense_forward", inputs, y_shape, values,
                          max_texture_size, widths)

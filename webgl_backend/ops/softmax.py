@@ -1,7 +1,8 @@
 """softmax over the last axis, max-subtracted so exp never overflows.
 
-The final Dense layer usually fuses it (see `ops/dense.py`); this standalone program
-serves Activation('softmax') layers and wide outputs.
+The final Dense layer usually fuses it (see `ops/dense.py`, which fills the same
+template with its own logits); this standalone program serves Activation('softmax')
+layers and wide outputs.
 """
 
 from __future__ import annotations
@@ -10,10 +11,26 @@ from webgl_backend.codegen import (
     DEFAULT_MAX_TEXTURE_SIZE,
     Program,
     build_program,
+    lanes,
     shape_size,
     texture_layout,
 )
 from webgl_backend.errors import ShapeError
+
+
+def softmax_values(units: int, row_logits: str) -> dict[str, object]:
+    """Values for the softmax template: `row_logits` defines `vec4 row_logits(int row, int g)`.
+
+    The last texel of a row holds units % 4 real values; the tails use only those lanes.
+    """
+    full, rest = divmod(units, 4)
+    max_tail = sum_tail = ""
+    if rest:
+        comps = [f"logits[{full}].{lane}" for lane in lanes(rest)]
+        max_tail = "\n".join(f"  largest = max(largest, {c});" for c in comps)
+        sum_tail = "\n".join(f"  total += exp({c} - largest);" for c in comps)
+    return {"UNITS": units, "U4": -(-units // 4), "U_FULL4": full, "ROW_LOGITS": row_logits,
+            "MAX_TAIL": max_tail, "SUM_TAIL": sum_tail}
 
 
 def softmax_forward(x_shape: tuple[int, ...], *,
@@ -21,7 +38,7 @@ def softmax_forward(x_shape: tuple[int, ...], *,
                     widths: dict[str, int] | None = None) -> Program:
     """y (..., units) = softmax(x (..., units)) along the last axis.
 
-    x is addressed as a (rows, units) matrix over its own texture (same flat order).
+    x is addressed as a (rows, units) matrix over its own texture (same texel order).
     """
     x_shape = tuple(int(d) for d in x_shape)
     if not x_shape or any(d < 1 for d in x_shape):
@@ -29,7 +46,6 @@ def softmax_forward(x_shape: tuple[int, ...], *,
     units = x_shape[-1]
     rows = shape_size(x_shape) // units
     x_width = (widths or {}).get("x") or texture_layout(x_shape, max_texture_size)[0]
-    return build_program(
-        "softmax_forward", "softmax_forward", {"x": (rows, units)}, x_shape,
-        {"ROWS": rows, "UNITS": units}, max_texture_size, {"x": x_width},
-    )
+    values = softmax_values(units, "vec4 row_logits(int row, int g) { return x_at(row, g); }")
+    return build_program("softmax_forward", "softmax_forward", {"x": (rows, units)}, x_shape,
+                         values, max_texture_size, {"x": x_width})
