@@ -268,7 +268,8 @@ class GLContext:
             data = data.cast("B").cast("f")
         if data.nbytes != 4 * size:
             raise ValueError(
-                f"upload: expected {size} float32 values ({4 * size} bytes), got {data.nbytes} bytes"
+                f"upload: expected {size} float32 values ({4 * size} bytes), "
+                f"got {data.nbytes} bytes"
             )
         capacity = 4 * texture.width * texture.height
         if size > capacity:

@@ -258,7 +258,7 @@ class GpuModel:
         self.predict(array("f", bytes(4 * n * shape_size(self.input_shape))), n)
 
     def generated_sources(self, n: int = 1) -> list[dict[str, str]]:
-        """[{layer, program, source}] of the forward pass for batch n (the 'Under the hood' view)."""
+        """[{layer, program, source}] of the forward pass for batch n ('Under the hood')."""
         sources = []
         for step in self._plan(n).steps:
             if step.compiled is not None:

@@ -26,7 +26,9 @@ def pack_last_axis(values, shape: tuple[int, ...]):
     channels = shape[-1]
     if channels % 4 == 0:
         return values
-    source = values if isinstance(values, array) else array("f", memoryview(values).cast("B").cast("f"))
+    source = values
+    if not isinstance(source, array):
+        source = array("f", memoryview(values).cast("B").cast("f"))
     stride = 4 * -(-channels // 4)
     packed = array("f", bytes(4 * stride * (len(source) // channels)))
     for channel in range(channels):

@@ -51,7 +51,8 @@ def test_second_identical_program_compiles_nothing():
 def test_compile_error_carries_op_name_log_and_numbered_lines():
     program = dense_forward((2, 5), (5, 3))
     failing_line = 40
-    gl = FakeGL(compile_error=lambda source: f"ERROR: 0:{failing_line}: 'foo' : undeclared identifier")
+    log = f"ERROR: 0:{failing_line}: 'foo' : undeclared identifier"
+    gl = FakeGL(compile_error=lambda source: log)
     context = GLContext(gl)
     with pytest.raises(ShaderCompileError) as caught:
         context.compile(program)
