@@ -23,6 +23,15 @@ from webgl_backend.ops.softmax import softmax_values
 MAX_FUSED_SOFTMAX_UNITS = 64
 
 
+def _advance(x_width: int, k4: int) -> str:
+    """GLSL stepping x's texel walk to the next texel: no wrap test when rows never wrap."""
+    if x_width % k4 == 0:
+        # Each matrix row starts a texture row (or several fit in one): never wraps mid-row.
+        return "    texel.x += 1;"
+    return (f"    texel.x += 1;\n    if (texel.x == {x_width}) {{\n      texel.x = 0;\n"
+            f"      texel.y += 1;\n    }}")
+
+
 def dense_output_shape(x_shape: tuple[int, ...], kernel_shape: tuple[int, ...]) -> tuple[int, ...]:
     """Check x (..., k) against kernel (k, units); return y's shape (..., units)."""
     if len(x_shape) < 2 or any(d < 1 for d in x_shape):
@@ -65,6 +74,7 @@ def dense_forward(
                 f"got {bias_shape}"
             )
         inputs["bias"] = bias_shape
+    x_width = (widths or {}).get("x") or texture_layout(x_shape, max_texture_size)[0]
     full, rest = divmod(k, 4)
     k_tail = ""
     if rest:
@@ -75,7 +85,7 @@ def dense_forward(
     values = {
         "ROWS": shape_size(x_shape) // k, "K": k, "K4": -(-k // 4), "K_FULL4": full,
         "K_TAIL": k_tail, "UNITS": units, "U4": -(-units // 4),
-        "X_WIDTH": (widths or {}).get("x") or texture_layout(x_shape, max_texture_size)[0],
+        "X_WIDTH": x_width, "ADVANCE": _advance(x_width, -(-k // 4)),
         "BIAS_INIT": "bias_at(u4)" if bias_shape is not None else "vec4(0.0)",
     }
     logits = fill_template("dense_logits", values)
@@ -92,3 +102,141 @@ def dense_forward(
     values.update(ACTIVATION=activation_snippet(activation, alpha), DENSE_LOGITS=logits)
     return build_program("dense_forward", "dense_forward", inputs, y_shape, values,
                          max_texture_size, widths)
+
+
+# -- backward (fine-tuning) ------------------------------------------------------------
+# dz = dy * f'(y) for a fused activation is read through `dz_at` (ops/gradients.py), so
+# the activation gradient costs no draw. dy is addressed as a (rows, units) matrix.
+
+
+def _dense_grad_shapes(op: str, dy_shape, units: int) -> tuple[tuple[int, ...], int]:
+    """dy as (rows, units); checks its last axis."""
+    dy_shape = tuple(int(d) for d in dy_shape)
+    if len(dy_shape) < 2 or any(d < 1 for d in dy_shape):
+        raise ShapeError(f"{op}: dy must be (n, ..., units) with positive sizes, got {dy_shape}")
+    if dy_shape[-1] != units:
+        raise ShapeError(f"{op}: dy has {dy_shape[-1]} units but the layer has {units} "
+                         f"(dy {dy_shape})")
+    rows = shape_size(dy_shape) // units
+    return (rows, units), rows
+
+
+def dense_backward_input(
+    dy_shape: tuple[int, ...],
+    kernel_shape: tuple[int, ...],
+    y_shape: tuple[int, ...] | None = None,
+    *,
+    x_shape: tuple[int, ...] | None = None,
+    activation: str = "linear",
+    alpha: float | None = None,
+    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+    widths: dict[str, int] | None = None,
+) -> Program:
+    """dx (rows, k) = dz (rows, units) @ kernel^T (units, k), dz = dy * f'(y).
+
+    `x_shape` (default (rows, k)) shapes dx like the layer's input, e.g. an NHWC tensor
+    the Dense read flat; it must keep the texel order of (rows, k).
+    """
+    from webgl_backend.ops.gradients import dz_accessors, gradient_inputs, unpacked_dot_tail
+    from webgl_backend.ops.reshape import is_view
+
+    kernel_shape = tuple(int(d) for d in kernel_shape)
+    if len(kernel_shape) != 2 or any(d < 1 for d in kernel_shape):
+        raise ShapeError(f"dense_backward_input: kernel must be 2-D (k, units), got "
+                         f"{kernel_shape}")
+    k, units = kernel_shape
+    dy2, rows = _dense_grad_shapes("dense_backward_input", dy_shape, units)
+    out_shape = (rows, k) if x_shape is None else tuple(int(d) for d in x_shape)
+    if shape_size(out_shape) != rows * k or not is_view((rows, k), out_shape):
+        raise ShapeError(f"dense_backward_input: x_shape {out_shape} does not hold {rows} rows "
+                         f"of k={k} in the same texel order")
+    inputs = gradient_inputs("dense_backward_input", dy2, dy2 if y_shape else None, activation)
+    inputs["kernel"] = kernel_shape
+    full = units // 4
+    values = {
+        "ROWS": rows, "K": k, "K4": -(-k // 4), "UNITS": units, "U_FULL4": full,
+        "U_TAIL": unpacked_dot_tail(units, full, "dz_at(row, {t})", "kernel_at({i}, {t})",
+                                    indent="  "),
+        "HELPERS": dz_accessors(2, activation, alpha),
+    }
+    return build_program("dense_backward_input", "dense_backward_input", inputs, out_shape,
+                         values, max_texture_size, widths)
+
+
+def dense_backward_kernel(
+    x_shape: tuple[int, ...],
+    dy_shape: tuple[int, ...],
+    y_shape: tuple[int, ...] | None = None,
+    *,
+    activation: str = "linear",
+    alpha: float | None = None,
+    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+    widths: dict[str, int] | None = None,
+) -> Program:
+    """dkernel (k, units) = x^T (k, rows) @ dz (rows, units), dz = dy * f'(y).
+
+    x (..., k) is read by flat texel, so it may be a view of an NHWC tensor.
+    """
+    from webgl_backend.ops.gradients import dz_accessors, gradient_inputs
+
+    x_shape = tuple(int(d) for d in x_shape)
+    if len(x_shape) < 2 or any(d < 1 for d in x_shape):
+        raise ShapeError(f"dense_backward_kernel: x must be (n, ..., k) with positive sizes, "
+                         f"got {x_shape}")
+    dy_shape = tuple(int(d) for d in dy_shape)
+    units = dy_shape[-1] if dy_shape else 0
+    dy2, rows = _dense_grad_shapes("dense_backward_kernel", dy_shape, units)
+    k = x_shape[-1]
+    if shape_size(x_shape) != rows * k:
+        raise ShapeError(f"dense_backward_kernel: x {x_shape} has {shape_size(x_shape) // k} "
+                         f"rows but dy {dy_shape} has {rows}")
+    inputs = {"x": (rows, k)}
+    inputs.update(gradient_inputs("dense_backward_kernel", dy2, dy2 if y_shape else None,
+                                  activation))
+    values = {"ROWS": rows, "K": k, "K4": -(-k // 4), "UNITS": units,
+              "HELPERS": dz_accessors(2, activation, alpha)}
+    return build_program("dense_backward_kernel", "dense_backward_kernel", inputs, (k, units),
+                         values, max_texture_size, widths)
+
+
+def bias_backward_program(op: str, dy_shape: tuple[int, ...], y_shape, activation: str,
+                          alpha: float | None, max_texture_size: int,
+                          widths: dict[str, int] | None) -> Program:
+    """dbias (units,) = dz summed over every leading axis of dy (dense and conv2d)."""
+    from webgl_backend.ops.gradients import dz_accessors, gradient_inputs
+
+    dy_shape = tuple(int(d) for d in dy_shape)
+    if len(dy_shape) < 2 or any(d < 1 for d in dy_shape):
+        raise ShapeError(f"{op}: dy must be (n, ..., units) with positive sizes, got {dy_shape}")
+    units = dy_shape[-1]
+    rows = shape_size(dy_shape) // units
+    widths = dict(widths or {})
+    width = widths.get("dy") or texture_layout(dy_shape, max_texture_size)[0]
+    widths["dy"] = width
+    inputs = gradient_inputs(op, (rows, units), (rows, units) if y_shape else None, activation)
+    if "y" in inputs:
+        y_width = widths.get("y") or texture_layout(tuple(y_shape), max_texture_size)[0]
+        if y_width != width:
+            raise ShapeError(f"{op}: y and dy must share a texture layout (widths {y_width} "
+                             f"and {width})")
+        widths["y"] = y_width
+    u4 = -(-units // 4)
+    if u4 > width:
+        raise ShapeError(f"{op}: dy texture width {width} is narrower than a row ({u4} texels)")
+    values = {"OP": op, "ROWS": rows, "UNITS": units, "U4": u4,
+              "HELPERS": dz_accessors(2, activation, alpha)}
+    return build_program(op, "bias_backward", inputs, (units,), values, max_texture_size, widths)
+
+
+def dense_backward_bias(
+    dy_shape: tuple[int, ...],
+    y_shape: tuple[int, ...] | None = None,
+    *,
+    activation: str = "linear",
+    alpha: float | None = None,
+    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+    widths: dict[str, int] | None = None,
+) -> Program:
+    """dbias (units,) = sum over rows of dz (rows, units), dz = dy * f'(y)."""
+    return bias_backward_program("dense_backward_bias", dy_shape, y_shape, activation, alpha,
+                                 max_texture_size, widths)
