@@ -267,10 +267,53 @@ class GpuModel:
                                 "source": program.source})
         return sources
 
+    # -- fine-tuning (webgl_backend/training.py) ---------------------------------------
+
+    def _training(self):
+        trainer = getattr(self, "_trainer", None)
+        if trainer is None:
+            from webgl_backend.training import Trainer  # noqa: PLC0415 - only when training
+
+            trainer = self._trainer = Trainer(self)
+        return trainer
+
+    def configure_training(self, optimizer: str = "adam", learning_rate: float = 0.001,
+                           trainable="all", l2: float = 0.0, seed: int = 0) -> None:
+        """Optimizer ('sgd', 'momentum', 'adam'), rate, trainable ('all' or last N layers)."""
+        self._training().configure(optimizer, learning_rate, trainable, l2, seed)
+
+    def fit_batch(self, images, labels, n: int) -> float:
+        """One training step on n images and labels; returns the loss (one readback)."""
+        return self._training().fit_batch(images, labels, n)
+
+    def fit(self, images, labels, n: int, epochs: int = 1, batch_size: int = 32,
+            on_progress=None, shuffle_seed: int = 0) -> list[float]:
+        """Mini-batch epochs; on_progress(step, total_steps, loss) after each step."""
+        return self._training().fit(images, labels, n, epochs, batch_size, on_progress,
+                                    shuffle_seed)
+
+    def reset(self) -> None:
+        """Weights and optimizer state back to the loaded values."""
+        self._training().reset()
+
+    def export(self) -> tuple[str, dict[str, bytes]]:
+        """(model.json text, {shard name: bytes}) with the current weights."""
+        return self._training().export()
+
+    @property
+    def last_step(self) -> dict:
+        """Counters of the last training step: draws, gl_calls, ms (and compiles)."""
+        trainer = getattr(self, "_trainer", None)
+        return dict(trainer.last_step) if trainer is not None else {}
+
     # -- lifetime --------------------------------------------------------------------
 
     def dispose(self) -> None:
         """Free every texture this model holds (weights and per-batch activations)."""
+        trainer = getattr(self, "_trainer", None)
+        if trainer is not None:
+            trainer.dispose()
+            self._trainer = None
         for plan in self._plans.values():
             for tensor in plan.owned_tensors():
                 tensor.dispose()
@@ -290,6 +333,7 @@ class GpuModel:
             )
         self.context.reset_after_restore()
         self._plans.clear()
+        self._trainer = None  # its textures died with the context; configure again
         self._build_ops()
         self._disposed = False
         self.warm_up()

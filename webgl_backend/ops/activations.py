@@ -119,3 +119,94 @@ def activation_forward(activation: str, x_shape: tuple[int, ...], alpha: float |
             "relu, leaky_relu, elu, sigmoid, tanh, softmax"
         )
     return builders[activation](x_shape, max_texture_size=max_texture_size, widths=widths)
+
+
+# -- backward (fine-tuning) ------------------------------------------------------------
+# dx = dy * f'(y) as a standalone program, for Activation/LeakyReLU layers that could not
+# be fused into a producer (a producer's backward reads dz = dy * f'(y) itself, see
+# ops/gradients.py). The derivative is taken from y, the activated output.
+
+
+def _elementwise_backward(op: str, activation: str, alpha: float | None,
+                          dy_shape: tuple[int, ...], y_shape: tuple[int, ...],
+                          max_texture_size: int, widths: dict[str, int] | None) -> Program:
+    from webgl_backend.ops.gradients import activation_grad_snippet, tail_mask
+
+    dy_shape = tuple(int(d) for d in dy_shape)
+    y_shape = tuple(int(d) for d in y_shape)
+    if not dy_shape or any(d < 1 for d in dy_shape):
+        raise ShapeError(f"{op}: dy must have positive dimensions, got shape {dy_shape}")
+    if y_shape != dy_shape:
+        raise ShapeError(f"{op}: y {y_shape} and dy {dy_shape} must have the same shape")
+    out_width = texture_layout(dy_shape, max_texture_size)[0]
+    widths = widths or {}
+
+    def value(name: str) -> str:
+        # Same layout as the output: texel t sits where output texel t does.
+        if (widths.get(name) or out_width) == out_width:
+            return f"texelFetch({name}, ivec2(gl_FragCoord.xy), 0)"
+        return f"{name}_texel(t)"
+
+    last = dy_shape[-1]
+    c4 = -(-last // 4)
+    tail = "" if last % 4 == 0 else f"  if (t % {c4} == {c4 - 1}) dx *= {tail_mask(last)};"
+    values = {"OP": op, "HELPERS": activation_grad_snippet(activation, alpha),
+              "DY_VALUE": value("dy"), "Y_VALUE": value("y"), "TAIL_MASK": tail}
+    return build_program(op, "activation_backward", {"dy": dy_shape, "y": y_shape}, dy_shape,
+                         values, max_texture_size, widths)
+
+
+def relu_backward(dy_shape: tuple[int, ...], y_shape: tuple[int, ...], *,
+                  max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+                  widths: dict[str, int] | None = None) -> Program:
+    """dx = dy where y > 0, else 0 (gradient 0 at 0, TF's rule); shapes of dy."""
+    return _elementwise_backward("relu_backward", "relu", None, dy_shape, y_shape,
+                                 max_texture_size, widths)
+
+
+def leaky_relu_backward(dy_shape: tuple[int, ...], y_shape: tuple[int, ...],
+                        alpha: float = DEFAULT_LEAKY_ALPHA, *,
+                        max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+                        widths: dict[str, int] | None = None) -> Program:
+    """dx = dy where y > 0, else alpha * dy (alpha > 0, so y > 0 exactly when x > 0)."""
+    return _elementwise_backward("leaky_relu_backward", "leaky_relu", alpha, dy_shape, y_shape,
+                                 max_texture_size, widths)
+
+
+def elu_backward(dy_shape: tuple[int, ...], y_shape: tuple[int, ...], *,
+                 max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+                 widths: dict[str, int] | None = None) -> Program:
+    """dx = dy where y > 0, else dy * (y + 1)."""
+    return _elementwise_backward("elu_backward", "elu", None, dy_shape, y_shape,
+                                 max_texture_size, widths)
+
+
+def sigmoid_backward(dy_shape: tuple[int, ...], y_shape: tuple[int, ...], *,
+                     max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+                     widths: dict[str, int] | None = None) -> Program:
+    """dx = dy * y * (1 - y)."""
+    return _elementwise_backward("sigmoid_backward", "sigmoid", None, dy_shape, y_shape,
+                                 max_texture_size, widths)
+
+
+def tanh_backward(dy_shape: tuple[int, ...], y_shape: tuple[int, ...], *,
+                  max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+                  widths: dict[str, int] | None = None) -> Program:
+    """dx = dy * (1 - y^2)."""
+    return _elementwise_backward("tanh_backward", "tanh", None, dy_shape, y_shape,
+                                 max_texture_size, widths)
+
+
+def activation_backward(activation: str, dy_shape: tuple[int, ...], y_shape: tuple[int, ...],
+                        alpha: float | None = None, *,
+                        max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+                        widths: dict[str, int] | None = None) -> Program:
+    """The standalone backward program for an activation name (not linear, not softmax)."""
+    if activation not in ("relu", "leaky_relu", "elu", "sigmoid", "tanh"):
+        raise ShapeError(
+            f"activation_backward: no standalone gradient program for {activation!r}; "
+            "expected one of relu, leaky_relu, elu, sigmoid, tanh (softmax trains through "
+            "softmax_cross_entropy_backward, linear needs none)"
+        )
+    return _elementwise_backward(f"{activation}_backward", activation, alpha, dy_shape, y_shape,
+                                 max_texture_size, widths)

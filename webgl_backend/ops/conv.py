@@ -116,3 +116,125 @@ def conv2d_forward(
     }
     return build_program("conv2d_forward", "conv2d_forward", inputs, (n, g.oh, g.ow, cout),
                          values, max_texture_size, widths)
+
+
+# -- backward (fine-tuning) ------------------------------------------------------------
+# dz = dy * f'(y) for a fused activation is read through `dz_at` (ops/gradients.py).
+
+
+def _conv_backward_geometry(op: str, x_shape, kernel_shape, dy_shape, strides,
+                            padding: str) -> WindowGeometry:
+    """Check x (n, h, w, cin), kernel (kh, kw, cin, cout) and dy (n, oh, ow, cout)."""
+    x_shape = tuple(int(d) for d in x_shape)
+    if len(kernel_shape) != 4 or any(d < 1 for d in kernel_shape):
+        raise ShapeError(f"{op}: kernel must be 4-D (kh, kw, cin, cout), got {kernel_shape}")
+    if len(x_shape) == 4 and x_shape[3] != kernel_shape[2]:
+        raise ShapeError(
+            f"{op}: input has {x_shape[3]} channels but kernel expects cin={kernel_shape[2]} "
+            f"(x {x_shape}, kernel {kernel_shape})"
+        )
+    g = window_geometry(op, x_shape, kernel_shape[:2], strides, padding)
+    expected = (x_shape[0], g.oh, g.ow, kernel_shape[3])
+    if tuple(dy_shape) != expected:
+        raise ShapeError(f"{op}: dy has shape {tuple(dy_shape)}, expected {expected} for x "
+                         f"{x_shape}, kernel {tuple(kernel_shape)}, strides {strides}, "
+                         f"padding {padding!r}")
+    return g
+
+
+def _conv_values(x_shape, kernel_shape, strides, g: WindowGeometry) -> dict[str, object]:
+    n, h, w, cin = x_shape
+    kh, kw, _, cout = kernel_shape
+    sh, sw = _pair("conv2d", "strides", strides)
+    return {"N": n, "H": h, "W": w, "CIN": cin, "KH": kh, "KW": kw, "COUT": cout,
+            "OH": g.oh, "OW": g.ow, "SH": sh, "SW": sw,
+            "PAD_TOP": g.pad_top, "PAD_LEFT": g.pad_left}
+
+
+def conv2d_backward_input(
+    dy_shape: tuple[int, ...],
+    kernel_shape: tuple[int, ...],
+    y_shape: tuple[int, ...] | None = None,
+    *,
+    x_shape: tuple[int, ...],
+    strides=(1, 1),
+    padding: str = "valid",
+    activation: str = "linear",
+    alpha: float | None = None,
+    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+    widths: dict[str, int] | None = None,
+) -> Program:
+    """dx (n, h, w, cin) of conv2d from dy (n, oh, ow, cout) and kernel (kh, kw, cin, cout);
+    dz = dy * f'(y). `x_shape` is needed: with stride 2, oh does not determine h."""
+    from webgl_backend.ops.gradients import dz_accessors, gradient_inputs, unpacked_dot_tail
+
+    x_shape = tuple(int(d) for d in x_shape)
+    kernel_shape = tuple(int(d) for d in kernel_shape)
+    dy_shape = tuple(int(d) for d in dy_shape)
+    g = _conv_backward_geometry("conv2d_backward_input", x_shape, kernel_shape, dy_shape,
+                                strides, padding)
+    inputs = gradient_inputs("conv2d_backward_input", dy_shape, y_shape, activation)
+    inputs["kernel"] = kernel_shape
+    cout = kernel_shape[3]
+    full = cout // 4
+    values = _conv_values(x_shape, kernel_shape, strides, g)
+    values.update(
+        CO_FULL4=full, HELPERS=dz_accessors(4, activation, alpha),
+        CO_TAIL=unpacked_dot_tail(cout, full, "dz_at(o.x, oy, ox, {t})",
+                                  "kernel_at(ky, kx, {i}, {t})", rows=("ci", "c1", "c2", "c3")),
+    )
+    return build_program("conv2d_backward_input", "conv2d_backward_input", inputs, x_shape,
+                         values, max_texture_size, widths)
+
+
+def conv2d_backward_kernel(
+    x_shape: tuple[int, ...],
+    dy_shape: tuple[int, ...],
+    y_shape: tuple[int, ...] | None = None,
+    *,
+    kernel_size,
+    strides=(1, 1),
+    padding: str = "valid",
+    activation: str = "linear",
+    alpha: float | None = None,
+    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+    widths: dict[str, int] | None = None,
+) -> Program:
+    """dkernel (kh, kw, cin, cout) = sum over n, oy, ox of x window cell * dz, from x
+    (n, h, w, cin) and dy (n, oh, ow, cout); dz = dy * f'(y)."""
+    from webgl_backend.ops.gradients import dz_accessors, gradient_inputs
+
+    x_shape = tuple(int(d) for d in x_shape)
+    dy_shape = tuple(int(d) for d in dy_shape)
+    kh, kw = _pair("conv2d_backward_kernel", "kernel_size", kernel_size)
+    if len(x_shape) != 4 or len(dy_shape) != 4:
+        raise ShapeError(f"conv2d_backward_kernel: x and dy must be 4-D (n, h, w, c), got x "
+                         f"{x_shape}, dy {dy_shape}")
+    kernel_shape = (kh, kw, x_shape[3], dy_shape[3])
+    g = _conv_backward_geometry("conv2d_backward_kernel", x_shape, kernel_shape, dy_shape,
+                                strides, padding)
+    inputs = {"x": x_shape}
+    inputs.update(gradient_inputs("conv2d_backward_kernel", dy_shape, y_shape, activation))
+    values = _conv_values(x_shape, kernel_shape, strides, g)
+    values["HELPERS"] = dz_accessors(4, activation, alpha)
+    return build_program("conv2d_backward_kernel", "conv2d_backward_kernel", inputs,
+                         kernel_shape, values, max_texture_size, widths)
+
+
+def conv2d_backward_bias(
+    dy_shape: tuple[int, ...],
+    y_shape: tuple[int, ...] | None = None,
+    *,
+    activation: str = "linear",
+    alpha: float | None = None,
+    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+    widths: dict[str, int] | None = None,
+) -> Program:
+    """dbias (cout,) = dz (n, oh, ow, cout) summed over n, oh, ow; dz = dy * f'(y)."""
+    from webgl_backend.ops.dense import bias_backward_program
+
+    if len(tuple(dy_shape)) != 4:
+        raise ShapeError(f"conv2d_backward_bias: dy must be 4-D (n, oh, ow, cout), got "
+                         f"{tuple(dy_shape)}")
+    return bias_backward_program("conv2d_backward_bias", dy_shape, y_shape, activation, alpha,
+                                 max_texture_size, widths)

@@ -1,0 +1,19 @@
+// adam_update (${TARGET}): Keras's Adam (bias correction folded into the step size alpha,
+// epsilon added to sqrt(v)), term for term as model_export.nn.optimizers.adam_update:
+//   m += (grad - m) * (1 - beta_1); v += (grad^2 - v) * (1 - beta_2)
+//   param -= m * alpha / (sqrt(v) + epsilon),  grad += 2 * l2 * param (weight decay).
+// hyper.y = alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t), computed on the host in
+// float64 each step. Elementwise over ${OUT_TEXELS} texels, inputs in the output's layout.
+${HELPERS}
+
+void main() {
+  ivec2 p = ivec2(gl_FragCoord.xy);
+  vec4 w = texelFetch(param, p, 0);
+  vec4 g = texelFetch(grad, p, 0)${DECAY};
+  vec4 m_old = texelFetch(m, p, 0);
+  vec4 m_new = m_old + (g - m_old) * ${ONE_MINUS_BETA_1};
+  vec4 v_old = texelFetch(v, p, 0);
+  vec4 v_new = v_old + (g * g - v_old) * ${ONE_MINUS_BETA_2};
+  float alpha = texelFetch(hyper, ivec2(0, 0), 0).y;
+${RESULT}
+}

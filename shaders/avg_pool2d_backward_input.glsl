@@ -1,0 +1,26 @@
+// avg_pool2d_backward_input: dx (${N}, ${H}, ${W}, ${C}) from dy (${N}, ${OH}, ${OW}, ${C}),
+// window (${PH}, ${PW}), strides (${SH}, ${SW}), pads top ${PAD_TOP} left ${PAD_LEFT}.
+// Each window's dy is shared evenly by its valid (unpadded) cells, as in the forward.
+${HELPERS}
+
+void main() {
+  if (out_texel_index() >= ${OUT_TEXELS}) { write_output(vec4(0.0)); return; }
+  ivec4 o = out_coords();
+  int ay = o.y + ${PAD_TOP};
+  int ax = o.z + ${PAD_LEFT};
+  int oy_lo = max(0, (ay - ${PH} + ${SH}) / ${SH});
+  int oy_hi = min(${OH} - 1, ay / ${SH});
+  int ox_lo = max(0, (ax - ${PW} + ${SW}) / ${SW});
+  int ox_hi = min(${OW} - 1, ax / ${SW});
+  vec4 acc = vec4(0.0);
+  for (int oy = oy_lo; oy <= oy_hi; ++oy) {
+    int top = oy * ${SH} - ${PAD_TOP};
+    int rows = min(top + ${PH}, ${H}) - max(top, 0);
+    for (int ox = ox_lo; ox <= ox_hi; ++ox) {
+      int left = ox * ${SW} - ${PAD_LEFT};
+      int cols = min(left + ${PW}, ${W}) - max(left, 0);
+      acc += dy_at(o.x, oy, ox, o.w) / float(rows * cols);
+    }
+  }
+  write_output(acc * lane_mask(4 * o.w, ${C}));
+}

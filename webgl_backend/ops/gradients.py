@@ -1,0 +1,119 @@
+"""GLSL helpers shared by the backward programs: lane masks and the `dz` accessors.
+
+A layer y = f(z) with a fused activation hands its backward programs dy (the gradient
+of its activated output) and y; they read dz = dy * f'(y) through `dz_at(...)` /
+`dz_fetch(ivec2)`, so the activation gradient costs no draw and no texture. Every
+activation here has its derivative as a function of y alone (relu, leaky_relu with
+alpha > 0 and elu keep the sign of z; sigmoid y(1-y); tanh 1-y^2), matching
+model_export/nn/activations.py `<name>_backward(dy, x, y)` term for term.
+
+Tensors pack their last axis four values per texel; the lanes past the end of the
+axis ("tails") are padding. Backward programs write zeros there (`lane_mask`) and mask
+the tail of dz wherever they sum over the last axis, so padding never leaks into
+real values.
+"""
+
+from __future__ import annotations
+
+from webgl_backend.codegen import float_literal
+from webgl_backend.errors import ShapeError
+
+# Keras/TF.js LeakyReLU default slope (same as ops.activations.DEFAULT_LEAKY_ALPHA).
+DEFAULT_LEAKY_ALPHA = 0.3
+GRADIENT_ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh")
+
+LANE_MASK = ("vec4 lane_mask(int first, int count) {\n"
+             "  return vec4(lessThan(ivec4(first) + ivec4(0, 1, 2, 3), ivec4(count)));\n}")
+
+
+def tail_mask(count: int) -> str:
+    """GLSL vec4 literal keeping the valid lanes of the last texel of an axis of `count`."""
+    rest = count % 4 or 4
+    return "vec4(" + ", ".join("1.0" if j < rest else "0.0" for j in range(4)) + ")"
+
+
+def activation_grad_snippet(activation: str | None, alpha: float | None = None) -> str:
+    """GLSL `vec4 activation_grad(vec4 dy, vec4 y)`: dy * f'(z) from the activated y."""
+    activation = activation or "linear"
+    if activation == "linear":
+        body = "return dy;"
+    elif activation == "relu":
+        # TF's convention: gradient 0 at z == 0 (y > 0 exactly when z > 0).
+        body = "return dy * vec4(greaterThan(y, vec4(0.0)));"
+    elif activation == "leaky_relu":
+        slope = DEFAULT_LEAKY_ALPHA if alpha is None else float(alpha)
+        if slope <= 0:
+            raise ShapeError(f"leaky_relu_backward: alpha must be > 0 (the sign of y tells the "
+                             f"branch), got alpha={slope!r}")
+        body = f"return mix(dy * {float_literal(slope)}, dy, greaterThan(y, vec4(0.0)));"
+    elif activation == "elu":
+        body = "return mix(dy * (y + 1.0), dy, greaterThan(y, vec4(0.0)));"
+    elif activation == "sigmoid":
+        body = "return dy * y * (1.0 - y);"
+    elif activation == "tanh":
+        body = "return dy * (1.0 - y * y);"
+    else:
+        raise ShapeError(
+            f"activation backward: {activation!r} has no fused gradient; expected one of "
+            f"{', '.join(GRADIENT_ACTIVATIONS)} (softmax is trained through "
+            "softmax_cross_entropy_backward)"
+        )
+    return f"vec4 activation_grad(vec4 dy, vec4 y) {{ {body} }}"
+
+
+def gradient_inputs(op: str, dy_shape: tuple[int, ...], y_shape: tuple[int, ...] | None,
+                    activation: str | None) -> dict[str, tuple[int, ...]]:
+    """{'dy': shape} plus {'y': shape} when the activation needs y; checks they agree."""
+    activation = activation or "linear"
+    inputs = {"dy": tuple(dy_shape)}
+    if activation == "linear":
+        return inputs
+    if y_shape is None:
+        raise ShapeError(f"{op}: activation {activation!r} needs y (the activated output); "
+                         "got y_shape=None")
+    if tuple(y_shape) != tuple(dy_shape):
+        raise ShapeError(f"{op}: y {tuple(y_shape)} and dy {tuple(dy_shape)} must have the "
+                         "same shape")
+    inputs["y"] = tuple(y_shape)
+    return inputs
+
+
+def dz_accessors(rank: int, activation: str | None, alpha: float | None = None) -> str:
+    """GLSL `dz_at(...)` (logical coordinates, last axis in texels) and `dz_fetch(ivec2)`
+    (texel position; dy and y share a layout) for dy of this rank."""
+    activation = activation or "linear"
+    params = {4: ("int a, int b, int c, int d", "a, b, c, d"), 2: ("int a, int b", "a, b"),
+              1: ("int a", "a")}.get(rank)
+    if params is None:
+        raise ShapeError(f"gradient: dy must be 1-, 2- or 4-D, got rank {rank}")
+    declared, passed = params
+    lines = [LANE_MASK, activation_grad_snippet(activation, alpha)]
+    if activation == "linear":
+        lines.append(f"vec4 dz_at({declared}) {{ return dy_at({passed}); }}")
+        lines.append("vec4 dz_fetch(ivec2 p) { return texelFetch(dy, p, 0); }")
+    else:
+        lines.append(f"vec4 dz_at({declared}) {{ "
+                     f"return activation_grad(dy_at({passed}), y_at({passed})); }}")
+        lines.append("vec4 dz_fetch(ivec2 p) { "
+                     "return activation_grad(texelFetch(dy, p, 0), texelFetch(y, p, 0)); }")
+    return "\n".join(lines)
+
+
+def unpacked_dot_tail(count: int, full: int, dz_call: str, weight_call: str,
+                      rows: tuple[str, ...] = ("k", "k1", "k2", "k3"),
+                      indent: str = "      ") -> str:
+    """GLSL block adding the last, partial texel of a sum over the packed axis (`count`
+    values, `full` whole texels): dz is masked so padding lanes add nothing.
+
+    `dz_call` / `weight_call` are format strings with `{t}` for the texel index and
+    (weight) `{i}` for each output lane's row (`rows`, one per lane).
+    """
+    if count % 4 == 0:
+        return ""
+    mask = tail_mask(count)
+    dz = dz_call.format(t=full)
+    dots = ", ".join(f"dot({weight_call.format(t=full, i=row)}, g)"
+                     for row in rows)
+    return (f"{indent}{{\n{indent}  vec4 g = {dz} * {mask};\n"
+            f"{indent}  acc += vec4({dots});\n{indent}}}")
+

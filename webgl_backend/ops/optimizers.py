@@ -1,0 +1,105 @@
+"""Optimizer updates as elementwise programs, one per (optimizer, state tensor written).
+
+Each matches model_export/nn/optimizers.py `<name>_update` term for term (SGD and
+momentum: Keras sgd.py; Adam: Keras adam.py, bias correction folded into alpha and
+epsilon added to sqrt(v)), plus L2 weight decay as the gradient term 2 * l2 * param,
+exactly what the numpy L1L2 regularizer adds to a kernel's gradient.
+
+A program never reads the texture it writes, so every state tensor has a twin and the
+trainer swaps them after a step (ping-pong). The program that writes one tensor
+recomputes the others' new values from the old ones (same float operations), so all
+`targets` of a step read only old textures. Inputs share the output's shape and layout.
+Step-dependent numbers (the learning rate; Adam's alpha) come from `hyper`, a
+one-texel texture (x = lr, y = alpha) uploaded per step, so nothing recompiles.
+"""
+
+from __future__ import annotations
+
+from webgl_backend.codegen import DEFAULT_MAX_TEXTURE_SIZE, Program, build_program, float_literal
+from webgl_backend.errors import ShapeError
+
+HYPER_SHAPE = (4,)
+# State tensors of each optimizer, the parameter first.
+OPTIMIZER_TARGETS = {
+    "sgd": ("param",),
+    "momentum": ("param", "velocity"),
+    "adam": ("param", "m", "v"),
+}
+
+
+def _check(op: str, param_shape, target: str, l2: float) -> tuple[int, ...]:
+    param_shape = tuple(int(d) for d in param_shape)
+    if not param_shape or any(d < 1 for d in param_shape):
+        raise ShapeError(f"{op}: param must have positive dimensions, got {param_shape}")
+    targets = OPTIMIZER_TARGETS[op.removesuffix("_update")]
+    if target not in targets:
+        raise ValueError(f"{op}: target must be one of {', '.join(targets)}, got {target!r}")
+    if not l2 >= 0:
+        raise ValueError(f"{op}: l2 must be >= 0, got l2={l2!r}")
+    return param_shape
+
+
+def _decay(l2: float) -> str:
+    return f" + {float_literal(2.0 * float(l2))} * w" if l2 else ""
+
+
+def sgd_update(param_shape: tuple[int, ...], *, l2: float = 0.0, target: str = "param",
+               max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+    """param_new = param - lr * (grad + 2 * l2 * param); inputs param, grad, hyper."""
+    shape = _check("sgd_update", param_shape, target, l2)
+    inputs = {"param": shape, "grad": shape, "hyper": HYPER_SHAPE}
+    values = {"TARGET": target, "DECAY": _decay(l2), "HELPERS": ""}
+    return build_program("sgd_update", "sgd_update", inputs, shape, values, max_texture_size)
+
+
+def momentum_update(param_shape: tuple[int, ...], *, momentum: float = 0.9, l2: float = 0.0,
+                    target: str = "param",
+                    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+    """velocity_new = momentum * velocity - lr * grad; param_new = param + velocity_new.
+
+    Inputs param, grad, velocity, hyper; writes `target` ('param' or 'velocity').
+    """
+    shape = _check("momentum_update", param_shape, target, l2)
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum_update: momentum must be in [0, 1), got {momentum!r}")
+    inputs = {"param": shape, "grad": shape, "velocity": shape, "hyper": HYPER_SHAPE}
+    values = {"TARGET": target, "DECAY": _decay(l2), "HELPERS": "",
+              "MOMENTUM": float_literal(momentum),
+              "RESULT": "w + v_new" if target == "param" else "v_new"}
+    return build_program("momentum_update", "momentum_update", inputs, shape, values,
+                         max_texture_size)
+
+
+def adam_update(param_shape: tuple[int, ...], *, beta_1: float = 0.9, beta_2: float = 0.999,
+                epsilon: float = 1e-7, l2: float = 0.0, target: str = "param",
+                max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+    """Keras Adam: m, v moving averages; param -= m * alpha / (sqrt(v) + epsilon).
+
+    Inputs param, grad, m, v, hyper (y = alpha of this step); writes `target`.
+    """
+    shape = _check("adam_update", param_shape, target, l2)
+    for name, value in (("beta_1", beta_1), ("beta_2", beta_2)):
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"adam_update: {name} must be in [0, 1), got {value!r}")
+    if not epsilon > 0:
+        raise ValueError(f"adam_update: epsilon must be > 0, got {epsilon!r}")
+    results = {
+        "param": f"  write_output(w - (m_new * alpha) / (sqrt(v_new) + {float_literal(epsilon)}));",
+        "m": "  write_output(m_new);",
+        "v": "  write_output(v_new);",
+    }
+    inputs = {"param": shape, "grad": shape, "m": shape, "v": shape, "hyper": HYPER_SHAPE}
+    values = {"TARGET": target, "DECAY": _decay(l2), "HELPERS": "",
+              "ONE_MINUS_BETA_1": float_literal(1.0 - beta_1),
+              "ONE_MINUS_BETA_2": float_literal(1.0 - beta_2), "RESULT": results[target]}
+    return build_program("adam_update", "adam_update", inputs, shape, values, max_texture_size)
+
+
+UPDATE_BUILDERS = {"sgd": sgd_update, "momentum": momentum_update, "adam": adam_update}
+
+
+def adam_alpha(learning_rate: float, beta_1: float, beta_2: float, step: int) -> float:
+    """Keras's folded step size for the 1-based `step`, in float64 (as numpy's adam_update)."""
+    if step < 1:
+        raise ValueError(f"adam_alpha: step must be >= 1, got {step!r}")
+    return float(learning_rate) * (1.0 - beta_2 ** step) ** 0.5 / (1.0 - beta_1 ** step)
