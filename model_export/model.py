@@ -42,6 +42,8 @@ class Sequential:
         rng = np.random.default_rng(seed)
         shape = input_shape
         self.output_shapes: list[tuple[int, ...]] = []
+        # Nothing consumes the gradient of the model's input; conv1's would be the costliest.
+        layers[0].input_gradient_needed = False
         for layer in layers:
             layer.build(shape, rng)
             shape = tuple(layer.compute_output_shape(shape))
@@ -81,8 +83,10 @@ class Sequential:
             x = layer.forward(x, training=training)
         return x
 
-    def backward(self, dy: np.ndarray, from_logits: bool = False) -> np.ndarray:
-        """Propagate dL/d(output) (or dL/d(logits)) back through every layer; fills grads."""
+    def backward(self, dy: np.ndarray, from_logits: bool = False) -> np.ndarray | None:
+        """Propagate dL/d(output) (or dL/d(logits)) back through every layer; fills grads.
+
+        Returns None where the first layer skips its input gradient (always, for speed)."""
         last = len(self.layers) - 1
         for index in range(last, -1, -1):
             layer = self.layers[index]
