@@ -27,6 +27,8 @@ GRID = [
     ((1, 11, 11, 2), (3, 3, 2), (3, 3), "same", "elu", True),      # stride 3 on 11
     ((2, 8, 8, 5), (2, 2, 5), (2, 2), "valid", "linear", True),
     ((37, 12, 12, 3), (5, 5, 6), (1, 1), "same", "relu", True),    # flat sizes > texture row
+    ((1, 8200, 3, 2), (3, 3, 3), (1, 1), "same", "linear", True),  # too tall: flat fallback
+    ((1, 8200, 3, 5), (3, 1, 6), (2, 1), "valid", "relu", True),   # fallback in, row layout out
 ]
 
 

@@ -28,7 +28,8 @@ GRID = [
     ((3, 784), 200, "relu", True, None),      # the default model's dense: rows wrap
     ((1029, 21), 10, "softmax", True, None),  # batch > 1024, output wider than a texture row
     ((2, 3, 5), 4, "linear", True, None),     # Dense on the last axis of a 3-D tensor
-]
+    ((9001, 13), 5, "relu", True, None),      # 9001 texel rows > MAX_TEXTURE_SIZE: near-square
+]                                             # fallback layout, x rows straddle texture rows
 
 
 def _reference(activation, alpha, use_bias):

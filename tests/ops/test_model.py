@@ -118,6 +118,26 @@ def test_cnn_matches_numpy_on_2000_mnist_test_images(pyodide_page, static_server
     assert result["forward"]["draws"] == 5 * chunks
 
 
+def test_cnn_batch_1024_in_one_pass_wraps_rows_and_matches_numpy(
+        pyodide_page, static_server, cnn_folder, mnist_images):
+    """Without chunking, 1024 images make conv activations taller than MAX_TEXTURE_SIZE:
+    they take the near-square layout whose rows wrap."""
+    expected = load_exported(cnn_folder).predict(mnist_images[:1024])
+    _load(pyodide_page, static_server, cnn_folder, name="BIG")
+    result = pyodide_page.run(
+        "BIG.max_batch = 1024\n"
+        "_probs = BIG.predict(INPUTS['images'], 1024)\n"
+        "_heights = [s.output.texture.height for s in BIG._plans[1024].steps]\n"
+        "BIG.dispose()\n"
+        "{'probs': _probs, 'forward': BIG.last_forward, 'heights': _heights,\n"
+        " 'max_size': CTX.max_texture_size}",
+        images=mnist_images[:1024],
+    )
+    _compare_predictions(result["probs"], expected, "CNN, one pass of 1024 images")
+    assert result["forward"]["draws"] == 5
+    assert result["heights"][0] < 1024 * 28 and 1024 * 28 > result["max_size"]
+
+
 def test_cnn_batch_1_is_five_draws_and_compiles_nothing_after_warm_up(
         pyodide_page, static_server, cnn_folder, mnist_images):
     _load(pyodide_page, static_server, cnn_folder)

@@ -22,6 +22,7 @@ GRID = [
     ((2, 9, 10, 3), (2, 3), (1, 2), "valid"),  # non-square window, unequal strides
     ((1, 7, 7, 2), (5, 5), (3, 3), "same"),   # window larger than stride, stride 3 on 7
     ((37, 12, 12, 3), (2, 2), (2, 2), "valid"),  # flat sizes > texture row
+    ((1, 8200, 3, 5), (2, 2), (2, 2), "same"),   # too tall for one image row per texture row
 ]
 
 

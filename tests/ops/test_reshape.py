@@ -15,6 +15,7 @@ GRID = [
     ((2, 4, 4, 6), (2, 96)),         # 6 channels: 2 texels per pixel, half empty
     ((5, 9), (3, 15)),               # both last axes odd
     ((37, 12, 12, 5), (37, 720)),    # flat sizes past one texture row
+    ((1, 8200, 1, 3), (8200, 3)),    # x too tall for the row layout: near-square fallback
 ]
 
 

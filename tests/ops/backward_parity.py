@@ -1,0 +1,99 @@
+"""Backward-op parity: run many gradient/update programs in the page in one round trip.
+
+Like `parity.py`, but a case names which inputs are given to the builder as shapes
+(positionally, `args`) and binds textures to the program's samplers by name, since a
+backward program reads only some of the tensors its numpy reference takes (avg pool
+reads dy but not x) and may take extra ones (dz from dy and y).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from tests.ops.parity import assert_close
+
+_PAGE_CODE = """
+import json
+from importlib import import_module
+from webgl_backend.tensor import GpuTensor
+
+def _run_backward_cases(cases):
+    results = {}
+    textures_before = CTX.live_textures
+    for case in cases:
+        builder = getattr(import_module("webgl_backend.ops." + case["module"]), case["op"])
+        tensors = {name: GpuTensor.from_host(CTX, tuple(shape),
+                                             INPUTS[case["id"] + "/" + name])
+                   for name, shape in case["inputs"]}
+        try:
+            widths = {name: tensors[name].texture.width for name in case["widths"]}
+            extra = {"widths": widths} if widths else {}
+            program = builder(*[tensors[name].shape for name in case["args"]],
+                              **case["attrs"], **extra,
+                              max_texture_size=CTX.max_texture_size)
+            y = GpuTensor.empty(CTX, program.output_shape)
+            CTX.draw(CTX.compile(program), [tensors[name].texture for name in program.inputs],
+                     y.texture)
+            results[case["id"]] = {"y": y.read(), "shape": list(program.output_shape),
+                                   "inputs": list(program.inputs)}
+            y.dispose()
+        finally:
+            for t in tensors.values():
+                t.dispose()
+    results["__leaked_textures__"] = CTX.live_textures - textures_before
+    return results
+
+_run_backward_cases(json.loads(CASES_JSON))
+"""
+
+
+@dataclass
+class GradCase:
+    """`module.op(*shapes of args, **attrs)` in the page vs `expected` from numpy.
+
+    `tensor` names the result in failure messages (dx, dkernel, ...); `widths` lists the
+    inputs whose real texture width the builder is told (views of other layouts).
+    """
+
+    id: str
+    module: str
+    op: str
+    tensor: str
+    inputs: dict[str, np.ndarray]
+    args: tuple[str, ...]
+    expected: Callable[[], np.ndarray]
+    attrs: dict = field(default_factory=dict)
+    widths: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.op}:{self.id}"
+
+
+def run_grad_cases(pyodide_page, cases: list[GradCase]) -> dict[str, dict]:
+    keys = [c.key for c in cases]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    assert not duplicates, f"cases with the same op and id: {duplicates}"
+    specs = [{"id": c.key, "module": c.module, "op": c.op, "args": list(c.args),
+              "inputs": [[name, list(value.shape)] for name, value in c.inputs.items()],
+              "attrs": c.attrs, "widths": list(c.widths)} for c in cases]
+    arrays = {f"{c.key}/{name}": value for c in cases for name, value in c.inputs.items()}
+    code = f"CASES_JSON = {json.dumps(json.dumps(specs))}\n" + _PAGE_CODE
+    results = pyodide_page.run(code, **arrays)
+    assert results.pop("__leaked_textures__") == 0, "backward cases leaked textures"
+    return results
+
+
+def check_grad_case(case: GradCase, results: dict[str, dict], atol: float = 1e-4,
+                    rtol: float = 1e-4) -> None:
+    expected = np.asarray(case.expected())
+    result = results[case.key]
+    assert tuple(result["shape"]) == expected.shape, (
+        f"{case.op} {case.tensor} [{case.id}]: shape {tuple(result['shape'])}, numpy gives "
+        f"{expected.shape}"
+    )
+    assert_close(f"{case.op} {case.tensor} [{case.id}]", result["y"], expected, atol, rtol)
