@@ -29,10 +29,13 @@ def _run_backward_cases(cases):
         tensors = {name: GpuTensor.from_host(CTX, tuple(shape),
                                              INPUTS[case["id"] + "/" + name])
                    for name, shape in case["inputs"]}
+        views = {name: tensors[name].reshape(tuple(shape))
+                 for name, shape in case["views"].items()}
         try:
             widths = {name: tensors[name].texture.width for name in case["widths"]}
             extra = {"widths": widths} if widths else {}
-            program = builder(*[tensors[name].shape for name in case["args"]],
+            shapes = {name: views.get(name, tensors[name]).shape for name in tensors}
+            program = builder(*[shapes[name] for name in case["args"]],
                               **case["attrs"], **extra,
                               max_texture_size=CTX.max_texture_size)
             y = GpuTensor.empty(CTX, program.output_shape)
@@ -56,7 +59,8 @@ class GradCase:
     """`module.op(*shapes of args, **attrs)` in the page vs `expected` from numpy.
 
     `tensor` names the result in failure messages (dx, dkernel, ...); `widths` lists the
-    inputs whose real texture width the builder is told (views of other layouts).
+    inputs whose real texture width the builder is told; `views` gives inputs a reshaped
+    view (name -> shape, same texel order), as Flatten does.
     """
 
     id: str
@@ -68,6 +72,7 @@ class GradCase:
     expected: Callable[[], np.ndarray]
     attrs: dict = field(default_factory=dict)
     widths: tuple[str, ...] = ()
+    views: dict = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -80,7 +85,8 @@ def run_grad_cases(pyodide_page, cases: list[GradCase]) -> dict[str, dict]:
     assert not duplicates, f"cases with the same op and id: {duplicates}"
     specs = [{"id": c.key, "module": c.module, "op": c.op, "args": list(c.args),
               "inputs": [[name, list(value.shape)] for name, value in c.inputs.items()],
-              "attrs": c.attrs, "widths": list(c.widths)} for c in cases]
+              "attrs": c.attrs, "widths": list(c.widths),
+              "views": {k: list(v) for k, v in c.views.items()}} for c in cases]
     arrays = {f"{c.key}/{name}": value for c in cases for name, value in c.inputs.items()}
     code = f"CASES_JSON = {json.dumps(json.dumps(specs))}\n" + _PAGE_CODE
     results = pyodide_page.run(code, **arrays)
