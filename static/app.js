@@ -305,11 +305,14 @@ let drawingVersion = 0;
 
 function drawingChanged(final) {
   drawingVersion++;
+  // data-version / data-settled: tests (and anyone curious) can tell when the bars are current.
+  pad.dataset.version = String(drawingVersion);
   $("undo").disabled = strokes.length === 0;
   updateTeachButtons();
   if (!strokes.length) {
     showInput(null);
     showProbabilities(null);
+    pad.dataset.settled = String(drawingVersion);
     return;
   }
   if (final || !inFlight) classify();
@@ -612,6 +615,7 @@ $("model-picker").addEventListener("change", async () => {
     const info = await worker.call("load", option.value);
     current = { name: option.dataset.name, version: option.dataset.version, url: option.value };
     changedSinceLoad = false;
+    canTrain = info.training;
     describeModel(info, label);
     modelReady = true;
     setStatus(`Ready — ${label} loaded.`, "ready");
@@ -672,6 +676,7 @@ async function start() {
       return;
     }
     canTrain = result.model.training;
+    document.body.dataset.training = String(canTrain);
     describeModel(result.model, `${config.default_model} (shipped)`);
     modelReady = true;
     window.shadernetReadyMs = performance.now() - started;

@@ -3,7 +3,6 @@ training-set mixing (drawings + jittered copies + replay) it fine-tunes on."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from array import array
@@ -37,6 +36,16 @@ def blob(seed: int, n: int = 1) -> array:
     return array("f", images.tobytes())
 
 
+def run_to_end(coroutine):
+    """Drive a coroutine that only awaits asyncio.sleep(0) (no event loop: Playwright's sync
+    API may hold this thread's loop when browser tests run in the same session)."""
+    try:
+        while True:
+            coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+
+
 @pytest.fixture
 def session() -> PageSession:
     session = PageSession(FakeGL())
@@ -67,7 +76,7 @@ def test_session_without_a_model_says_so():
 def test_fit_without_the_training_api_is_a_clear_error(session, monkeypatch):
     monkeypatch.setattr(PageSession, "can_train", lambda self: False)
     with pytest.raises(TrainingUnavailableError, match="training is not available"):
-        asyncio.run(session.fit(blob(1), [3], 1))
+        run_to_end(session.fit(blob(1), [3], 1))
 
 
 def test_training_set_is_drawings_then_copies_then_replay():

@@ -1,0 +1,129 @@
+"""End-to-end fixtures: the real server under uvicorn, and ONE loaded drawing page.
+
+The server runs on 127.0.0.1 at an ephemeral port in a thread, for the whole session, on
+temporary folders: `models/default` (see models.py) and an empty saved-versions store.
+The page is loaded once (Pyodide start-up is the slow part); `drawing_page` puts it back
+to a clean state before each test and prints the browser console when a test fails.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+from server.settings import REPO_ROOT
+from tests.e2e.models import default_model_dir
+
+READY_TIMEOUT_MS = 90_000
+
+
+class DrawingPage:
+    """The loaded page, its console, and the few steps every test takes."""
+
+    def __init__(self, page, url: str) -> None:
+        self.page = page
+        self.url = url
+        self.console: list[str] = []
+        page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
+        page.on("pageerror", lambda e: self.console.append(f"[pageerror] {e}"))
+        self.ready_seconds = self.open()
+
+    def open(self) -> float:
+        """Navigate to the page and wait for 'Ready'; returns the seconds it took."""
+        started = time.perf_counter()
+        self.page.goto(self.url)
+        self.wait_ready()
+        return time.perf_counter() - started
+
+    def wait_ready(self, timeout_ms: int = READY_TIMEOUT_MS) -> None:
+        self.page.wait_for_function(
+            "() => { const s = document.querySelector('[data-testid=status]').textContent;"
+            " if (/^(Could not|Prediction failed|Training failed)/.test(s)) throw new Error(s);"
+            " return s.includes('Ready'); }", timeout=timeout_ms)
+
+    def wait_settled(self, timeout_ms: int = 30_000) -> None:
+        """Until the bars show the current drawing (no prediction pending)."""
+        self.page.wait_for_function(
+            "() => { const c = document.querySelector('[data-testid=canvas]');"
+            " return c.dataset.version !== undefined && c.dataset.settled === c.dataset.version; }",
+            timeout=timeout_ms)
+
+    def prediction(self) -> str:
+        return self.page.get_by_test_id("prediction").text_content()
+
+    def probabilities(self) -> list[float]:
+        return [float(self.page.get_by_test_id(f"prob-{d}").get_attribute("data-probability"))
+                for d in range(10)]
+
+    def status(self) -> str:
+        return self.page.get_by_test_id("status").text_content()
+
+    def clean(self) -> None:
+        """Empty canvas, no samples, default model with its loaded weights."""
+        page = self.page
+        page.get_by_test_id("clear").click()
+        for remove in page.locator("[data-testid=sample] .remove").all():
+            remove.click()
+        if not page.get_by_test_id("reset").is_disabled():
+            page.get_by_test_id("reset").click()
+            self.wait_ready()
+        self.wait_settled()
+
+
+@pytest.fixture(scope="session")
+def e2e_server(tmp_path_factory):
+    """The app under uvicorn on 127.0.0.1:<free port>; yields (base URL, folders)."""
+    if not (REPO_ROOT / "node_modules" / "pyodide" / "pyodide.asm.wasm").is_file():
+        pytest.skip("node_modules/ is missing: run `make setup` (npm install)")
+    import uvicorn
+
+    from server.main import create_app
+    from server.settings import Settings
+
+    root = tmp_path_factory.mktemp("e2e")
+    shutil.copytree(default_model_dir(), root / "models" / "default")
+    settings = Settings(models_dir=root / "models", store_dir=root / "store",
+                        cache_dir=root / "cache")
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start within 10 s")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}", root
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture(scope="session")
+def loaded_page(browser, e2e_server):
+    """One browser context and one page, loaded to 'Ready', for the whole session."""
+    url, _ = e2e_server
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    drawing_page = DrawingPage(page, url + "/?replay=150&epochs=3")
+    yield drawing_page
+    context.close()
+
+
+@pytest.fixture
+def drawing_page(loaded_page, request):
+    """The shared page, cleaned before the test; console printed if the test fails."""
+    loaded_page.clean()
+    mark = len(loaded_page.console)
+    yield loaded_page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print("\n--- browser console ---\n" + "\n".join(loaded_page.console[mark:][-200:]))
+        print("--- status: " + loaded_page.status())
