@@ -185,3 +185,37 @@ def test_label_buttons_add_and_remove_thumbnails(drawing_page):
     assert not page.get_by_test_id("train").is_disabled()
     samples.first.locator(".remove").click()
     assert [s.get_attribute("data-label") for s in samples.all()] == ["8"]
+
+
+NO_WEBGL2 = """
+const original = HTMLCanvasElement.prototype.getContext;
+HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+  return kind === 'webgl2' ? null : original.call(this, kind, ...rest);
+};"""
+NO_FLOAT_TARGETS = """
+const original = WebGL2RenderingContext.prototype.getExtension;
+WebGL2RenderingContext.prototype.getExtension = function (name) {
+  return name === 'EXT_color_buffer_float' ? null : original.call(this, name);
+};"""
+
+
+@pytest.mark.parametrize("patch, words", [
+    (NO_WEBGL2, "WebGL2 is not available"),
+    (NO_FLOAT_TARGETS, "EXT_color_buffer_float"),
+], ids=["no-webgl2", "no-float-render-targets"])
+def test_without_webgl2_the_page_says_so(browser, e2e_server, patch, words):
+    url, _ = e2e_server
+    context = browser.new_context()
+    try:
+        context.add_init_script(patch)
+        page = context.new_page()
+        page.goto(url)
+        banner = page.get_by_test_id("banner")
+        banner.wait_for(state="visible", timeout=10_000)
+        assert words in banner.text_content()
+        status = page.get_by_test_id("status")
+        assert words in status.text_content() and "Ready" not in status.text_content()
+        assert page.get_by_test_id("prob-9").is_visible()  # the page is there, not blank
+        assert page.get_by_test_id("train").is_disabled()
+    finally:
+        context.close()
