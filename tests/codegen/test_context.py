@@ -10,7 +10,7 @@ from webgl_backend.context import GLContext
 from webgl_backend.errors import ShaderCompileError, ShapeError, WebGL2UnavailableError
 from webgl_backend.fake_gl import FakeGL
 from webgl_backend.ops.dense import dense_forward
-from webgl_backend.tensor import GpuTensor
+from webgl_backend.tensor import GpuTensor, pack_last_axis, unpack_last_axis
 
 
 def test_no_context_raises_webgl2_unavailable_with_a_sentence():
@@ -126,3 +126,14 @@ def test_upload_size_mismatch_is_an_error():
     tensor = GpuTensor.empty(context, (2, 4))
     with pytest.raises(ValueError, match=r"upload: expected 8 float32 values \(32 bytes\), got 20"):
         tensor.upload(array("f", range(5)))
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4, 5, 8])
+def test_pack_and_unpack_the_last_axis_by_four(channels):
+    values = array("f", [float(i) for i in range(6 * channels)])
+    packed = pack_last_axis(memoryview(values), (2, 3, channels))
+    lanes = 4 * -(-channels // 4)
+    assert len(packed) == 6 * lanes
+    assert list(packed[:channels]) == list(values[:channels])
+    assert all(v == 0.0 for v in packed[channels:lanes])  # padding lanes are zero
+    assert unpack_last_axis(array("f", packed), (2, 3, channels)) == values
