@@ -273,6 +273,7 @@ class Trainer:
         owned.append(images)
         # Forward: keep every op's input and output for the backward passes.
         xs, ys = [], []
+        self._base_shapes: dict[int, tuple[int, ...]] = {}
         x = images
         for op in ops:
             xs.append(x)
@@ -280,6 +281,8 @@ class Trainer:
                 y_shape = (n,) + tuple(op.attrs["shape"])
                 if is_view(x.shape, y_shape):
                     y = x.reshape(y_shape)
+                    # A gradient for y is written in x's layout, so it views back for free.
+                    self._base_shapes[id(y)] = self._base_shapes.get(id(x), x.shape)
                 else:
                     y = self._add(draws, owned, op.layer_name,
                                   reshape_forward(x.shape, y_shape, max_texture_size=mts,
@@ -331,7 +334,8 @@ class Trainer:
                             dense_backward_bias(dy.shape, y_shape, **act,
                                                 widths=_only(widths, "dy", "y"))]
                 dx_program = dense_backward_input(dy.shape, kernel.shape, y_shape,
-                                                  x_shape=x.shape, **act,
+                                                  x_shape=self._base_shapes.get(id(x), x.shape),
+                                                  **act,
                                                   widths=_only(widths, "dy", "y"))
             else:
                 geometry = {"strides": attrs["strides"], "padding": attrs["padding"]}
@@ -481,7 +485,8 @@ class Trainer:
                 rows = [order[(s * batch + j) % n] for j in range(batch)]
                 del batch_images[:]
                 for row in rows:
-                    batch_images.frombytes(flat[row * per_image:(row + 1) * per_image])
+                    batch_images.frombytes(
+                        memoryview(flat[row * per_image:(row + 1) * per_image]).cast("B"))
                 loss = self.fit_batch(batch_images, [label_values[r] for r in rows], batch)
                 history.append(loss)
                 if on_progress is not None:
