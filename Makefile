@@ -1,14 +1,20 @@
 # Two commands on a fresh machine:
-#   make run    set up (.venv, Python and npm packages, MNIST) and run the main job
+#   make run    set up (.venv, Python and npm packages, MNIST) and serve the drawing page
 #   make test   set up (plus headless Chromium) and run the whole test suite
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
 SHADERNET := $(VENV)/bin/shadernet
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: run setup test browser data train-default bench clean
 
 run: setup
-	$(SHADERNET) train --arch cnn --output runs/cnn
+	$(SHADERNET) serve --host $(HOST) --port $(PORT)
+
+# The command that trained models/default/ (then: shadernet export runs/cnn-aug/checkpoint.npz models/default).
+train-default: setup
+	$(SHADERNET) train --arch cnn --augment --epochs 24 --decay-steps 3000 --output runs/cnn-aug
 
 setup: $(VENV)/.installed node_modules/.installed data
 
@@ -35,6 +41,7 @@ test: setup browser
 
 bench: setup browser
 	$(PYTHON) bench/train_speed.py
+	$(PYTHON) bench/browser.py
 
 clean:
 	rm -rf runs .pytest_cache build dist *.egg-info
