@@ -10,7 +10,7 @@ void main() {
   int lane = o.x - 4 * k4;
   vec4 acc = vec4(0.0);
   for (int row = 0; row < ${ROWS}; ++row) {
-    acc += x_texel(row * ${K4} + k4)[lane] * dz_at(row, o.y);
+    acc += ${X_FETCH}[lane] * dz_at(row, o.y);
   }
   write_output(acc * lane_mask(4 * o.y, ${UNITS}));
 }

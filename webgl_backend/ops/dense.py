@@ -193,7 +193,11 @@ def dense_backward_kernel(
     inputs = {"x": (rows, k)}
     inputs.update(gradient_inputs("dense_backward_kernel", dy2, dy2 if y_shape else None,
                                   activation))
-    values = {"ROWS": rows, "K": k, "K4": -(-k // 4), "UNITS": units,
+    k4 = -(-k // 4)
+    x_width = (widths or {}).get("x") or texture_layout((rows, k), max_texture_size)[0]
+    # x in its own (rows, k) layout: addressed without division.
+    x_fetch = "x_at(row, k4)" if x_width == k4 else f"x_texel(row * {k4} + k4)"
+    values = {"ROWS": rows, "K": k, "K4": k4, "UNITS": units, "X_FETCH": x_fetch,
               "HELPERS": dz_accessors(2, activation, alpha)}
     return build_program("dense_backward_kernel", "dense_backward_kernel", inputs, (k, units),
                          values, max_texture_size, widths)
