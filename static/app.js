@@ -522,11 +522,12 @@ async function train() {
   if (strokes.length) classify();
 }
 
-function onTrainProgress({ step, total, loss, ms }) {
+function onTrainProgress({ step, total, loss, ms, draws, gl_calls: glCalls }) {
   losses.push(loss);
   $("train-progress").max = total;
   $("train-progress").value = step;
-  $("stat-step").textContent = `${ms.toFixed(1)} ms (batch step ${step}/${total}, loss ${loss.toFixed(3)})`;
+  $("stat-step").textContent = `${ms.toFixed(1)} ms · ${draws} draws · ${glCalls} GL calls ` +
+    `(step ${step}/${total}, loss ${loss.toFixed(3)})`;
   requestAnimationFrame(() => drawLossChart(total));
   setStatus(`Training… step ${step} of ${total}, loss ${loss.toFixed(3)}`);
 }

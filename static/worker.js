@@ -143,7 +143,8 @@ const METHODS = {
       throw new Error("Training is not available in this runtime build (no fine-tuning API yet).");
     }
     const data = replay && replay.count > 0 ? await loadReplay(replay.url, replay.count) : null;
-    const onProgress = (step, total, loss, ms) => post({ type: "train", step, total, loss, ms });
+    const onProgress = (step, total, loss, ms, draws, glCalls) =>
+      post({ type: "train", step, total, loss, ms, draws, gl_calls: glCalls });
     const optionsPy = pyodide.toPy(options || {});
     try {
       return toJs(await session.fit(images, labels, n, data?.images, data?.labels,

@@ -136,7 +136,8 @@ class PageSession:
                   replay_n: int = 0, on_progress=None, options=None) -> dict:
         """Fine-tune on n drawings (+ jittered copies) mixed with replay_n MNIST images.
 
-        on_progress(step, total_steps, loss, step_ms) is called after every step; between
+        on_progress(step, total_steps, loss, step_ms, draws, gl_calls) is called after every
+        step (draws/gl_calls of the GPU step, 0 if the runtime does not count them); between
         steps control returns to the event loop, so the worker still answers predicts.
         Returns {"losses": [...], "steps", "samples", "ms"}.
         """
@@ -168,10 +169,12 @@ class PageSession:
                     raise FloatingPointError(f"fit: the loss became {loss} at step {step}; "
                                              "reset the model and train with a lower rate")
                 losses.append(loss)
-                self.last_step = {**dict(getattr(model, "last_step", {}) or {}),
+                gpu_step = dict(getattr(model, "last_step", {}) or {})
+                self.last_step = {**gpu_step, "fit_batch_ms": gpu_step.get("ms"),
                                   "ms": _ms_since(step_started)}
                 if on_progress is not None:
-                    on_progress(step, len(batches), loss, self.last_step["ms"])
+                    on_progress(step, len(batches), loss, self.last_step["ms"],
+                                self.last_step.get("draws", 0), self.last_step.get("gl_calls", 0))
                 await asyncio.sleep(0)  # let the worker answer a predict between steps
         finally:
             self.training = False
@@ -269,13 +272,20 @@ def jitter(image, rng: random.Random, max_shift: float = 1.5, max_rotation_degre
 
 
 def shuffled_batches(total: int, batch_size: int, epochs: int, seed: int):
-    """Index lists of each mini-batch, every epoch a new seeded shuffle of range(total)."""
+    """Index lists of each mini-batch, every epoch a new seeded shuffle of range(total).
+
+    Every batch has the same size, min(batch_size, total): a short last batch is topped up
+    from the start of the epoch's order, because each new batch size costs the runtime a
+    new training plan (programs compiled on first draw, textures).
+    """
     rng = random.Random(seed)
     order = list(range(total))
+    size = min(batch_size, total)
     for _ in range(epochs):
         rng.shuffle(order)
-        for start in range(0, total, batch_size):
-            yield order[start:start + batch_size]
+        for start in range(0, total, size):
+            batch = order[start:start + size]
+            yield batch + order[:size - len(batch)]
 
 
 def gather(x: array, y: array, batch: list[int]) -> tuple[array, array]:

@@ -112,7 +112,8 @@ def loaded_page(browser, e2e_server):
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(30_000)
-    drawing_page = DrawingPage(page, url + "/?replay=150&epochs=3")
+    # Fewer replay images and epochs than the page default keep the teach test short.
+    drawing_page = DrawingPage(page, url + "/?replay=100&epochs=2&copies=5")
     yield drawing_page
     context.close()
 

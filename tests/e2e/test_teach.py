@@ -1,0 +1,75 @@
+"""Teach flow end to end: a style the model gets wrong is taught, trained in the page,
+then read right; saved to the server, the page reloaded, the saved version picked."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.digits import DIGITS, draw, place
+
+pytestmark = pytest.mark.browser
+
+# A 1 with a long flag and no base, as many people write it: the MNIST model reads a 7.
+FLAGGED_ONE = [[(0.15, 0.35), (0.6, 0.03), (0.6, 0.97)]]
+TEACH_AT = [(0.5, 0.5, 0.7), (0.3, 0.35, 0.3), (0.65, 0.6, 0.5), (0.45, 0.55, 0.45)]
+PROBE_AT = (0.55, 0.45, 0.6)  # a new drawing, not one of the samples
+TRAIN_TIMEOUT_MS = 180_000
+
+
+def draw_and_read(drawing_page, strokes) -> tuple[str, list[float]]:
+    page = drawing_page.page
+    page.get_by_test_id("clear").click()
+    draw(page, strokes)
+    drawing_page.wait_settled()
+    return drawing_page.prediction(), drawing_page.probabilities()
+
+
+def test_teach_train_save_reload_pick(drawing_page, e2e_server):
+    page = drawing_page.page
+    if page.evaluate("document.body.dataset.training") != "true":
+        pytest.skip("this runtime build has no fine-tuning API yet")
+    probe = place(FLAGGED_ONE, *PROBE_AT)
+    guess, _ = draw_and_read(drawing_page, probe)
+    assert guess != "1", "the style to teach must be one the model gets wrong"
+
+    for where in TEACH_AT:
+        draw_and_read(drawing_page, place(FLAGGED_ONE, *where))
+        page.get_by_test_id("label-1").click()
+    assert page.locator("[data-testid=sample]").count() == len(TEACH_AT)
+    page.get_by_test_id("train").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=status]')"
+                           ".textContent.startsWith('Training')")
+    drawing_page.wait_ready(TRAIN_TIMEOUT_MS)
+    assert f"Your samples right: {len(TEACH_AT)} of {len(TEACH_AT)}" in \
+        page.get_by_test_id("train-result").text_content()
+    progress = page.get_by_test_id("train-progress")
+    assert progress.get_attribute("value") == progress.get_attribute("max") != "1"
+    assert page.locator("[data-testid=sample].right").count() == len(TEACH_AT)
+
+    guess, trained = draw_and_read(drawing_page, probe)
+    assert guess == "1", trained
+    assert draw_and_read(drawing_page, place(DIGITS[7], 0.5, 0.5, 0.7))[0] == "7"  # replay
+
+    page.get_by_test_id("save-name").fill("default")
+    page.get_by_test_id("save").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=status]')"
+                           ".textContent.startsWith('Save failed')")
+    assert "default" in drawing_page.status()  # the server's detail, shown as it is
+    page.get_by_test_id("save-name").fill("my-hand")
+    page.get_by_test_id("save").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=status]')"
+                           ".textContent.includes('saved as my-hand v1')")
+    _, root = e2e_server
+    assert (root / "store" / "my-hand" / "v1" / "model.json").is_file()
+
+    drawing_page.open()  # reload: the shipped default again
+    assert draw_and_read(drawing_page, probe)[0] != "1"
+    picker = page.get_by_test_id("model-picker")
+    label = next(text for text in picker.locator("option").all_text_contents()
+                 if text.startswith("my-hand v1"))
+    picker.select_option(label=label)
+    drawing_page.wait_ready()
+    assert "my-hand v1 loaded" in drawing_page.status()
+    guess, picked = draw_and_read(drawing_page, probe)
+    assert guess == "1"
+    assert picked == pytest.approx(trained, abs=1e-5)
