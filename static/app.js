@@ -352,6 +352,12 @@ function showForward(result) {
   $("stat-forward-ms").textContent = `${result.ms.toFixed(2)} ms (predict call in the worker)`;
 }
 
+async function showCounters() {
+  const { context } = await worker.call("counters");
+  $("stat-objects").textContent = `${context.live_textures} textures · ` +
+    `${context.live_framebuffers} framebuffers · ${context.programs} programs compiled`;
+}
+
 async function showSources() {
   const sources = await worker.call("sources");
   const holder = $("sources");
@@ -512,6 +518,7 @@ async function train() {
     const text = `Trained ${result.steps} steps in ${(result.ms / 1000).toFixed(1)} s. ` +
       `Your samples right: ${after.right} of ${after.total} (before: ${before.right}).`;
     $("train-result").textContent = text;
+    await showCounters();
     setStatus(`Ready — ${text}`, "ready");
   } catch (error) {
     setStatus(`Training failed: ${error.message}`, "error");
@@ -620,7 +627,7 @@ $("model-picker").addEventListener("change", async () => {
     describeModel(info, label);
     modelReady = true;
     setStatus(`Ready — ${label} loaded.`, "ready");
-    await showSources();
+    await Promise.all([showSources(), showCounters()]);
     if (strokes.length) classify();
   } catch (error) {
     modelReady = true;  // the previous model is still loaded and usable
@@ -685,7 +692,7 @@ async function start() {
     if (!canTrain) $("train").title = "Training is not available in this runtime build yet.";
     updateTeachButtons();
     if (wanted || strokes.length) classify();
-    await Promise.all([showSources(), refreshPicker()]);
+    await Promise.all([showSources(), showCounters(), refreshPicker()]);
   } catch (error) {
     const message = `Could not start: ${error.message}`;
     setStatus(message, "error");

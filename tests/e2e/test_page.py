@@ -141,6 +141,7 @@ def test_under_the_hood_shows_glsl_and_counters(drawing_page):
     assert sources.count() >= 2
     assert sources.first.text_content().startswith("#version 300 es")
     assert "draws" in page.locator("#stat-forward").text_content()
+    assert "textures" in page.locator("#stat-objects").text_content()
     assert page.get_by_test_id("forward-ms").text_content().endswith("(predict call in the worker)")
     page.locator("[data-testid=hood] > summary").click()
 

@@ -39,6 +39,8 @@ def test_teach_train_save_reload_pick(drawing_page, e2e_server):
     page.get_by_test_id("train").click()
     page.wait_for_function("() => document.querySelector('[data-testid=status]')"
                            ".textContent.startsWith('Training')")
+    # Drawing and reading go on while it trains (the worker answers between steps).
+    assert draw_and_read(drawing_page, place(DIGITS[7], 0.5, 0.5, 0.7))[0] == "7"
     drawing_page.wait_ready(TRAIN_TIMEOUT_MS)
     assert f"Your samples right: {len(TEACH_AT)} of {len(TEACH_AT)}" in \
         page.get_by_test_id("train-result").text_content()
