@@ -498,6 +498,7 @@ async function train() {
   }
   training = true;
   updateTeachButtons();
+  $("training").hidden = false;
   losses.length = 0;
   drawLossChart(1);
   const progressBar = $("train-progress");
