@@ -121,6 +121,16 @@ def _dense_grad_shapes(op: str, dy_shape, units: int) -> tuple[tuple[int, ...], 
     return (rows, units), rows
 
 
+def _dense_y_shape(op: str, y_shape, dy_shape, dy2: tuple[int, ...]):
+    """y's shape as the (rows, units) matrix dy is read as; y must have dy's shape."""
+    if not y_shape:
+        return None
+    if tuple(int(d) for d in y_shape) != tuple(int(d) for d in dy_shape):
+        raise ShapeError(f"{op}: y {tuple(y_shape)} and dy {tuple(dy_shape)} must have the "
+                         "same shape")
+    return dy2
+
+
 def dense_backward_input(
     dy_shape: tuple[int, ...],
     kernel_shape: tuple[int, ...],
@@ -150,7 +160,9 @@ def dense_backward_input(
     if shape_size(out_shape) != rows * k or not is_view((rows, k), out_shape):
         raise ShapeError(f"dense_backward_input: x_shape {out_shape} does not hold {rows} rows "
                          f"of k={k} in the same texel order")
-    inputs = gradient_inputs("dense_backward_input", dy2, dy2 if y_shape else None, activation)
+    inputs = gradient_inputs("dense_backward_input", dy2,
+                             _dense_y_shape("dense_backward_input", y_shape, dy_shape, dy2),
+                             activation)
     inputs["kernel"] = kernel_shape
     full = units // 4
     values = {
@@ -191,8 +203,9 @@ def dense_backward_kernel(
         raise ShapeError(f"dense_backward_kernel: x {x_shape} has {shape_size(x_shape) // k} "
                          f"rows but dy {dy_shape} has {rows}")
     inputs = {"x": (rows, k)}
-    inputs.update(gradient_inputs("dense_backward_kernel", dy2, dy2 if y_shape else None,
-                                  activation))
+    inputs.update(gradient_inputs(
+        "dense_backward_kernel", dy2,
+        _dense_y_shape("dense_backward_kernel", y_shape, dy_shape, dy2), activation))
     k4 = -(-k // 4)
     x_width = (widths or {}).get("x") or texture_layout((rows, k), max_texture_size)[0]
     # x in its own (rows, k) layout: addressed without division.
@@ -217,7 +230,8 @@ def bias_backward_program(op: str, dy_shape: tuple[int, ...], y_shape, activatio
     widths = dict(widths or {})
     width = widths.get("dy") or texture_layout(dy_shape, max_texture_size)[0]
     widths["dy"] = width
-    inputs = gradient_inputs(op, (rows, units), (rows, units) if y_shape else None, activation)
+    inputs = gradient_inputs(op, (rows, units),
+                             _dense_y_shape(op, y_shape, dy_shape, (rows, units)), activation)
     if "y" in inputs:
         y_width = widths.get("y") or texture_layout(tuple(y_shape), max_texture_size)[0]
         if y_width != width:
