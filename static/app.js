@@ -677,8 +677,10 @@ async function start() {
   try {
     const result = await worker.call("init", config);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    $("stat-startup").textContent = `${seconds} s to Ready` +
-      (result.warmup_ms ? ` (shader warm-up ${(result.warmup_ms / 1000).toFixed(2)} s)` : "");
+    const t = result.timings, s = (ms) => (ms / 1000).toFixed(2);
+    $("stat-startup").textContent = `${seconds} s to Ready: Pyodide ${s(t.pyodide)} s · ` +
+      `runtime ${s(t.runtime - t.pyodide)} s` + (t.model === undefined ? "" :
+      ` · model ${s(t.model - t.runtime)} s · shader warm-up ${s(t.warmup - t.model)} s`);
     if (!result.model) {
       setStatus(`No model to load: export one to models/${config.default_model}/ on the server.`, "error");
       showBanner("The server has no default model yet. Train and export one (see the README), then reload.");

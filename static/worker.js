@@ -61,6 +61,8 @@ function errorMessage(error) {
 async function start(config) {
   const t0 = performance.now();
   const seconds = () => ((performance.now() - t0) / 1000).toFixed(1);
+  const timings = {};  // stage -> ms since the worker started, for the 'Under the hood' panel
+  const mark = (stage) => { timings[stage] = Math.round(performance.now() - t0); };
   progress("pyodide", "Loading Python (Pyodide)…");
   // Everything starts at once: Pyodide, the runtime wheel and the model download in parallel.
   const { loadPyodide } = await import(config.pyodide_module_url);
@@ -70,6 +72,7 @@ async function start(config) {
   modelLoading?.catch(() => {});  // reported below, when awaited
 
   pyodide = await pyodideLoading;
+  mark("pyodide");
   progress("runtime", `Python ready (${seconds()} s); installing the shadernet runtime…`);
   const purelib = pyodide.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
   pyodide.unpackArchive(await wheelLoading, "wheel", { extractDir: purelib });
@@ -84,14 +87,17 @@ async function start(config) {
     context.destroy();
     api.destroy();
   }
+  mark("runtime");
   if (!modelLoading) {
-    return { model: null, seconds: Number(seconds()) };
+    return { model: null, timings };
   }
   progress("model", `Runtime ready (${seconds()} s); loading the model…`);
   const info = await loadFiles(await modelLoading);
+  mark("model");
   progress("warmup", `Model loaded (${seconds()} s); compiling shaders…`);
   const warm = toJs(session.warm_up());
-  return { model: info, warmup_ms: warm.ms, seconds: Number(seconds()) };
+  mark("warmup");
+  return { model: info, warmup_ms: warm.ms, timings };
 }
 
 function loadFiles(files) {
