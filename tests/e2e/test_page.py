@@ -220,3 +220,23 @@ def test_without_webgl2_the_page_says_so(browser, e2e_server, patch, words):
         assert page.get_by_test_id("train").is_disabled()
     finally:
         context.close()
+
+
+def test_a_model_that_fails_to_load_is_reported_and_the_old_one_kept(drawing_page):
+    page = drawing_page.page
+    picker = page.get_by_test_id("model-picker")
+    page.evaluate("""() => {
+        const option = new Option('missing v9', '/api/models/missing/versions/v9/model.json');
+        option.dataset.name = 'missing'; option.dataset.version = 'v9';
+        document.querySelector('[data-testid=model-picker]').append(option); }""")
+    picker.select_option(label="missing v9")
+    page.wait_for_function("() => document.querySelector('[data-testid=status]')"
+                           ".textContent.startsWith('Could not load missing v9')")
+    status = drawing_page.status()
+    assert "HTTP 404" in status and "missing" in status  # the server's detail, passed on
+    assert picker.input_value().endswith("/default/versions/shipped/model.json")
+    page.evaluate("() => document.querySelector('[data-testid=model-picker] option:last-child')"
+                  ".remove()")
+    draw(page, place(DIGITS[2], *PLACES["centre-large"]))
+    drawing_page.wait_settled()
+    assert drawing_page.prediction() == "2"
