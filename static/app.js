@@ -548,7 +548,7 @@ $("reset").addEventListener("click", async () => {
     changedSinceLoad = false;
     updateTeachButtons();
     const check = await checkSamples();
-    setStatus(`Ready — model reset to ${current.name} ${current.version}` +
+    setStatus(`Ready — model reset to the loaded weights` +
               (check.total ? ` (your samples right: ${check.right} of ${check.total})` : ""), "ready");
     if (strokes.length) classify();
   } catch (error) {
@@ -582,8 +582,8 @@ $("save-form").addEventListener("submit", async (event) => {
                                  { method: "POST", body: form });
     const body = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(body.detail || `HTTP ${response.status}`);
+    // The worker still holds the weights it loaded, so Reset keeps returning to those.
     current = { name: body.name, version: body.version, url: body.model_json_url };
-    changedSinceLoad = false;
     await refreshPicker();
     setStatus(`Ready — saved as ${body.name} ${body.version}.`, "ready");
   } catch (error) {

@@ -64,6 +64,11 @@ def test_teach_train_save_reload_pick(drawing_page, e2e_server):
     _, root = e2e_server
     assert (root / "store" / "my-hand" / "v1" / "model.json").is_file()
 
+    page.get_by_test_id("reset").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=status]')"
+                           ".textContent.includes('model reset')")
+    assert draw_and_read(drawing_page, probe)[0] != "1"  # back to the loaded weights
+
     drawing_page.open()  # reload: the shipped default again
     assert draw_and_read(drawing_page, probe)[0] != "1"
     picker = page.get_by_test_id("model-picker")
