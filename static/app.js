@@ -167,6 +167,9 @@ pad.addEventListener("keydown", (event) => {
   } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
     event.preventDefault();
     undoStroke();
+  } else if (/^[0-9]$/.test(event.key) && !event.ctrlKey && !event.metaKey && !event.altKey) {
+    const button = document.querySelector(`.label[data-label="${event.key}"]`);
+    if (!button.disabled) button.click();  // teach: "this drawing is a <key>"
   }
 });
 

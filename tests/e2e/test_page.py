@@ -240,3 +240,35 @@ def test_a_model_that_fails_to_load_is_reported_and_the_old_one_kept(drawing_pag
     draw(page, place(DIGITS[2], *PLACES["centre-large"]))
     drawing_page.wait_settled()
     assert drawing_page.prediction() == "2"
+
+
+def test_touch_strokes_draw_too(drawing_page):
+    """A finger: touch events through the DevTools protocol become pointer events."""
+    page = drawing_page.page
+    box = page.get_by_test_id("canvas").bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    try:
+        for stroke in place(DIGITS[7], *PLACES["centre-large"]):
+            points = [(box["x"] + x * box["width"], box["y"] + y * box["height"])
+                      for x, y in stroke]
+            path = [(x0 + (x1 - x0) * t / 12, y0 + (y1 - y0) * t / 12)
+                    for (x0, y0), (x1, y1) in zip(points, points[1:]) for t in range(1, 13)]
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [
+                {"x": points[0][0], "y": points[0][1]}]})
+            for x, y in path:
+                cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
+                    {"x": x, "y": y}]})
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    finally:
+        cdp.detach()
+    drawing_page.wait_settled()
+    assert drawing_page.prediction() == "7"
+
+
+def test_digit_key_on_the_canvas_adds_a_sample(drawing_page):
+    page = drawing_page.page
+    draw(page, place(DIGITS[5], *PLACES["centre-large"]))
+    drawing_page.wait_settled()
+    page.get_by_test_id("canvas").press("5")
+    samples = page.locator("[data-testid=sample]")
+    assert samples.count() == 1 and samples.first.get_attribute("data-label") == "5"
