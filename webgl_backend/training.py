@@ -43,7 +43,12 @@ from webgl_backend.ops.conv import (
     conv2d_backward_input,
     conv2d_backward_kernel,
 )
-from webgl_backend.ops.dense import dense_backward_bias, dense_backward_input, dense_backward_kernel
+from webgl_backend.ops.dense import (
+    dense_backward_bias,
+    dense_backward_input,
+    dense_backward_kernel,
+    dense_transpose_input,
+)
 from webgl_backend.ops.losses import softmax_cross_entropy_backward, softmax_cross_entropy_forward
 from webgl_backend.ops.optimizers import (
     HYPER_SHAPE,
@@ -323,30 +328,38 @@ class Trainer:
             widths["y"] = y.texture.width  # read only for an activation's gradient
         named = {"x": x, "dy": dy, "y": y}
         if op.kind in ("dense", "conv2d"):
-            activation, alpha = attrs["activation"], attrs.get("alpha")
-            y_shape = y.shape if activation != "linear" else None
-            act = {"activation": activation, "alpha": alpha, "max_texture_size": mts}
+            if attrs["activation"] != "linear":
+                # dz = dy * f'(y) once, in one cheap elementwise pass: the kernel, bias and
+                # input gradients then fetch one texel per dz value instead of two.
+                dz_program = activation_backward(attrs["activation"], dy.shape, y.shape,
+                                                 attrs.get("alpha"), max_texture_size=mts,
+                                                 widths=_only(widths, "dy", "y"))
+                dy = self._add(draws, owned, f"{label} dz", dz_program, named)
+                widths = {"x": x.texture.width, "dy": dy.texture.width}
+                named = {"x": x, "dy": dy}
+            act = {"activation": "linear", "max_texture_size": mts}
             kernel = op.weights[0]
             params = [self._param_of.get(id(t)) for t in op.weights]
             if op.kind == "dense":
-                programs = [dense_backward_kernel(x.shape, dy.shape, y_shape, **act,
-                                                  widths=_only(widths, "x", "dy", "y")),
-                            dense_backward_bias(dy.shape, y_shape, **act,
-                                                widths=_only(widths, "dy", "y"))]
-                dx_program = dense_backward_input(dy.shape, kernel.shape, y_shape,
+                programs = [dense_backward_kernel(x.shape, dy.shape, **act,
+                                                  widths=_only(widths, "dy")),
+                            dense_backward_bias(dy.shape, **act, widths=_only(widths, "dy"))]
+                if params[0] is not None:
+                    transpose = dense_transpose_input(x.shape, max_texture_size=mts,
+                                                      widths=_only(widths, "x"))
+                    named["xt"] = self._add(draws, owned, f"{label} xt", transpose, named)
+                dx_program = dense_backward_input(dy.shape, kernel.shape,
                                                   x_shape=self._base_shapes.get(id(x), x.shape),
-                                                  **act,
-                                                  widths=_only(widths, "dy", "y"))
+                                                  **act, widths=_only(widths, "dy"))
             else:
                 geometry = {"strides": attrs["strides"], "padding": attrs["padding"]}
-                programs = [conv2d_backward_kernel(x.shape, dy.shape, y_shape,
+                programs = [conv2d_backward_kernel(x.shape, dy.shape,
                                                    kernel_size=kernel.shape[:2], **geometry,
-                                                   **act, widths=_only(widths, "x", "dy", "y")),
-                            conv2d_backward_bias(dy.shape, y_shape, **act,
-                                                 widths=_only(widths, "dy", "y"))]
-                dx_program = conv2d_backward_input(dy.shape, kernel.shape, y_shape,
+                                                   **act, widths=_only(widths, "x", "dy")),
+                            conv2d_backward_bias(dy.shape, **act, widths=_only(widths, "dy"))]
+                dx_program = conv2d_backward_input(dy.shape, kernel.shape,
                                                    x_shape=x.shape, **geometry, **act,
-                                                   widths=_only(widths, "dy", "y"))
+                                                   widths=_only(widths, "dy"))
             for param, program in zip(params, programs):
                 if param is not None:
                     self._add(draws, owned, f"{label} d{param.name}", program, named,

@@ -17,7 +17,12 @@ from webgl_backend.ops.conv import (
     conv2d_backward_input,
     conv2d_backward_kernel,
 )
-from webgl_backend.ops.dense import dense_backward_bias, dense_backward_input, dense_backward_kernel
+from webgl_backend.ops.dense import (
+    dense_backward_bias,
+    dense_backward_input,
+    dense_backward_kernel,
+    dense_transpose_input,
+)
 from webgl_backend.ops.gradients import gradient_inputs
 from webgl_backend.ops.losses import softmax_cross_entropy_backward, softmax_cross_entropy_forward
 from webgl_backend.ops.optimizers import adam_alpha, adam_update, momentum_update, sgd_update
@@ -34,6 +39,7 @@ def _every_backward_program():
         dense_backward_input((3, 7), (13, 7), (3, 7), activation="relu"),
         dense_backward_kernel((5, 13), (5, 7), (5, 7), activation="tanh"),
         dense_backward_bias((5, 7)),
+        dense_transpose_input((5, 13)),
         conv2d_backward_input((1, 3, 4, 4), (3, 3, 3, 4), x_shape=(1, 5, 7, 3), strides=2,
                               padding="same"),
         conv2d_backward_kernel((1, 5, 7, 3), (1, 3, 4, 4), (1, 3, 4, 4), kernel_size=3,
@@ -87,20 +93,37 @@ def test_dense_backward_input_writes_dx_in_the_layer_input_shape():
     assert program.inputs == ("dy", "kernel")                      # linear: no y read
 
 
-def test_dense_backward_kernel_sums_over_the_rows_of_x_and_dz():
-    program = dense_backward_kernel((5, 13), (5, 7), (5, 7), activation="tanh")
-    assert program.inputs == ("x", "dy", "y")
+def test_dense_backward_kernel_reads_x_transposed_four_rows_per_fetch():
+    program = dense_backward_kernel((6, 13), (6, 7), (6, 7), activation="tanh")
+    assert program.inputs == ("xt", "dy", "y")
     assert program.output_shape == (13, 7)
+    # xt (13, 6): 2 texels per input k; dy/y (6, 7): 2 texels per row.
+    assert program.input_widths == (2, 2, 2)
     body = _body(program)
-    assert "dkernel (13, 7) = x^T (13, 5) @ dz (5, 7)" in body
+    assert "dkernel (13, 7) = x^T (13, 6) @ dz (6, 7)" in body
+    assert "for (int r4 = 0; r4 < 1; ++r4)" in body                # rows 0-3 by fours ...
+    assert "acc += xs.x * dz_at(4, o.y) + xs.y * dz_at(5, o.y);" in body  # ... 4, 5 alone
     assert "return dy * (1.0 - y * y);" in body
     assert "lane_mask(4 * o.y, 7)" in body
+    assert "[lane]" not in body                                    # no dynamic lane pick
 
 
-def test_dense_backward_kernel_reads_a_flattened_view_by_its_texture_width():
-    program = dense_backward_kernel((2, 72), (2, 5), widths={"x": 6})
-    assert program.input_widths[0] == 6
-    assert "x_texel(" in _body(program).split("void main()")[1]
+def test_dense_transpose_input_packs_rows_by_four_and_reads_a_view_by_its_width():
+    # x is a (2, 72) view of a (2, 3, 3, 8) tensor, whose texture is 3 * 2 texels wide.
+    program = dense_transpose_input((2, 72), widths={"x": 6})
+    assert program.inputs == ("x",)
+    assert program.output_shape == (72, 2)
+    assert program.input_widths == (6,)
+    body = _body(program)
+    assert "xt (72, 2) = x (2, 72)^T" in body
+    assert "if (row + j < 2) v[j] = dot(x_texel((row + j) * 18 + k4), pick);" in body
+    own_layout = _body(dense_transpose_input((5, 13)))
+    assert "dot(x_at(row + j, k4), pick)" in own_layout
+
+
+def test_dense_backward_kernel_ignores_the_width_of_x_it_does_not_read():
+    program = dense_backward_kernel((2, 72), (2, 5), widths={"x": 6, "dy": 2})
+    assert program.inputs == ("xt", "dy") and program.input_widths == (1, 2)
 
 
 def test_dense_backward_bias_sums_every_row_and_masks_the_tail():

@@ -48,11 +48,13 @@ def _labels(n: int) -> list[int]:
 
 
 # (optimizer, trainable, draws): forward 2 + loss and dlogits 2 + gradients + updates.
+# dense_1 (linear): x transposed, dkernel, dbias, dx; dense (relu): dz once, x transposed,
+# dkernel, dbias (the first layer needs no dx).
 MLP_STEPS = [
-    ("sgd", "all", 2 + 2 + 5 + 4),       # dense_1: dk, db, dx; dense: dk, db (no dx)
-    ("momentum", "all", 2 + 2 + 5 + 8),  # param + velocity per weight
-    ("adam", "all", 2 + 2 + 5 + 12),     # param + m + v per weight
-    ("adam", 1, 2 + 2 + 2 + 6),          # the last layer only: no dx at all
+    ("sgd", "all", 2 + 2 + 4 + 4 + 4),
+    ("momentum", "all", 2 + 2 + 4 + 4 + 8),  # param + velocity per weight
+    ("adam", "all", 2 + 2 + 4 + 4 + 12),     # param + m + v per weight
+    ("adam", 1, 2 + 2 + 3 + 6),              # the last layer only: no dx at all
 ]
 
 
@@ -84,12 +86,14 @@ def test_cnn_step_routes_the_gradient_through_pool_and_flatten_view(cnn_files):
     assert names == [
         "conv2d_forward", "max_pool2d_forward", "dense_forward",       # forward, no softmax
         "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
-        "dense_backward_kernel", "dense_backward_bias", "dense_backward_input",
+        "dense_transpose_input", "dense_backward_kernel", "dense_backward_bias",
+        "dense_backward_input",
         "max_pool2d_backward",                                           # Flatten: a view
+        "relu_backward",                                                 # dz once
         "conv2d_backward_kernel", "conv2d_backward_bias",                # first layer: no dx
         "sgd_update", "sgd_update", "sgd_update", "sgd_update",
     ]
-    assert model.last_step["draws"] == 15
+    assert model.last_step["draws"] == 17
     # The logits program is the Dense without its softmax.
     logits = model._trainer._plans[2].draws[2].compiled.program
     assert logits.output_shape == (2, 10) and "row_exp_sum" not in logits.source

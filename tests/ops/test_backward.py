@@ -103,8 +103,14 @@ def _dense_cases(x_shape, units, activation, alpha):
                  ("dy", "kernel") + (("y",) if uses_y else ()),
                  lambda: dx.reshape(x_shape),
                  {**attrs, "x_shape": list(x_shape)} if four_d else attrs),
-        GradCase(case_id, "dense", "dense_backward_kernel", "dkernel", {"x": x, **grad},
+        # The program reads x transposed (xt, written by dense_transpose_input); x is
+        # given for its shape.
+        GradCase(case_id, "dense", "dense_backward_kernel", "dkernel",
+                 {"x": x, "xt": np.ascontiguousarray(x.reshape(rows, k).T), **grad},
                  ("x",) + args, lambda: dkernel, attrs, widths=("x",) if four_d else (),
+                 views={"x": (rows, k)} if four_d else {}),
+        GradCase(case_id, "dense", "dense_transpose_input", "xt", {"x": x}, ("x",),
+                 lambda: x.reshape(rows, k).T, widths=("x",) if four_d else (),
                  views={"x": (rows, k)} if four_d else {}),
         GradCase(case_id, "dense", "dense_backward_bias", "dbias", grad, args,
                  lambda: dbias, attrs),

@@ -175,6 +175,32 @@ def dense_backward_input(
                          values, max_texture_size, widths)
 
 
+def _rows_and_k(op: str, x_shape) -> tuple[tuple[int, ...], int, int]:
+    x_shape = tuple(int(d) for d in x_shape)
+    if len(x_shape) < 2 or any(d < 1 for d in x_shape):
+        raise ShapeError(f"{op}: x must be (n, ..., k) with positive sizes, got {x_shape}")
+    k = x_shape[-1]
+    return x_shape, shape_size(x_shape) // k, k
+
+
+def dense_transpose_input(
+    x_shape: tuple[int, ...],
+    *,
+    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+    widths: dict[str, int] | None = None,
+) -> Program:
+    """xt (k, rows) = x (rows, k)^T, rows packed four per texel: the operand of
+    `dense_backward_kernel`. x (..., k) is read by flat texel (it may be a view)."""
+    x_shape, rows, k = _rows_and_k("dense_transpose_input", x_shape)
+    k4 = -(-k // 4)
+    x_width = (widths or {}).get("x") or texture_layout((rows, k), max_texture_size)[0]
+    # x in its own (rows, k) layout: addressed without division.
+    x_fetch = "x_at(row + j, k4)" if x_width == k4 else f"x_texel((row + j) * {k4} + k4)"
+    return build_program("dense_transpose_input", "dense_transpose_input", {"x": (rows, k)},
+                         (k, rows), {"ROWS": rows, "K": k, "X_FETCH": x_fetch},
+                         max_texture_size, widths)
+
+
 def dense_backward_kernel(
     x_shape: tuple[int, ...],
     dy_shape: tuple[int, ...],
@@ -187,31 +213,34 @@ def dense_backward_kernel(
 ) -> Program:
     """dkernel (k, units) = x^T (k, rows) @ dz (rows, units), dz = dy * f'(y).
 
-    x (..., k) is read by flat texel, so it may be a view of an NHWC tensor.
+    `x_shape` is the layer input's (..., k); the program reads it transposed, as input
+    `xt` (k, rows) written by `dense_transpose_input`: four rows of one input per fetch,
+    so a fragment does 16 multiply-adds per 5 fetches (reading x by row took 8 fetches
+    and a dynamic lane pick for the same work; this is the MLP's costliest pass).
     """
     from webgl_backend.ops.gradients import dz_accessors, gradient_inputs
 
-    x_shape = tuple(int(d) for d in x_shape)
-    if len(x_shape) < 2 or any(d < 1 for d in x_shape):
-        raise ShapeError(f"dense_backward_kernel: x must be (n, ..., k) with positive sizes, "
-                         f"got {x_shape}")
+    x_shape, rows_x, k = _rows_and_k("dense_backward_kernel", x_shape)
     dy_shape = tuple(int(d) for d in dy_shape)
     units = dy_shape[-1] if dy_shape else 0
     dy2, rows = _dense_grad_shapes("dense_backward_kernel", dy_shape, units)
-    k = x_shape[-1]
-    if shape_size(x_shape) != rows * k:
-        raise ShapeError(f"dense_backward_kernel: x {x_shape} has {shape_size(x_shape) // k} "
-                         f"rows but dy {dy_shape} has {rows}")
-    inputs = {"x": (rows, k)}
+    if rows_x != rows:
+        raise ShapeError(f"dense_backward_kernel: x {x_shape} has {rows_x} rows but dy "
+                         f"{dy_shape} has {rows}")
+    inputs = {"xt": (k, rows)}
     inputs.update(gradient_inputs(
         "dense_backward_kernel", dy2,
         _dense_y_shape("dense_backward_kernel", y_shape, dy_shape, dy2), activation))
-    k4 = -(-k // 4)
-    x_width = (widths or {}).get("x") or texture_layout((rows, k), max_texture_size)[0]
-    # x in its own (rows, k) layout: addressed without division.
-    x_fetch = "x_at(row, k4)" if x_width == k4 else f"x_texel(row * {k4} + k4)"
-    values = {"ROWS": rows, "K": k, "K4": k4, "UNITS": units, "X_FETCH": x_fetch,
+    full, rest = divmod(rows, 4)
+    rows_tail = ""
+    if rest:
+        # The last texel of xt's row holds rows % 4 real rows: only those lanes.
+        terms = " + ".join(f"xs.{lane} * dz_at({4 * full + j}, o.y)"
+                           for j, lane in enumerate(lanes(rest)))
+        rows_tail = f"  {{\n    vec4 xs = xt_at(o.x, {full});\n    acc += {terms};\n  }}"
+    values = {"ROWS": rows, "K": k, "UNITS": units, "ROWS_FULL4": full, "ROWS_TAIL": rows_tail,
               "HELPERS": dz_accessors(2, activation, alpha)}
+    widths = {name: width for name, width in (widths or {}).items() if name in inputs}
     return build_program("dense_backward_kernel", "dense_backward_kernel", inputs, (k, units),
                          values, max_texture_size, widths)
 
