@@ -411,8 +411,9 @@ def main(argv: list[str] | None = None) -> int:
             for name in args.section_names:
                 SECTIONS[name](session)
                 sys.stdout.flush()
-            page.call("oursLiveTextures")
-            page.python("import json; ours_dispose(); json.dumps(ours_live_textures())")
+            left = page.python("import json; ours_dispose(); json.dumps(ours_live_textures())")
+            if left:
+                session.notes.append(f"ours: {left} textures still live after dispose")
             page.close()
             browser.close()
     finally:
