@@ -96,7 +96,11 @@ window.bench = {
     };
     const wheelMs = now() - started;
     tf.wasm.setWasmPaths("/node_modules/@tensorflow/tfjs-backend-wasm/dist/");
-    await tf.setBackend("webgl");
+    if (!(await tf.setBackend("webgl"))) {
+      throw new Error("TF.js could not start its webgl backend: this browser gave it no WebGL " +
+        `context (ours got: ${state.ours.renderer()}). With --gpu, the GPU flags found no ` +
+        "usable GPU: check the driver/ICD set-up in bench/README.md or try other --gpu-flags.");
+    }
     await tf.ready();
     return {
       wheel_ms: wheelMs, tfjs_version: tf.version.tfjs, user_agent: navigator.userAgent,
