@@ -8,12 +8,12 @@ ${HELPERS}
 
 void main() {
   ivec2 p = ivec2(gl_FragCoord.xy);
-  vec4 w = texelFetch(param, p, 0);
-  vec4 g = texelFetch(grad, p, 0)${DECAY};
-  vec4 m_old = texelFetch(m, p, 0);
+  vec4 w = param_fetch(p);
+  vec4 g = grad_fetch(p)${DECAY};
+  vec4 m_old = m_fetch(p);
   vec4 m_new = m_old + (g - m_old) * ${ONE_MINUS_BETA_1};
-  vec4 v_old = texelFetch(v, p, 0);
+  vec4 v_old = v_fetch(p);
   vec4 v_new = v_old + (g * g - v_old) * ${ONE_MINUS_BETA_2};
-  float alpha = texelFetch(hyper, ivec2(0, 0), 0).y;
+  float alpha = hyper_fetch(ivec2(0, 0)).y;
 ${RESULT}
 }

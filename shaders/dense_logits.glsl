@@ -7,7 +7,7 @@ vec4 dense_logits(int row, int u4) {
   int start = row * ${K4};
   ivec2 texel = ivec2(start % ${X_WIDTH}, start / ${X_WIDTH});
   for (int k4 = 0; k4 < ${K_FULL4}; ++k4) {
-    vec4 xs = texelFetch(x, texel, 0);
+    vec4 xs = x_fetch(texel);
     int k = 4 * k4;
     // 16 multiply-adds for 5 fetches: 4 inputs times 4 units.
     acc += xs.x * kernel_at(k, u4) + xs.y * kernel_at(k + 1, u4)

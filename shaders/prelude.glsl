@@ -9,11 +9,6 @@ precision highp sampler2D;
 
 out vec4 shadernet_out;
 
-// Texel t of a tensor stored in a texture `texture_width` texels wide.
-vec4 fetch_texel(sampler2D tensor, int texture_width, int t) {
-  return texelFetch(tensor, ivec2(t % texture_width, t / texture_width), 0);
-}
-
 void write_output(vec4 value) {
   shadernet_out = value;
 }

@@ -6,8 +6,8 @@ ${HELPERS}
 
 void main() {
   ivec2 p = ivec2(gl_FragCoord.xy);
-  vec4 w = texelFetch(param, p, 0);
-  vec4 g = texelFetch(grad, p, 0)${DECAY};
-  float lr = texelFetch(hyper, ivec2(0, 0), 0).x;
+  vec4 w = param_fetch(p);
+  vec4 g = grad_fetch(p)${DECAY};
+  float lr = hyper_fetch(ivec2(0, 0)).x;
   write_output(w - lr * g);
 }

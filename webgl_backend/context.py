@@ -212,7 +212,7 @@ class GLContext:
         self.gl_calls += 1
 
     def create_texture(self, width: int, height: int) -> GpuTexture:
-        """An uninitialised width x height RGBA32F texture, sampled with texelFetch only."""
+        """An uninitialised width x height RGBA32F texture, sampled at texel centres only."""
         gl = self.gl
         handle = gl.createTexture()
         self._bind_for_update(handle)

@@ -119,7 +119,10 @@ def test_dense_bakes_shapes_in_as_literals():
     assert "acc += xs.x * kernel_at(12, u4);" in source     # ... the 13th alone
     assert "if (texel.x ==" not in source                   # rows never straddle: no wrap test
     assert ("vec4 kernel_at(int at_row, int at_c4) "
-            "{ return texelFetch(kernel, ivec2(at_c4, at_row), 0); }") in source
+            "{ return kernel_fetch(ivec2(at_c4, at_row)); }") in source
+    # A texel is read at its centre: (p + 0.5) / (width, height) of the 3x13 texture.
+    assert ("vec4 kernel_fetch(ivec2 p) { return texture(kernel, (vec2(p) + 0.5) * "
+            "vec2(0.3333333333333333, 0.07692307692307693)); }") in source
     assert "if (t >= 9)" in source
     assert "return max(v, 0.0);" in source
 
@@ -138,7 +141,7 @@ def test_accessors_fall_back_to_flat_indexing_when_the_width_is_not_a_row():
             "{ return x_texel(((at_n * 5 + at_y) * 7 + at_x) * 1 + at_c4); }") in program.source
     row_layout = conv2d_forward((2, 5, 7, 3), (3, 3, 3, 4))
     assert ("vec4 x_at(int at_n, int at_y, int at_x, int at_c4) "
-            "{ return texelFetch(x, ivec2(at_x * 1 + at_c4, at_n * 5 + at_y), 0); }"
+            "{ return x_fetch(ivec2(at_x * 1 + at_c4, at_n * 5 + at_y)); }"
             ) in row_layout.source
 
 

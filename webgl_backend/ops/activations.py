@@ -54,7 +54,7 @@ def _elementwise(op: str, x_shape: tuple[int, ...], snippet: str,
     out_width = texture_layout(x_shape, max_texture_size)[0]
     x_width = (widths or {}).get("x") or out_width
     # Same shape and width: output texel t sits where input texel t does.
-    x_value = "texelFetch(x, ivec2(gl_FragCoord.xy), 0)" if x_width == out_width else "x_texel(t)"
+    x_value = "x_fetch(ivec2(gl_FragCoord.xy))" if x_width == out_width else "x_texel(t)"
     return build_program(op, "activation_forward", {"x": x_shape}, x_shape,
                          {"OP": op, "ACTIVATION": snippet, "X_VALUE": x_value},
                          max_texture_size, widths)
@@ -144,7 +144,7 @@ def _elementwise_backward(op: str, activation: str, alpha: float | None,
     def value(name: str) -> str:
         # Same layout as the output: texel t sits where output texel t does.
         if (widths.get(name) or out_width) == out_width:
-            return f"texelFetch({name}, ivec2(gl_FragCoord.xy), 0)"
+            return f"{name}_fetch(ivec2(gl_FragCoord.xy))"
         return f"{name}_texel(t)"
 
     last = dy_shape[-1]

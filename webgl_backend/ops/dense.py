@@ -81,7 +81,7 @@ def dense_forward(
         # The last texel of x's row holds k % 4 real values: use only those lanes.
         terms = " + ".join(f"xs.{lane} * kernel_at({4 * full + j}, u4)"
                            for j, lane in enumerate(lanes(rest)))
-        k_tail = f"  {{\n    vec4 xs = texelFetch(x, texel, 0);\n    acc += {terms};\n  }}"
+        k_tail = f"  {{\n    vec4 xs = x_fetch(texel);\n    acc += {terms};\n  }}"
     values = {
         "ROWS": shape_size(x_shape) // k, "K": k, "K4": -(-k // 4), "K_FULL4": full,
         "K_TAIL": k_tail, "UNITS": units, "U4": -(-units // 4),

@@ -90,12 +90,12 @@ def dz_accessors(rank: int, activation: str | None, alpha: float | None = None) 
     lines = [LANE_MASK, activation_grad_snippet(activation, alpha)]
     if activation == "linear":
         lines.append(f"vec4 dz_at({declared}) {{ return dy_at({passed}); }}")
-        lines.append("vec4 dz_fetch(ivec2 p) { return texelFetch(dy, p, 0); }")
+        lines.append("vec4 dz_fetch(ivec2 p) { return dy_fetch(p); }")
     else:
         lines.append(f"vec4 dz_at({declared}) {{ "
                      f"return activation_grad(dy_at({passed}), y_at({passed})); }}")
         lines.append("vec4 dz_fetch(ivec2 p) { "
-                     "return activation_grad(texelFetch(dy, p, 0), texelFetch(y, p, 0)); }")
+                     "return activation_grad(dy_fetch(p), y_fetch(p)); }")
     return "\n".join(lines)
 
 
