@@ -7,7 +7,7 @@ precision highp float;
 precision highp int;
 precision highp sampler2D;
 
-out vec4 shadernet_out;
+layout(location = 0) out vec4 shadernet_out;
 
 void write_output(vec4 value) {
   shadernet_out = value;

@@ -39,6 +39,8 @@ class Program:
     `inputs` are the sampler names in texture-unit order (unit 0 first); `output_shape`
     is the logical NHWC shape of the tensor the program writes. The texture widths
     baked into the source are kept so a draw can check the textures it is given.
+    `outputs` > 1: the program writes that many tensors of `output_shape` at once
+    (multiple render targets, output locations 0..outputs-1).
     """
 
     name: str
@@ -47,6 +49,7 @@ class Program:
     output_shape: tuple[int, ...]
     input_widths: tuple[int, ...] = ()
     output_width: int = 0
+    outputs: int = 1
 
     @property
     def output_size(self) -> int:
@@ -276,6 +279,7 @@ def build_program(
     values: dict[str, object],
     max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
     widths: dict[str, int] | None = None,
+    outputs: int = 1,
 ) -> Program:
     """Prelude + input accessors + output coordinates + the filled op template.
 
@@ -296,7 +300,7 @@ def build_program(
         body,
     ])
     program = Program(name, source, tuple(inputs), output_shape,
-                      tuple(width for _, width in layouts.values()), out_width)
+                      tuple(width for _, width in layouts.values()), out_width, outputs)
     if os.environ.get(DUMP_ENV_VAR, "") not in ("", "0"):
         print(f"==== {name} {output_shape}\n{numbered_source(source)}", file=sys.stdout)
     return program

@@ -39,13 +39,20 @@ _MAX_STAGING_BUFFERS = 16
 
 @dataclass(eq=False)
 class GpuTexture:
-    """An RGBA32F texture of width x height texels, with its framebuffer once drawn into."""
+    """An RGBA32F texture of width x height texels, with its framebuffer once drawn into.
+
+    `group_framebuffer` attaches this texture and `group` (the other outputs of a
+    multiple-render-target program, see `draw`) as colour attachments 0..n-1; it is kept
+    on the first texture of the group and freed with it.
+    """
 
     handle: object
     width: int
     height: int
     generation: int
     framebuffer: object = None
+    group_framebuffer: object = None
+    group: tuple = ()
 
 
 @dataclass(eq=False)
@@ -230,10 +237,12 @@ class GLContext:
             return
         if texture.generation == self.generation:
             gl = self.gl
-            if texture.framebuffer is not None:
-                if self._bound_framebuffer is texture.framebuffer:
+            for framebuffer in (texture.framebuffer, texture.group_framebuffer):
+                if framebuffer is None:
+                    continue
+                if self._bound_framebuffer is framebuffer:
                     self._bound_framebuffer = None
-                gl.deleteFramebuffer(texture.framebuffer)
+                gl.deleteFramebuffer(framebuffer)
                 self.live_framebuffers -= 1
                 self.gl_calls += 1
             for unit, bound in list(self._unit_textures.items()):
@@ -244,6 +253,8 @@ class GLContext:
             self.gl_calls += 1
         texture.handle = None
         texture.framebuffer = None
+        texture.group_framebuffer = None
+        texture.group = ()
 
     def _staging_view(self, capacity: int, size: int):
         """A reusable Float32Array view of `size` floats inside one of `capacity` floats."""
@@ -295,6 +306,31 @@ class GLContext:
             texture.framebuffer = framebuffer
             self.live_framebuffers += 1
         return texture.framebuffer
+
+    def _group_framebuffer(self, outputs: list[GpuTexture]):
+        """One framebuffer with every texture of `outputs` as colour attachment 0, 1, ..."""
+        first = outputs[0]
+        handles = tuple(t.handle for t in outputs)
+        if first.group_framebuffer is not None and first.group == handles:
+            return first.group_framebuffer
+        gl = self.gl
+        if first.group_framebuffer is not None:
+            gl.deleteFramebuffer(first.group_framebuffer)
+            self.live_framebuffers -= 1
+            self.gl_calls += 1
+        framebuffer = gl.createFramebuffer()
+        gl.bindFramebuffer(self.FRAMEBUFFER, framebuffer)
+        attachments = [self.COLOR_ATTACHMENT0 + j for j in range(len(outputs))]
+        for attachment, texture in zip(attachments, outputs):
+            gl.framebufferTexture2D(self.FRAMEBUFFER, attachment, self.TEXTURE_2D,
+                                    texture.handle, 0)
+        # The draw-buffer list is framebuffer state: set once here.
+        gl.drawBuffers(_js_list(attachments))
+        self._bound_framebuffer = framebuffer
+        self.gl_calls += 3 + len(outputs)
+        self.live_framebuffers += 1
+        first.group_framebuffer, first.group = framebuffer, handles
+        return framebuffer
 
     def read(self, texture: GpuTexture, texels: int) -> array:
         """The first `texels` texels as array('f') of 4 * texels floats (RGBA order).
@@ -370,9 +406,24 @@ class GLContext:
         self.compiles += 1
         return compiled
 
-    def draw(self, compiled: CompiledProgram, inputs: list[GpuTexture], output: GpuTexture) -> None:
-        """Run the program over every texel of `output`, input k bound to texture unit k."""
+    def draw(self, compiled: CompiledProgram, inputs: list[GpuTexture], output) -> None:
+        """Run the program over every texel of `output`, input k bound to texture unit k.
+
+        `output` is a texture, or for a program with `outputs` > 1 a list of that many
+        same-sized textures (colour attachment j gets the shader's output location j).
+        """
         program = compiled.program
+        if isinstance(output, (list, tuple)):
+            if len(output) != program.outputs:
+                raise ValueError(f"{program.name}: program writes {program.outputs} outputs; "
+                                 f"draw was given {len(output)}")
+            framebuffer = self._group_framebuffer(list(output))
+            output = output[0]
+        elif program.outputs != 1:
+            raise ValueError(f"{program.name}: program writes {program.outputs} outputs; "
+                             "draw was given one texture")
+        else:
+            framebuffer = output.framebuffer or self._framebuffer(output)
         if len(inputs) != len(program.inputs) or (
                 program.input_widths
                 and [t.width for t in inputs] != list(program.input_widths)):
@@ -382,7 +433,6 @@ class GLContext:
                 f"{tuple(t.width for t in inputs)}"
             )
         calls = 1
-        framebuffer = output.framebuffer or self._framebuffer(output)
         if self._bound_framebuffer is not framebuffer:
             self._bindFramebuffer(self.FRAMEBUFFER, framebuffer)
             self._bound_framebuffer = framebuffer
@@ -419,6 +469,15 @@ class GLContext:
             self.gl_calls += 1
         self._programs.clear()
         self._current_program = None
+
+
+def _js_list(values: list[int]):
+    """A JS Array of ints in the page (a Python list would cross as a proxy), else the list."""
+    if not IN_PYODIDE:
+        return values
+    from pyodide.ffi import to_js  # noqa: PLC0415 - only importable inside Pyodide
+
+    return to_js(values)
 
 
 def _compile_message(op_name: str, stage: str, log: str, source: str) -> str:

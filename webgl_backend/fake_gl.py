@@ -178,6 +178,9 @@ class FakeGL:
         self._record("framebufferTexture2D", target, attachment, textarget, texture, level)
         self._bound_framebuffer.data["texture"] = texture
 
+    def drawBuffers(self, buffers) -> None:
+        self._record("drawBuffers", tuple(buffers))
+
     def checkFramebufferStatus(self, target: int) -> int:
         self._record("checkFramebufferStatus", target)
         return self.FRAMEBUFFER_COMPLETE

@@ -24,7 +24,11 @@ from webgl_backend.errors import ContextLostError, ModelFormatError, ShapeError
 from webgl_backend.model_format import ModelArtifacts, read_model
 from webgl_backend.ops.activations import activation_forward
 from webgl_backend.ops.conv import conv2d_forward
-from webgl_backend.ops.dense import MAX_FUSED_SOFTMAX_UNITS, dense_forward
+from webgl_backend.ops.dense import (
+    MAX_FUSED_SOFTMAX_UNITS,
+    dense_forward,
+    dense_forward_programs,
+)
 from webgl_backend.ops.pool import avg_pool2d_forward, max_pool2d_forward
 from webgl_backend.ops.reshape import is_view, reshape_forward
 from webgl_backend.tensor import GpuTensor
@@ -75,6 +79,20 @@ class _LayerOp:
                                       max_texture_size=mts, widths=widths)
         raise AssertionError(f"unknown op kind {kind!r}")
 
+    def programs(self, x_shape: tuple[int, ...], x_width: int,
+                 max_texture_size: int) -> list[Program]:
+        """The draws of this op in order: usually `[program(...)]`; a Dense on many rows
+        is `[dense_forward_rows4, dense_gather_rows4]` (ops/dense.py)."""
+        if self.kind == "dense":
+            bias_shape = self.weights[1].shape if len(self.weights) > 1 else None
+            return dense_forward_programs(x_shape, self.weights[0].shape, bias_shape,
+                                          activation=self.attrs["activation"],
+                                          alpha=self.attrs.get("alpha"),
+                                          max_texture_size=max_texture_size,
+                                          widths={"x": x_width})
+        program = self.program(x_shape, x_width, max_texture_size)
+        return [] if program is None else [program]
+
     def can_fuse(self, activation: str) -> bool:
         """Whether an activation layer right after this op can run inside its draw."""
         if self.kind not in ("dense", "conv2d") or self.attrs["activation"] != "linear":
@@ -86,10 +104,14 @@ class _LayerOp:
 
 @dataclass
 class _Step:
+    """One draw; `parts`: every output of a multiple-render-target program (`output` is
+    the first)."""
+
     layer_name: str
     compiled: CompiledProgram | None
     inputs: list[GpuTensor]
     output: GpuTensor
+    parts: list[GpuTensor] = field(default_factory=list)
 
 
 @dataclass
@@ -102,7 +124,8 @@ class _Plan:
     output: GpuTensor
 
     def owned_tensors(self) -> list[GpuTensor]:
-        return [self.input] + [step.output for step in self.steps if step.output.owner]
+        outputs = [t for step in self.steps for t in (step.parts or [step.output])]
+        return [self.input] + [t for t in outputs if t.owner]
 
 
 class GpuModel:
@@ -187,15 +210,20 @@ class GpuModel:
                         continue
                     program = reshape_forward(x.shape, y_shape, max_texture_size=mts,
                                               widths={"x": x.texture.width})
-                    inputs = [x]
-                else:
-                    program = op.program(x.shape, x.texture.width, mts)
-                    inputs = [x] + op.weights
-                y = GpuTensor.empty(context, program.output_shape)
-                steps.append(_Step(op.layer_name, context.compile(program), inputs, y))
-                x = y
+                    y = GpuTensor.empty(context, program.output_shape)
+                    steps.append(_Step(op.layer_name, context.compile(program), [x], y))
+                    x = y
+                    continue
+                inputs = [x] + op.weights
+                for program in op.programs(x.shape, x.texture.width, mts):
+                    parts = [GpuTensor.empty(context, program.output_shape)
+                             for _ in range(program.outputs)]
+                    steps.append(_Step(op.layer_name, context.compile(program), inputs,
+                                       parts[0], parts if program.outputs > 1 else []))
+                    inputs = parts  # a gather draw reads the parts
+                x = steps[-1].output
         except Exception:
-            for tensor in [first_input] + [s.output for s in steps]:
+            for tensor in [first_input] + [t for s in steps for t in (s.parts or [s.output])]:
                 tensor.dispose()
             raise
         plan = _Plan(n, first_input, steps, x)
@@ -218,7 +246,8 @@ class GpuModel:
         context = self.context
         for step in plan.steps:
             if step.compiled is not None:
-                context.draw(step.compiled, [t.texture for t in step.inputs], step.output.texture)
+                output = [t.texture for t in step.parts] if step.parts else step.output.texture
+                context.draw(step.compiled, [t.texture for t in step.inputs], output)
         return plan.output.read()
 
     def predict(self, images, n: int) -> array:

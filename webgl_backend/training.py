@@ -92,12 +92,18 @@ class _Param:
 
 @dataclass
 class _Draw:
-    """One pass of a step: program, input tensors in sampler order, output tensor."""
+    """One pass of a step: program, input tensors in sampler order, output tensor (and
+    `parts`, every output of a multiple-render-target program, `output` the first)."""
 
     label: str
     compiled: CompiledProgram
     inputs: list[GpuTensor]
     output: GpuTensor
+    parts: list[GpuTensor] = field(default_factory=list)
+
+    def target(self):
+        """What `GLContext.draw` writes: the output texture, or the parts' textures."""
+        return [t.texture for t in self.parts] if self.parts else self.output.texture
 
 
 @dataclass
@@ -293,10 +299,15 @@ class Trainer:
                                   reshape_forward(x.shape, y_shape, max_texture_size=mts,
                                                   widths={"x": x.texture.width}), {"x": x})
             else:
-                program = op.program(x.shape, x.texture.width, mts)
-                named = {"x": x}
-                named.update(zip(program.inputs[1:], op.weights))
-                y = self._add(draws, owned, op.layer_name, program, named)
+                inputs = [x] + op.weights
+                for program in op.programs(x.shape, x.texture.width, mts):
+                    parts = [GpuTensor.empty(context, program.output_shape)
+                             for _ in range(program.outputs)]
+                    owned.extend(parts)
+                    draws.append(_Draw(op.layer_name, self._compile(program), inputs, parts[0],
+                                       parts if program.outputs > 1 else []))
+                    inputs = parts  # a gather draw reads the parts
+                y = draws[-1].output
             ys.append(y)
             x = y
         logits = x
@@ -449,7 +460,7 @@ class Trainer:
         self._hyper.upload(self._hyper_values())
         draw = self.context.draw
         for step in plan.draws:
-            draw(step.compiled, [t.texture for t in step.inputs], step.output.texture)
+            draw(step.compiled, [t.texture for t in step.inputs], step.target())
         loss = float(plan.loss.read()[0])
         self._swap()
         self.step += 1

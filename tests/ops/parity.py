@@ -31,15 +31,25 @@ def _run_cases(cases):
         builder = getattr(import_module("webgl_backend.ops." + case["module"]), case["op"])
         tensors = [GpuTensor.from_host(CTX, tuple(shape), INPUTS[case["id"] + "/" + name])
                    for name, shape in case["inputs"]]
+        made = []
         try:
-            program = builder(*[t.shape for t in tensors], **case["attrs"],
-                              max_texture_size=CTX.max_texture_size)
-            y = GpuTensor.empty(CTX, program.output_shape)
-            CTX.draw(CTX.compile(program), [t.texture for t in tensors], y.texture)
-            results[case["id"]] = {"y": y.read(), "shape": list(program.output_shape)}
-            y.dispose()
+            built = builder(*[t.shape for t in tensors], **case["attrs"],
+                            max_texture_size=CTX.max_texture_size)
+            # A builder may return several draws: each reads the previous one's outputs.
+            inputs = [t.texture for t in tensors]
+            for program in (built if isinstance(built, list) else [built]):
+                outputs = [GpuTensor.empty(CTX, program.output_shape)
+                           for _ in range(program.outputs)]
+                made.extend(outputs)
+                targets = [t.texture for t in outputs]
+                CTX.draw(CTX.compile(program), inputs,
+                         targets if program.outputs > 1 else targets[0])
+                inputs = targets
+            y = made[-1]
+            results[case["id"]] = {"y": y.read(), "shape": list(program.output_shape),
+                                   "draws": len(built) if isinstance(built, list) else 1}
         finally:
-            for t in tensors:
+            for t in tensors + made:
                 t.dispose()
     results["__leaked_textures__"] = CTX.live_textures - textures_before
     return results

@@ -42,7 +42,7 @@ def _reference(activation, alpha, use_bias):
     return reference
 
 
-def _case(x_shape, units, activation, use_bias, alpha) -> Case:
+def _case(x_shape, units, activation, use_bias, alpha, op="dense_forward") -> Case:
     rng = np.random.default_rng(sum(x_shape) * 31 + units)
     k = x_shape[-1]
     inputs = {"x": rng.standard_normal(x_shape).astype(np.float32),
@@ -54,11 +54,24 @@ def _case(x_shape, units, activation, use_bias, alpha) -> Case:
         attrs["alpha"] = alpha
     case_id = (f"x={shape_id(x_shape)}-k={k}x{units}-{activation}"
                + ("" if use_bias else "-nobias"))
-    return Case(case_id, "dense", "dense_forward", inputs,
-                _reference(activation, alpha, use_bias), attrs)
+    return Case(case_id, "dense", op, inputs, _reference(activation, alpha, use_bias), attrs)
 
 
-CASES = [_case(*params) for params in GRID]
+# dense_forward_programs: four rows per fragment (multiple render targets) + a gather draw
+# from ROWS4_MIN_ROWS rows on. (x shape, units, activation, use_bias, leaky alpha)
+ROWS4_GRID = [
+    ((8, 13), 10, "relu", True, None),        # the threshold; K % 4 = 1
+    ((9, 6), 7, "tanh", True, None),          # 9 rows: the last group has one real row
+    ((33, 784), 512, "relu", True, None),     # the MLP's first layer, batch 33
+    ((11, 30), 3, "leaky_relu", False, 0.2),  # no bias, units < 4
+    ((4, 3, 5), 4, "elu", True, None),        # Dense on the last axis of a 3-D tensor
+    ((9001, 13), 5, "sigmoid", True, None),   # near-square fallback: x rows straddle
+    ((7, 5), 3, "linear", True, None),        # below the threshold: one dense_forward draw
+    ((16, 12), 10, "softmax", True, None),    # fused softmax: one dense_forward draw
+]
+
+CASES = ([_case(*params) for params in GRID]
+         + [_case(*params, op="dense_forward_programs") for params in ROWS4_GRID])
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +79,14 @@ def results(pyodide_page):
     return run_cases(pyodide_page, CASES)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.op}-{c.id}" for c in CASES])
 def test_dense_forward(case, results):
     check_case(case, results)
+
+
+def test_many_rows_take_the_four_row_path_and_few_rows_or_softmax_one_draw(results):
+    draws = {c.id: results[c.key]["draws"] for c in CASES if c.op == "dense_forward_programs"}
+    assert draws["x=33x784-k=784x512-relu"] == 2
+    assert draws["x=9x6-k=6x7-tanh"] == 2
+    assert draws["x=7x5-k=5x3-linear"] == 1
+    assert draws["x=16x12-k=12x10-softmax"] == 1

@@ -104,6 +104,111 @@ def dense_forward(
                          max_texture_size, widths)
 
 
+# -- four rows per fragment (multiple render targets) -----------------------------------
+# One row per fragment fetches a kernel texel for every 4 multiply-adds; the kernel is
+# the bulk of the reads. Four rows per fragment share each kernel texel, writing four
+# targets that one cheap gather draw interleaves into the usual (rows, units) layout.
+
+# Below this many rows the extra draw and textures cost more than the fetches saved.
+ROWS4_MIN_ROWS = 8
+
+
+def _walk_advance(x_width: int, k4: int, walkers: tuple[str, ...]) -> str:
+    """GLSL stepping every texel walker of x to its next texel (wrapping if rows straddle)."""
+    if x_width % k4 == 0:
+        return "\n".join(f"    {w}.x += 1;" for w in walkers)
+    return "\n".join(f"    {w}.x += 1;\n    if ({w}.x == {x_width}) {{ {w}.x = 0; {w}.y += 1; }}"
+                     for w in walkers)
+
+
+def dense_forward_rows4(
+    x_shape: tuple[int, ...],
+    kernel_shape: tuple[int, ...],
+    bias_shape: tuple[int, ...] | None = None,
+    *,
+    activation: str = "linear",
+    alpha: float | None = None,
+    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+    widths: dict[str, int] | None = None,
+) -> Program:
+    """Program writing 4 targets of shape (ceil(rows / 4), units): target j holds rows
+    4g + j of y = activation(x (..., k) @ kernel (k, units) + bias). `dense_gather_rows4`
+    turns them into y; together they equal `dense_forward` (not softmax)."""
+    x_shape = tuple(int(d) for d in x_shape)
+    kernel_shape = tuple(int(d) for d in kernel_shape)
+    dense_output_shape(x_shape, kernel_shape)
+    k, units = kernel_shape
+    rows = shape_size(x_shape) // k
+    inputs = {"x": (rows, k), "kernel": kernel_shape}
+    if bias_shape is not None:
+        bias_shape = tuple(int(d) for d in bias_shape)
+        if bias_shape != (units,):
+            raise ShapeError(f"dense: bias must have shape ({units},) to match kernel "
+                             f"{kernel_shape}, got {bias_shape}")
+        inputs["bias"] = bias_shape
+    x_width = (widths or {}).get("x") or texture_layout((rows, k), max_texture_size)[0]
+    full, rest = divmod(k, 4)
+    k4 = -(-k // 4)
+    walkers = ("t0", "t1", "t2", "t3")
+    k_tail = ""
+    if rest:
+        lines = []
+        for j, walker in enumerate(walkers):
+            terms = " + ".join(f"xs.{lane} * kernel_at({4 * full + i}, u4)"
+                               for i, lane in enumerate(lanes(rest)))
+            lines.append(f"    xs = x_fetch({walker});\n    acc{j} += {terms};")
+        k_tail = "  {\n    vec4 xs;\n" + "\n".join(lines) + "\n  }"
+    values = {
+        "ROWS": rows, "K": k, "K4": k4, "K_FULL4": full, "K_TAIL": k_tail, "UNITS": units,
+        "GROUPS": -(-rows // 4), "X_WIDTH": x_width,
+        "ADVANCE": _walk_advance(x_width, k4, walkers),
+        "BIAS_INIT": "bias_at(u4)" if bias_shape is not None else "vec4(0.0)",
+        "ACTIVATION": activation_snippet(activation, alpha),
+    }
+    return build_program("dense_forward_rows4", "dense_forward_rows4", inputs,
+                         (-(-rows // 4), units), values, max_texture_size, widths, outputs=4)
+
+
+def dense_gather_rows4(y_shape: tuple[int, ...], *,
+                       max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
+    """y (..., units) from the 4 targets (part0..part3, each (ceil(rows / 4), units)) of
+    `dense_forward_rows4`: row r is row r // 4 of part r % 4."""
+    y_shape = tuple(int(d) for d in y_shape)
+    if len(y_shape) < 2 or any(d < 1 for d in y_shape):
+        raise ShapeError(f"dense_gather_rows4: y must be (n, ..., units) with positive sizes, "
+                         f"got {y_shape}")
+    units = y_shape[-1]
+    rows = shape_size(y_shape) // units
+    part = (-(-rows // 4), units)
+    inputs = {f"part{j}": part for j in range(4)}
+    return build_program("dense_gather_rows4", "dense_gather_rows4", inputs, y_shape,
+                         {"ROWS": rows, "UNITS": units, "U4": -(-units // 4)},
+                         max_texture_size)
+
+
+def dense_forward_programs(
+    x_shape: tuple[int, ...],
+    kernel_shape: tuple[int, ...],
+    bias_shape: tuple[int, ...] | None = None,
+    *,
+    activation: str = "linear",
+    alpha: float | None = None,
+    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+    widths: dict[str, int] | None = None,
+) -> list[Program]:
+    """The draws of one Dense: `[dense_forward]`, or for ROWS4_MIN_ROWS rows and more
+    (and no fused softmax) `[dense_forward_rows4, dense_gather_rows4]`."""
+    kwargs = {"activation": activation, "alpha": alpha, "max_texture_size": max_texture_size,
+              "widths": widths}
+    x_shape = tuple(int(d) for d in x_shape)
+    y_shape = dense_output_shape(x_shape, tuple(int(d) for d in kernel_shape))
+    rows = shape_size(y_shape) // y_shape[-1]
+    if activation == "softmax" or rows < ROWS4_MIN_ROWS:
+        return [dense_forward(x_shape, kernel_shape, bias_shape, **kwargs)]
+    return [dense_forward_rows4(x_shape, kernel_shape, bias_shape, **kwargs),
+            dense_gather_rows4(y_shape, max_texture_size=max_texture_size)]
+
+
 # -- backward (fine-tuning) ------------------------------------------------------------
 # dz = dy * f'(y) for a fused activation is read through `dz_at` (ops/gradients.py), so
 # the activation gradient costs no draw. dy is addressed as a (rows, units) matrix.
