@@ -1,7 +1,8 @@
 """Ours (Pyodide + webgl_backend) vs TensorFlow.js 4.22 in the same headless Chromium.
 
-    .venv/bin/python bench/browser.py [--runs 50] [--batch-runs 5] [--models cnn,mlp]
-        [--sections inference] [--executable /usr/bin/chromium] [--gpu [--gpu-flags "..."]]
+    .venv/bin/python bench/browser.py [--runs 50] [--batch-runs 5] [--train-steps 10]
+        [--startup-runs 3] [--models cnn,mlp] [--sections inference,training,startup]
+        [--executable /usr/bin/chromium] [--gpu [--gpu-flags "..."]]
 
 One browser, one page (bench/pages/bench.html): Pyodide with our runtime wheel and TF.js
 (webgl, and wasm for context) load side by side, get the same MNIST images as the same
@@ -15,14 +16,17 @@ printing its own table:
 - inference  bench_inference: per model, load -> first prediction (shader compiles
              included), median batch-1 latency, batch-256 time and images/s, draws /
              GL calls / programs per forward pass, TF.js wasm batch-1 latency (issue 5).
-Hook list, sections being added by other helpers (add the function, then one SECTIONS
-entry; reuse `session.page` (BenchPage: .call, .python), `session.models`, `session.images`,
-and `session.browser` / `session.server` / `session.launch_args` for fresh contexts):
-- training   bench_training(session): one SGD step at batch 32, ours `fit_batch` vs
-             TF.js `model.trainOnBatch`, first step and median, draws per step (issue 6;
-             today in bench/browser_training.py).
-- startup    bench_startup(session): navigation -> "Ready" and -> first prediction, cold
-             and warm, our page vs a TF.js page on the same model (issue 7).
+- training   bench_training: per model, one SGD step at batch 32, ours `fit_batch` vs
+             TF.js `model.trainOnBatch`, interleaved: median step, first step (compiles
+             included), draws / GL calls per step, the ratio (goal <= 0.7, issue 6).
+- startup    bench_startup: navigation -> "Ready" and -> first prediction, cold (fresh
+             context, empty HTTP cache) and warm (second visit, same context), the real
+             page (server.main.create_app under uvicorn) vs bench/pages/tfjs_startup.html
+             on the same model and server; our start-up stages; what the warm visit still
+             asks the server for (goals: Ready <= 5 s cold, <= 3 s warm; issue 7).
+A new section: add the function, then one SECTIONS entry; reuse `session.page` (BenchPage:
+.call, .python), `session.models`, `session.images` / `session.labels`, and
+`session.browser` / `session.launch_args` for fresh contexts.
 
 On this machine the browser renders with SwiftShader (the GPU emulated on the CPU), so
 absolute times say little; the ratios are what carries over. `--gpu` adds flags to use a
@@ -66,6 +70,10 @@ BIG_BATCH = 256
 WARM_UP_RUNS = 5
 # Goals of issue 5, as ratios ours / TF.js webgl in one run (lower is better).
 GOALS = {"first": 0.5, "batch1": 0.5, "batch256": 1.0}
+TRAIN_BATCH = 32
+TRAIN_LEARNING_RATE = 0.01
+TRAIN_WARM_UP_STEPS = 2
+TRAIN_GOAL = 0.7  # issue 6: training step ours / TF.js
 
 
 # -- models and data -------------------------------------------------------------------
@@ -114,16 +122,20 @@ def prepare_models(names: list[str]) -> dict[str, BenchModel]:
     return models
 
 
-def load_images(count: int) -> tuple[np.ndarray, str]:
-    """(count, 28, 28, 1) float32: MNIST test images, or seeded noise without MNIST."""
+def load_images(count: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """(count, 28, 28, 1) float32 images and (count,) int labels: MNIST test images, or
+    seeded noise with seeded labels without MNIST."""
     from model_export.data import DataError, load_split
 
     try:
-        return np.ascontiguousarray(load_split("test").x[:count]), "MNIST test images"
+        split = load_split("test")
+        return (np.ascontiguousarray(split.x[:count]), np.asarray(split.y[:count], np.int32),
+                "MNIST test images")
     except (DataError, OSError) as error:
         rng = np.random.default_rng(0)
         noise = rng.random((count, 28, 28, 1), dtype=np.float32)
-        return noise, f"random images (MNIST not loaded: {error})"
+        labels = rng.integers(0, NUM_CLASSES, count, dtype=np.int32)
+        return noise, labels, f"random images (MNIST not loaded: {error})"
 
 
 # -- browser plumbing ------------------------------------------------------------------
@@ -201,6 +213,7 @@ class BenchSession:
     page: BenchPage
     models: dict[str, BenchModel]
     images: np.ndarray
+    labels: np.ndarray
     notes: list[str] = field(default_factory=list)
 
     def set_images(self, count: int) -> None:
@@ -331,9 +344,310 @@ def bench_inference(session: BenchSession) -> None:
               f"{ratios['batch256']:>8.2f}")
 
 
+# -- section: training -----------------------------------------------------------------
+
+def _bench_model_training(session: BenchSession, model: BenchModel) -> dict:
+    """First step (compiles) and interleaved step times of one model, both sides."""
+    page, args = session.page, session.args
+    url = session.server.url + model.url_path
+    first = page.call("trainFirst", url, TRAIN_BATCH, TRAIN_LEARNING_RATE)
+    page.call("interleaveTrain", TRAIN_BATCH, TRAIN_WARM_UP_STEPS)
+    steps = page.call("interleaveTrain", TRAIN_BATCH, args.train_steps)
+    counts = page.call("trainCounts", TRAIN_BATCH)
+    tensors_left = page.call("tfDispose")
+    return {"model": model.name, "note": model.note, "first": first, "steps": steps,
+            "counts": counts, "tfjs_tensors_left": tensors_left}
+
+
+def _print_model_training(r: dict, steps: int) -> float:
+    ours, tfjs = median(r["steps"]["ours"]), median(r["steps"]["tfjs"])
+    ratio = ours / tfjs
+    first, counts = r["first"], r["counts"]
+    print(f"\n[{r['model']}] {r['note']}")
+    print(_row("", "ours", "tfjs webgl", "ours/tf"))
+    print(_row(f"training step b{TRAIN_BATCH}, median of {steps}", _ms(ours), _ms(tfjs),
+               f"{ratio:.2f}", f"goal <= {TRAIN_GOAL}: "
+               f"{'met' if ratio <= TRAIN_GOAL else 'missed'}"))
+    print(_row("  interquartile range, ms", spread(r["steps"]["ours"]),
+               spread(r["steps"]["tfjs"])))
+    print(_row("first step (compiles included)", _ms(first["ours"]["step_ms"]),
+               _ms(first["tfjs"]["step_ms"]),
+               f"{first['ours']['step_ms'] / first['tfjs']['step_ms']:.2f}"))
+    print(_row("  load before it (fetch+upload)", _ms(first["ours"]["load_ms"]),
+               _ms(first["tfjs"]["load_ms"])))
+    ours_counts = counts["ours"]
+    print(_row("draws/GL calls per step", f"{ours_counts['draws']}/{ours_counts['gl_calls']}",
+               f"{counts['tfjs']['draws']}/{counts['tfjs']['gl_calls']}"))
+    print(f"  check: loss of the first step (same weights, same batch) ours "
+          f"{first['ours']['loss']:.5f}, tfjs {first['tfjs']['loss']:.5f}")
+    return ratio
+
+
+def bench_training(session: BenchSession) -> None:
+    """Issue 6: one SGD step at batch 32, ours `fit_batch` vs TF.js `trainOnBatch`."""
+    session.set_images(BIG_BATCH)
+    session.page.call("setLabels", [int(v) for v in session.labels[:BIG_BATCH]])
+    print(f"\n== training: one SGD step (lr {TRAIN_LEARNING_RATE}), batch {TRAIN_BATCH}, ours "
+          f"fit_batch vs TF.js {session.page.facts['tfjs_version']} webgl trainOnBatch "
+          f"(categorical cross-entropy); each step uploads its batch and reads the loss "
+          f"back; steps alternate ours / TF.js after {TRAIN_WARM_UP_STEPS} warm-up steps ==")
+    summary = {}
+    for model in session.models.values():
+        result = _bench_model_training(session, model)
+        summary[model.name] = _print_model_training(result, session.args.train_steps)
+        if result["tfjs_tensors_left"]:
+            session.notes.append(f"training {model.name}: TF.js kept "
+                                 f"{result['tfjs_tensors_left']} tensors after dispose")
+    print(f"\n  training step ratio ours/TF.js (goal <= {TRAIN_GOAL}): " +
+          ", ".join(f"{name} {ratio:.2f}" for name, ratio in summary.items()))
+
+
+# -- section: startup ------------------------------------------------------------------
+
+STARTUP_GOALS_S = {"cold": 5.0, "warm": 3.0}  # issue 7: navigation -> "Ready", seconds
+STARTUP_TIMEOUT_MS = 120_000
+TFJS_STARTUP_PAGE = "/bench-pages/tfjs_startup.html"
+# Runs in every page of a start-up context before its own scripts: the navigation-relative
+# time (performance.now()) at which the status line first contains "Ready" and the
+# prediction first shows a digit. Both pages share these data-testid hooks.
+STARTUP_OBSERVER = """(() => {
+  const times = (window.__startup = {});
+  const check = () => {
+    const status = document.querySelector('[data-testid=status]');
+    const prediction = document.querySelector('[data-testid=prediction]');
+    const at = performance.now();
+    if (status && times.ready === undefined && status.textContent.includes('Ready')) times.ready = at;
+    if (status && /^Could not/.test(status.textContent)) times.error = status.textContent;
+    if (prediction && times.first === undefined && /^[0-9]/.test(prediction.textContent)) times.first = at;
+  };
+  new MutationObserver(check).observe(document, {subtree: true, childList: true, characterData: true});
+})();"""
+STARTUP_DONE = ("() => { const t = window.__startup; if (t && t.error) throw new Error(t.error);"
+                " return t && t.ready !== undefined && t.first !== undefined; }")
+# A "1" in canvas fractions, drawn as soon as the page has loaded (a person starts drawing
+# while the model loads; the page reads the drawing the moment it is Ready).
+STROKE = [(0.45, 0.25), (0.55, 0.15), (0.52, 0.5), (0.49, 0.85)]
+
+
+class RequestLog:
+    """ASGI wrapper that records (method, path, status, body bytes) of every request."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.entries: list[tuple[str, str, int, int]] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        entry = [scope["method"], scope["path"], 0, 0]
+
+        async def logged_send(message) -> None:
+            if message["type"] == "http.response.start":
+                entry[2] = message["status"]
+            elif message["type"] == "http.response.body":
+                entry[3] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, logged_send)
+        finally:
+            self.entries.append(tuple(entry))
+
+    def since(self, mark: int) -> list[tuple[str, str, int, int]]:
+        return self.entries[mark:]
+
+
+class PageServer:
+    """The real app (server.main.create_app) under uvicorn on 127.0.0.1:<free port>, on a
+    temporary store and cache, plus bench/pages at /bench-pages for the TF.js page."""
+
+    def __init__(self, models_dir: Path, scratch: Path) -> None:
+        import socket
+
+        import uvicorn
+
+        from server.assets import REVALIDATE, VendorFiles
+        from server.main import create_app
+        from server.settings import Settings
+
+        app = create_app(Settings(models_dir=models_dir, store_dir=scratch / "store",
+                                  cache_dir=scratch / "cache"))
+        app.mount("/bench-pages", VendorFiles(REPO_ROOT / "bench" / "pages", REVALIDATE),
+                  name="bench-pages")
+        self.app = app
+        self.log = RequestLog(app)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self._server = uvicorn.Server(uvicorn.Config(self.log, log_level="warning",
+                                                     lifespan="off"))
+        self._thread = threading.Thread(target=self._server.run,
+                                        kwargs={"sockets": [self._socket]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("bench startup: uvicorn did not start within 20 s")
+            time.sleep(0.02)
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+
+    def tfjs_page_url(self) -> str:
+        from urllib.parse import urlencode
+
+        from server.routes.page import page_config
+
+        state = self.app.state
+        config = page_config(None, state.assets, state.settings, state.store)
+        query = urlencode({"tfjs": config["tfjs_url"], "model": config["default_model_url"]})
+        return f"{self.url}{TFJS_STARTUP_PAGE}?{query}"
+
+    def close(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
+
+
+def _visit(context, url: str, side: str) -> dict:
+    """One navigation in `context`: ms to "Ready" and to the first prediction (navigation-
+    relative, from the page's own clock), our start-up stages, then the page is closed."""
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
+    page.on("pageerror", lambda e: console.append(f"[pageerror] {e}"))
+    page.set_default_timeout(STARTUP_TIMEOUT_MS)
+    try:
+        page.goto(url)
+        if side == "ours":
+            _draw(page, STROKE)
+        page.wait_for_function(STARTUP_DONE, polling=100)
+        result = page.evaluate("() => ({...window.__startup, stages: window.shadernetStartup"
+                               " || null, tfjs: window.tfjsStages || null})")
+    except Exception as error:
+        raise RuntimeError(f"startup ({side}) {url}: {error}\n--- browser console ---\n"
+                           + "\n".join(console[-40:])) from None
+    finally:
+        page.close()
+    return result
+
+
+def _draw(page, stroke: list[tuple[float, float]]) -> None:
+    box = page.get_by_test_id("canvas").bounding_box()
+    points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*point, steps=6)
+    page.mouse.up()
+
+
+def _startup_run(session: BenchSession, server: PageServer, side: str, url: str) -> dict:
+    """A fresh context (empty HTTP cache): a cold visit, then a warm one in the same context."""
+    context = session.browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.add_init_script(STARTUP_OBSERVER)
+    try:
+        mark = len(server.log.entries)
+        cold = _visit(context, url, side)
+        between = len(server.log.entries)
+        warm = _visit(context, url, side)
+        cold["requests"] = server.log.entries[mark:between]
+        warm["requests"] = server.log.since(between)
+    finally:
+        context.close()
+    return {"cold": cold, "warm": warm}
+
+
+def _requests_summary(requests: list[tuple[str, str, int, int]]) -> str:
+    statuses: dict[int, int] = {}
+    for _, _, status, _ in requests:
+        statuses[status] = statuses.get(status, 0) + 1
+    size = sum(entry[3] for entry in requests)
+    parts = ", ".join(f"{count} x {status}" for status, count in sorted(statuses.items()))
+    return f"{len(requests)} requests ({parts}), {size / 1e6:.2f} MB"
+
+
+def _big_requests(requests: list[tuple[str, str, int, int]], limit: int = 100_000) -> str:
+    big = [f"{path.rsplit('/', 1)[-1]} {size / 1e6:.1f} MB" for _, path, status, size
+           in requests if size >= limit]
+    return ", ".join(big) or "none"
+
+
+def _stage_rows(runs: list[dict], visit: str) -> list[tuple[str, float]]:
+    """Median navigation-relative ms of each of our start-up stages in `visit` runs."""
+    keys = [("worker", "worker created (HTML, app.js, CSS)"),
+            ("init", "worker running (worker.js)"), ("pyodide", "Pyodide loaded"),
+            ("runtime", "runtime wheel imported"), ("model", "model loaded"),
+            ("warmup", "shaders warmed up"), ("ready", "\"Ready\" shown")]
+    rows = []
+    for key, label in keys:
+        values = [run[visit]["stages"][key] for run in runs
+                  if run[visit].get("stages") and key in run[visit]["stages"]]
+        if values:
+            rows.append((label, median(values)))
+    return rows
+
+
+def bench_startup(session: BenchSession) -> None:
+    """Issue 7: navigation -> "Ready" / first prediction, cold and warm, ours vs TF.js."""
+    import shutil
+    import tempfile
+
+    runs_wanted = session.args.startup_runs
+    cnn = prepare_models(["cnn"])["cnn"]
+    scratch = Path(tempfile.mkdtemp(prefix="bench-startup-"))
+    shutil.copytree(cnn.folder, scratch / "models" / "default")
+    server = PageServer(scratch / "models", scratch)
+    urls = {"ours": server.url + "/", "tfjs": server.tfjs_page_url()}
+    runs: dict[str, list[dict]] = {"ours": [], "tfjs": []}
+    try:
+        for run in range(runs_wanted):
+            order = ("ours", "tfjs") if run % 2 == 0 else ("tfjs", "ours")
+            for side in order:
+                runs[side].append(_startup_run(session, server, side, urls[side]))
+    finally:
+        server.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+    _print_startup(runs, runs_wanted, cnn)
+
+
+def _print_startup(runs: dict[str, list[dict]], count: int, model: BenchModel) -> None:
+    print(f"\n== startup: navigation -> \"Ready\" and -> first prediction; our page "
+          f"(server.main.create_app under uvicorn, 127.0.0.1) vs {TFJS_STARTUP_PAGE} "
+          f"(tf.min.js, loadLayersModel, one predict) on the same server and model "
+          f"({model.note}); cold = fresh context, warm = second visit in it; medians of "
+          f"{count}, page clock (performance.now() from navigation) ==")
+    print(_row("", "ours", "tfjs page", "ours/tf"))
+    for visit in ("cold", "warm"):
+        for key, label in (("ready", "Ready"), ("first", "first prediction")):
+            ours = median([r[visit][key] for r in runs["ours"]])
+            tfjs = median([r[visit][key] for r in runs["tfjs"]])
+            note = ""
+            if key == "ready":
+                goal = STARTUP_GOALS_S[visit]
+                note = f"goal <= {goal:.0f} s: {'met' if ours <= goal * 1000 else 'missed'}"
+            print(_row(f"{visit}: navigation -> {label}", f"{ours / 1000:.2f} s",
+                       f"{tfjs / 1000:.2f} s", f"{ours / tfjs:.2f}", note))
+        samples = ", ".join(f"{r[visit]['ready'] / 1000:.2f}" for r in runs["ours"])
+        print(f"    ours {visit} Ready, each run (s): {samples}")
+    for visit in ("cold", "warm"):
+        rows = _stage_rows(runs["ours"], visit)
+        if rows:
+            print(f"  our {visit} start-up, median ms from navigation at the end of each stage:")
+            previous = 0.0
+            for label, at in rows:
+                print(f"    {label:<38}{at:>8.0f}  (+{at - previous:.0f})")
+                previous = at
+    for side in ("ours", "tfjs"):
+        for visit in ("cold", "warm"):
+            requests = runs[side][-1][visit]["requests"]
+            print(f"  {side} {visit} visit reached the server with {_requests_summary(requests)};"
+                  f" >= 0.1 MB: {_big_requests(requests)}")
+
+
 # Section name -> function, run in this order. See the hook list in the module docstring.
 SECTIONS: dict[str, Callable[[BenchSession], None]] = {
     "inference": bench_inference,
+    "training": bench_training,
+    "startup": bench_startup,
 }
 
 
@@ -356,10 +670,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--gpu-flags", default=None,
                         help="with --gpu: these Chromium flags instead of the defaults")
     parser.add_argument("--no-wasm", action="store_true", help="skip the TF.js wasm figure")
+    parser.add_argument("--train-steps", type=int, default=10,
+                        help="training steps per side after warm-up (default 10)")
+    parser.add_argument("--startup-runs", type=int, default=3,
+                        help="cold + warm visits per page, alternating (default 3)")
     args = parser.parse_args(argv)
-    if args.runs < 1 or args.batch_runs < 1:
-        parser.error(f"--runs and --batch-runs must be >= 1, got {args.runs}, "
-                     f"{args.batch_runs}")
+    if min(args.runs, args.batch_runs, args.train_steps, args.startup_runs) < 1:
+        parser.error(f"--runs, --batch-runs, --train-steps and --startup-runs must be >= 1, "
+                     f"got {args.runs}, {args.batch_runs}, {args.train_steps}, "
+                     f"{args.startup_runs}")
     args.model_names = [m.strip() for m in args.models.split(",") if m.strip()]
     args.section_names = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = [s for s in args.section_names if s not in SECTIONS]
@@ -399,14 +718,15 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     models = prepare_models(args.model_names)
-    images, image_note = load_images(BIG_BATCH)
+    images, labels, image_note = load_images(BIG_BATCH)
     server = StaticServer(REPO_ROOT)
     flags = launch_args(args)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=args.executable, args=flags)
             page = BenchPage(browser, server)
-            session = BenchSession(args, browser, server, flags, page, models, images)
+            session = BenchSession(args, browser, server, flags, page, models, images,
+                                   labels)
             _print_header(session, browser.version, image_note)
             for name in args.section_names:
                 SECTIONS[name](session)

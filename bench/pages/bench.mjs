@@ -6,12 +6,13 @@
 // (TF.js: dataSync(); ours: one readPixels, then JsBuffer.assign). Loops interleave
 // ours and TF.js run by run (A/B/A/B) so a busy machine slows both alike.
 //
-// Sections other than inference (training, start-up) can reuse window.bench.python(code)
-// and the loaded `tf`; see the hook list in bench/browser.py.
+// The training section steps both sides the same way (trainFirst, interleaveTrain); the
+// start-up section uses other pages (the real page, tfjs_startup.html) in fresh contexts.
 import { loadPyodide } from "/node_modules/pyodide/pyodide.mjs";
 
 const now = () => performance.now();
-const state = { ours: null, tfModel: null, tfInputShape: null, images: null, count: 0 };
+const state = { ours: null, tfModel: null, tfInputShape: null, images: null, labels: null,
+                count: 0 };
 
 window.benchReady = (async () => {
   const started = now();
@@ -24,9 +25,9 @@ function rendererOf(gl) {
   return String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
 }
 
-// Wrap every WebGL2 method on this one context object with a counter while fn() runs.
+// Wrap every WebGL2 method on this one context object with a counter until stop().
 // Own properties shadow the prototype; deleting them restores the plain methods.
-function countGlCalls(gl, fn) {
+function glCounter(gl) {
   const proto = WebGL2RenderingContext.prototype;
   const names = Object.getOwnPropertyNames(proto).filter((name) => {
     const desc = Object.getOwnPropertyDescriptor(proto, name);
@@ -43,12 +44,33 @@ function countGlCalls(gl, fn) {
       return original.apply(this, args);
     };
   }
+  return () => {
+    for (const name of names) delete gl[name];
+    return { draws: counts.draws, gl_calls: counts.gl_calls, programs: counts.programs.size };
+  };
+}
+
+function countGlCalls(gl, fn) {
+  const stop = glCounter(gl);
   try {
     fn();
-  } finally {
-    for (const name of names) delete gl[name];
+  } catch (error) {
+    stop();
+    throw error;
   }
-  return { draws: counts.draws, gl_calls: counts.gl_calls, programs: counts.programs.size };
+  return stop();
+}
+
+// The same for an async fn (nothing else runs on this page meanwhile).
+async function countGlCallsAsync(gl, fn) {
+  const stop = glCounter(gl);
+  try {
+    await fn();
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  return stop();
 }
 
 function batchOf(n, run) {
@@ -77,6 +99,24 @@ function tfPredict(n, run = 0) {
   y.dispose();
 }
 
+function batchLabels(n, run = 0) {
+  const batches = Math.max(1, Math.floor(state.count / n));
+  const start = (run % batches) * n;
+  return state.labels.subarray(start, start + n);
+}
+
+// One TF.js SGD step on batch `run` of size n: upload, trainOnBatch, the loss read back.
+async function tfTrainStep(n, run) {
+  const x = tf.tensor(batchOf(n, run), [n, ...state.tfInputShape]);
+  const y = tf.tidy(() => tf.oneHot(tf.tensor1d(batchLabels(n, run), "int32"), state.outputSize));
+  try {
+    return await state.tfModel.trainOnBatch(x, y);  // resolves once the loss is read back
+  } finally {
+    x.dispose();
+    y.dispose();
+  }
+}
+
 function timed(fn) {
   const started = now();
   fn();
@@ -93,6 +133,8 @@ window.bench = {
     state.ours = {
       load: get("ours_load"), predict: get("ours_predict"),
       lastForward: get("ours_last_forward"), renderer: get("ours_renderer"), dispose: get("ours_dispose"),
+      trainLoad: get("ours_train_load"), trainStep: get("ours_train_step"),
+      lastStep: get("ours_last_step"),
     };
     const wheelMs = now() - started;
     tf.wasm.setWasmPaths("/node_modules/@tensorflow/tfjs-backend-wasm/dist/");
@@ -182,6 +224,8 @@ window.bench = {
   },
 
   tfDispose() {
+    // An optimizer passed to compile() is not the model's to dispose (its iteration count).
+    state.tfModel?.optimizer?.dispose();
     if (state.tfModel) state.tfModel.dispose();
     state.tfModel = null;
     return tf.memory().numTensors;
@@ -205,6 +249,58 @@ window.bench = {
       state.tfModel = null;
       await tf.setBackend("webgl");
     }
+  },
+
+  // -- training (one SGD step at batch n, ours fit_batch vs TF.js trainOnBatch) --------
+
+  // Both sides load `url` fresh (no forward warm-up) and set up plain SGD at `rate`;
+  // then one step each on the first n images: compiles included, loss of each.
+  async trainFirst(url, n, rate) {
+    const labels = batchLabels(n);
+    let started = now();
+    await state.ours.trainLoad(url, rate);
+    const oursLoadMs = now() - started;
+    started = now();
+    const oursLoss = state.ours.trainStep(batchOf(n, 0), labels, n);
+    const oursStepMs = now() - started;
+    started = now();
+    state.tfModel = await tf.loadLayersModel(`${url}/model.json`);
+    state.tfInputShape = state.tfModel.inputs[0].shape.slice(1);
+    state.tfModel.compile({ optimizer: tf.train.sgd(rate), loss: "categoricalCrossentropy" });
+    const tfLoadMs = now() - started;
+    started = now();
+    const tfLoss = await tfTrainStep(n, 0);
+    const tfStepMs = now() - started;
+    return { ours: { load_ms: oursLoadMs, step_ms: oursStepMs, loss: oursLoss },
+             tfjs: { load_ms: tfLoadMs, step_ms: tfStepMs, loss: tfLoss } };
+  },
+
+  // `runs` training steps per side, alternating; ms per step (loss read back included).
+  async interleaveTrain(n, runs) {
+    const ours = [];
+    const tfjs = [];
+    for (let run = 0; run < runs; run += 1) {
+      let started = now();
+      state.ours.trainStep(batchOf(n, run), batchLabels(n, run), n);
+      ours.push(now() - started);
+      started = now();
+      await tfTrainStep(n, run);
+      tfjs.push(now() - started);
+    }
+    return { ours, tfjs };
+  },
+
+  // Draws and GL calls of one training step on each side.
+  async trainCounts(n) {
+    state.ours.trainStep(batchOf(n, 0), batchLabels(n, 0), n);
+    const ours = JSON.parse(state.ours.lastStep());
+    const tfjs = await countGlCallsAsync(tf.backend().gpgpu.gl, () => tfTrainStep(n, 0));
+    return { ours, tfjs };
+  },
+
+  // Labels of the images given to setImages (ints 0..9, same order).
+  setLabels(labels) {
+    state.labels = Int32Array.from(labels);
   },
 
   // Run Python in the page (async allowed); the last expression should be JSON text.

@@ -50,5 +50,21 @@ def ours_renderer() -> str:
     return str(_GL.getParameter(info.UNMASKED_RENDERER_WEBGL))
 
 
+async def ours_train_load(url: str, learning_rate: float) -> None:
+    """Fetch and upload the model at `url` (no forward warm-up), plain SGD at this rate."""
+    model = await _RUNTIME.load_model_url(url, warm_up=False)
+    model.configure_training(optimizer="sgd", learning_rate=learning_rate)
+
+
+def ours_train_step(images, labels, n: int) -> float:
+    """One SGD step: images a JS Float32Array of n*784, labels a JS Int32Array; the loss."""
+    return _model().fit_batch(images, labels, n)
+
+
+def ours_last_step() -> str:
+    """{draws, gl_calls, ms, compiles} of the last training step, as JSON."""
+    return json.dumps(_model().last_step)
+
+
 def ours_dispose() -> None:
     _RUNTIME.dispose()
