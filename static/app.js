@@ -660,6 +660,14 @@ function webgl2Problem() {
   return null;
 }
 
+// Start-up stages in ms from navigation (bench/browser.py's startup section reads them).
+function startupStages(workerCreated, result) {
+  const init = result.started_at - performance.timeOrigin;
+  const stages = { worker: workerCreated, init };
+  for (const [stage, ms] of Object.entries(result.timings)) stages[stage] = init + ms;
+  return { ...stages, ready: performance.now() };
+}
+
 async function start() {
   buildBars();
   showProbabilities(null);
@@ -694,6 +702,7 @@ async function start() {
     describeModel(result.model, `${config.default_model} (shipped)`);
     modelReady = true;
     window.shadernetReadyMs = performance.now() - started;
+    window.shadernetStartup = startupStages(started, result);
     setStatus(`Ready — draw a digit (${seconds} s).`, "ready");
     if (!canTrain) $("train").title = "Training is not available in this runtime build yet.";
     updateTeachButtons();

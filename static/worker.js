@@ -88,8 +88,11 @@ async function start(config) {
     api.destroy();
   }
   mark("runtime");
+  // started_at: when this began on the shared wall clock, so the page can place the
+  // stages on its own navigation timeline (performance.timeOrigin differs per thread).
+  const startedAt = performance.timeOrigin + t0;
   if (!modelLoading) {
-    return { model: null, timings };
+    return { model: null, timings, started_at: startedAt };
   }
   progress("model", `Runtime ready (${seconds()} s); loading the model…`);
   const info = await loadFiles(await modelLoading);
@@ -97,7 +100,7 @@ async function start(config) {
   progress("warmup", `Model loaded (${seconds()} s); compiling shaders…`);
   const warm = toJs(session.warm_up());
   mark("warmup");
-  return { model: info, warmup_ms: warm.ms, timings };
+  return { model: info, warmup_ms: warm.ms, timings, started_at: startedAt };
 }
 
 function loadFiles(files) {
