@@ -1,4 +1,4 @@
-// dense_forward_rows4: y (${ROWS}, ${UNITS}) = activation(x (${ROWS}, ${K}) @ kernel (${K}, ${UNITS}) + bias),
+// dense_forward_rows4: y (${ROWS}, ${UNITS}) = activation(x (${ROWS}, ${K}) @ kernel + bias),
 // four rows per fragment into four render targets: target j holds rows 4*g + j
 // (g < ${GROUPS}); dense_gather_rows4 interleaves them back. Each kernel texel fetched
 // serves the four rows: 64 multiply-adds per 8 fetches (16 per 5 with one row).

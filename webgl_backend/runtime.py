@@ -7,7 +7,9 @@
 
 Layers map to ops (one table, `_LAYER_BUILDERS`); an activation layer after Dense or
 Conv2D is fused into that producer's draw, a softmax after the last Dense is fused too,
-Flatten is a view, Dropout is the identity. A forward pass for batch n is a "plan": the
+Flatten is a view, Dropout is the identity. A Dense on 8 rows or more is two draws: four
+rows per fragment into four render targets, then a gather (ops/dense.py); each kernel
+texel then serves four rows. A forward pass for batch n is a "plan": the
 programs specialised for n, compiled once, plus the output textures, reused by every
 predict of that batch size.
 """

@@ -10,8 +10,10 @@ A step for batch n is a plan built once (programs compiled, textures allocated) 
 replayed: the forward of every layer (the final softmax left out: the loss is taken
 from the logits), the loss and its gradient in one fused softmax + cross-entropy pass,
 then per layer in reverse the weight and bias gradients and (down to the first
-trainable layer only) the input gradient. A fused activation costs no pass: the
-backward programs read dz = dy * f'(y) from dy and the layer's output y. Then one
+trainable layer only) the input gradient. A layer's activation gradient is one cheap
+elementwise pass (dz = dy * f'(y), from dy and the layer's output y) whose result the
+kernel, bias and input gradients all read; a Dense's kernel gradient reads its input
+transposed (one small pass), four rows per fetch. Then one
 update pass per (parameter, state tensor) writes into a twin texture, and the twins
 are swapped (ping-pong; a program never reads the texture it writes). The only
 readback is the loss: one texel.
