@@ -26,7 +26,7 @@ class ModelWorker {
     this.worker = new Worker(url, { type: "module" });
     this.nextId = 1;
     this.pending = new Map();
-    this.listeners = { progress: () => {}, train: () => {} };
+    this.listeners = { progress: () => {}, train: () => {}, warmup: () => {} };
     this.worker.onmessage = (event) => this.receive(event.data);
     this.worker.onerror = (event) => {
       event.preventDefault();
@@ -52,6 +52,11 @@ class ModelWorker {
     if (!waiting) return;
     if ("error" in message) waiting.reject(new Error(message.error));
     else waiting.resolve(message.result);
+  }
+
+  terminate() {
+    this.worker.terminate();
+    this.failAll("the worker was stopped");
   }
 
   failAll(text) {
@@ -668,7 +673,30 @@ function startupStages(workerCreated, result) {
   return { ...stages, ready: performance.now() };
 }
 
+function showStartup(readySeconds, t, warmupMs) {
+  const s = (ms) => (ms / 1000).toFixed(2);
+  $("stat-startup").textContent = `${readySeconds} s to Ready: Pyodide ${s(t.pyodide)} s · ` +
+    `runtime ${s(t.runtime - t.pyodide)} s (wheel ${s(t.wheel - t.pyodide)}, import ` +
+    `${s(t.import - t.wheel)}, GL context ${s(t.runtime - t.import)})` +
+    (t.model === undefined ? "" : ` · model ${s(t.model - t.runtime)} s`) +
+    (warmupMs === undefined ? "" : ` · then shader warm-up ${s(warmupMs)} s`);
+}
+
+// The worker (Pyodide, the runtime wheel, the model) starts before anything else on the
+// page: Pyodide's own start-up is most of the time to "Ready".
+function startWorker() {
+  worker = new ModelWorker(new URL("worker.js", new URL(config.static_url, location.href)));
+  worker.listeners.progress = ({ message }) => setStatus(message);
+  worker.listeners.train = onTrainProgress;
+  const init = worker.call("init", config);
+  init.catch(() => {});  // awaited in start()
+  return init;
+}
+
 async function start() {
+  const started = performance.now();
+  const canStart = typeof Worker !== "undefined" && typeof OffscreenCanvas !== "undefined";
+  const init = canStart ? startWorker() : null;
   buildBars();
   showProbabilities(null);
   showInput(null);
@@ -677,21 +705,21 @@ async function start() {
   updateTeachButtons();
   const problem = webgl2Problem();
   if (problem) {
+    worker?.terminate();
     setStatus(problem, "error");
     showBanner(problem);
     return;
   }
-  const started = performance.now();
-  worker = new ModelWorker(new URL("worker.js", new URL(config.static_url, location.href)));
-  worker.listeners.progress = ({ message }) => setStatus(message);
-  worker.listeners.train = onTrainProgress;
+  let startup = null;  // [seconds to Ready, stage timings] once init has answered
+  worker.listeners.warmup = ({ ms, at }) => {
+    if (window.shadernetStartup) window.shadernetStartup.warmup = at - performance.timeOrigin;
+    if (startup) showStartup(...startup, ms);
+  };
   try {
-    const result = await worker.call("init", config);
+    const result = await init;
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    const t = result.timings, s = (ms) => (ms / 1000).toFixed(2);
-    $("stat-startup").textContent = `${seconds} s to Ready: Pyodide ${s(t.pyodide)} s · ` +
-      `runtime ${s(t.runtime - t.pyodide)} s` + (t.model === undefined ? "" :
-      ` · model ${s(t.model - t.runtime)} s · shader warm-up ${s(t.warmup - t.model)} s`);
+    startup = [seconds, result.timings];
+    showStartup(seconds, result.timings);
     if (!result.model) {
       setStatus(`No model to load: export one to models/${config.default_model}/ on the server.`, "error");
       showBanner("The server has no default model yet. Train and export one (see the README), then reload.");

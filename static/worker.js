@@ -4,6 +4,7 @@
 //
 // main -> worker: {id, method, args}           worker -> main: {id, result} | {id, error}
 // worker -> main (no id): {type: "progress", stage, message} while starting,
+//                         {type: "warmup", ms, at} once the shaders are compiled,
 //                         {type: "train", step, total, loss, ms} while fine-tuning.
 
 let session = null;        // PyProxy of worker_api.PageSession
@@ -58,26 +59,36 @@ function errorMessage(error) {
   return text;
 }
 
+// Loads Pyodide, the runtime and the first model; resolves once the model can predict.
+// The shader warm-up is left to warmUp(), which runs right after the page is told "Ready".
 async function start(config) {
   const t0 = performance.now();
   const seconds = () => ((performance.now() - t0) / 1000).toFixed(1);
   const timings = {};  // stage -> ms since the worker started, for the 'Under the hood' panel
   const mark = (stage) => { timings[stage] = Math.round(performance.now() - t0); };
+  // started_at: when this began on the shared wall clock, so the page can place the
+  // stages on its own navigation timeline (performance.timeOrigin differs per thread).
+  const startedAt = performance.timeOrigin + t0;
   progress("pyodide", "Loading Python (Pyodide)…");
-  // Everything starts at once: Pyodide, the runtime wheel and the model download in parallel.
-  const { loadPyodide } = await import(config.pyodide_module_url);
-  const pyodideLoading = loadPyodide({ indexURL: config.pyodide_base_url });
+  // Everything starts at once, Pyodide first: its module, then the runtime wheel and the
+  // model download while Pyodide compiles its wasm and boots Python.
+  const pyodideModule = import(config.pyodide_module_url);
   const wheelLoading = fetchOk(config.runtime_wheel_url, "runtime wheel").then((r) => r.arrayBuffer());
   const modelLoading = config.default_model_url ? fetchModel(config.default_model_url) : null;
-  modelLoading?.catch(() => {});  // reported below, when awaited
-
-  pyodide = await pyodideLoading;
+  wheelLoading.catch(() => {});  // reported below, when awaited
+  modelLoading?.catch(() => {});
+  const { loadPyodide } = await pyodideModule;
+  pyodide = await loadPyodide({ indexURL: config.pyodide_base_url });
   mark("pyodide");
   progress("runtime", `Python ready (${seconds()} s); installing the shadernet runtime…`);
-  const purelib = pyodide.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
+  // site-packages from sys.path (sys is loaded already; sysconfig would be one more import).
+  const purelib = pyodide.runPython(
+    "import sys; next(p for p in sys.path if p.endswith('site-packages'))");
   pyodide.unpackArchive(await wheelLoading, "wheel", { extractDir: purelib });
+  mark("wheel");
   const api = pyodide.pyimport("webgl_backend.worker_api");
   const context = pyodide.pyimport("webgl_backend.context");
+  mark("import");
   let gl;
   try {
     gl = context.create_webgl2_context();
@@ -88,19 +99,21 @@ async function start(config) {
     api.destroy();
   }
   mark("runtime");
-  // started_at: when this began on the shared wall clock, so the page can place the
-  // stages on its own navigation timeline (performance.timeOrigin differs per thread).
-  const startedAt = performance.timeOrigin + t0;
   if (!modelLoading) {
     return { model: null, timings, started_at: startedAt };
   }
   progress("model", `Runtime ready (${seconds()} s); loading the model…`);
   const info = await loadFiles(await modelLoading);
   mark("model");
-  progress("warmup", `Model loaded (${seconds()} s); compiling shaders…`);
+  return { model: info, timings, started_at: startedAt };
+}
+
+// Compile and draw every forward program once (SwiftShader compiles at a program's first
+// draw: 7-26 ms each). Posted to the page as {type: "warmup", ms, at}.
+function warmUp(result) {
   const warm = toJs(session.warm_up());
-  mark("warmup");
-  return { model: info, warmup_ms: warm.ms, timings, started_at: startedAt };
+  post({ type: "warmup", ms: warm.ms, at: performance.timeOrigin + performance.now() });
+  return result;
 }
 
 function loadFiles(files) {
@@ -128,7 +141,19 @@ async function loadReplay(url, count) {
 }
 
 const METHODS = {
-  init: (config) => (ready = start(config)),
+  // Replies as soon as the model can predict; the warm-up runs in the next task, after the
+  // reply is posted, and every later call waits for it (`ready`), so predictions are the
+  // same, only the first one may wait for the compiles.
+  init(config) {
+    const loading = start(config);
+    ready = loading.then((result) => (result.model
+      ? new Promise((resolve, reject) => setTimeout(() => {
+        try { resolve(warmUp(result)); } catch (error) { reject(error); }
+      }, 0))
+      : result));
+    ready.catch(() => {});  // a failed start is reported by init's own reply
+    return loading;
+  },
   async load(modelJsonUrl) {
     await ready;
     const info = loadFiles(await fetchModel(modelJsonUrl));
