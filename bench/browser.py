@@ -520,6 +520,9 @@ def _visit(context, url: str, side: str) -> dict:
         if side == "ours":
             _draw(page, STROKE)
         page.wait_for_function(STARTUP_DONE, polling=100)
+        # The warm-up mark lands just after "Ready"; give it a moment before reading.
+        page.wait_for_function("() => !window.shadernetStartup || "
+                               "window.shadernetStartup.warmup !== undefined", polling=100)
         result = page.evaluate("() => ({...window.__startup, stages: window.shadernetStartup"
                                " || null, tfjs: window.tfjsStages || null})")
     except Exception as error:
@@ -572,18 +575,20 @@ def _big_requests(requests: list[tuple[str, str, int, int]], limit: int = 100_00
 
 
 def _stage_rows(runs: list[dict], visit: str) -> list[tuple[str, float]]:
-    """Median navigation-relative ms of each of our start-up stages in `visit` runs."""
+    """Median navigation-relative ms at the end of each of our start-up stages, in time
+    order (the page shows "Ready" before the shader warm-up, which runs right after)."""
     keys = [("worker", "worker created (HTML, app.js, CSS)"),
             ("init", "worker running (worker.js)"), ("pyodide", "Pyodide loaded"),
-            ("runtime", "runtime wheel imported"), ("model", "model loaded"),
-            ("warmup", "shaders warmed up"), ("ready", "\"Ready\" shown")]
+            ("wheel", "runtime wheel unpacked"), ("import", "runtime imported"),
+            ("runtime", "GL context + session"), ("model", "model loaded"),
+            ("ready", "\"Ready\" shown"), ("warmup", "shaders warmed up")]
     rows = []
     for key, label in keys:
         values = [run[visit]["stages"][key] for run in runs
                   if run[visit].get("stages") and key in run[visit]["stages"]]
         if values:
             rows.append((label, median(values)))
-    return rows
+    return sorted(rows, key=lambda row: row[1])
 
 
 def bench_startup(session: BenchSession) -> None:
