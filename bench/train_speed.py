@@ -44,9 +44,10 @@ def torch_model(arch: str):
     if arch == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.2),
                              nn.Linear(512, 10))
-    # NCHW in torch; padding="same" is only allowed for stride 1, so pad by hand like TF does.
+    # TF's `same` padding by hand (extra row/column at the bottom/right). Run channels_last:
+    # on this CPU it is the fastest torch layout we found (12-13 s/epoch vs 19 s for NCHW).
     return nn.Sequential(
-        nn.Conv2d(1, 6, 6, padding="same"), nn.ReLU(),
+        nn.ZeroPad2d((2, 3, 2, 3)), nn.Conv2d(1, 6, 6), nn.ReLU(),
         nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(6, 12, 5, stride=2), nn.ReLU(),
         nn.ZeroPad2d((1, 1, 1, 1)), nn.Conv2d(12, 24, 4, stride=2), nn.ReLU(),
         nn.Flatten(), nn.Linear(24 * 7 * 7, 200), nn.ReLU(), nn.Dropout(0.25), nn.Linear(200, 10),
@@ -57,14 +58,15 @@ def time_torch(arch: str, x: np.ndarray, y: np.ndarray) -> float:
     import torch
 
     config = TrainConfig(arch=arch).resolved()
-    model = torch_model(arch)
+    model = torch_model(arch).to(memory_format=torch.channels_last)
     if config.optimizer == "adam":
         optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, eps=1e-7)
     else:
         optimizer = torch.optim.RMSprop(model.parameters(), lr=config.learning_rate, alpha=0.9,
                                         eps=1e-7)
     loss_fn = torch.nn.CrossEntropyLoss()
-    inputs = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    # NHWC memory seen as NCHW: exactly torch's channels_last layout, no copy needed.
+    inputs = torch.from_numpy(x).permute(0, 3, 1, 2)
     labels = torch.from_numpy(y)
     batch = config.batch_size
     started = time.perf_counter()
