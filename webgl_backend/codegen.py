@@ -266,9 +266,15 @@ def input_layouts(inputs: dict[str, tuple[int, ...]], widths: dict[str, int] | N
     layouts = {}
     for name, shape in inputs.items():
         shape = tuple(int(d) for d in shape)
-        width = widths.get(name) or texture_layout(shape, max_texture_size)[0]
-        layouts[name] = (shape, int(width))
+        layouts[name] = (shape, int(input_width(name, shape, widths, max_texture_size)))
     return layouts
+
+
+def input_width(name: str, shape: tuple[int, ...], widths: dict[str, int] | None,
+                max_texture_size: int) -> int:
+    """Texture width of input `name`: `widths[name]` when given (a view keeps the texture
+    of the tensor it views), else the default layout of `shape`."""
+    return (widths or {}).get(name) or texture_layout(shape, max_texture_size)[0]
 
 
 def build_program(
@@ -309,6 +315,40 @@ def build_program(
 def lanes(count: int) -> str:
     """The first `count` (1-4) components of a vec4 as a swizzle: 3 -> 'xyz'."""
     return "xyzw"[:count]
+
+
+def tail_terms(count: int, weight: str, packed: str = "xs") -> str:
+    """GLSL sum over the real lanes of the last texel of an axis of `count` values (count % 4
+    of them; the other lanes are padding): `xs.x * W(4f) + xs.y * W(4f + 1) ...`, f =
+    count // 4, where `weight` is a format string with `{i}` for the index on that axis."""
+    full = count // 4
+    return " + ".join(f"{packed}.{lane} * {weight.format(i=4 * full + j)}"
+                      for j, lane in enumerate(lanes(count % 4)))
+
+
+# -- inputs of the weighted layers (dense, conv2d) ----------------------------------------
+
+
+def layer_inputs(op: str, x_shape: tuple[int, ...], kernel_shape: tuple[int, ...],
+                 bias_shape: tuple[int, ...] | None) -> dict[str, tuple[int, ...]]:
+    """{'x', 'kernel'} plus 'bias' when given; a bias must be (units,) for a kernel
+    (..., units)."""
+    inputs = {"x": x_shape, "kernel": kernel_shape}
+    if bias_shape is not None:
+        bias_shape = tuple(int(d) for d in bias_shape)
+        units = kernel_shape[-1]
+        if bias_shape != (units,):
+            raise ShapeError(
+                f"{op}: bias must have shape ({units},) to match kernel {kernel_shape}, "
+                f"got {bias_shape}"
+            )
+        inputs["bias"] = bias_shape
+    return inputs
+
+
+def bias_init(inputs: dict[str, tuple[int, ...]], texel: str) -> str:
+    """GLSL start value of a layer's sum: `bias_at(<texel>)` with a bias input, else zero."""
+    return f"bias_at({texel})" if "bias" in inputs else "vec4(0.0)"
 
 
 def numbered_source(source: str, first: int = 1, last: int | None = None,

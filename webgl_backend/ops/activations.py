@@ -11,6 +11,7 @@ from webgl_backend.codegen import (
     Program,
     build_program,
     float_literal,
+    input_width,
     texture_layout,
 )
 from webgl_backend.errors import ShapeError
@@ -52,7 +53,7 @@ def _elementwise(op: str, x_shape: tuple[int, ...], snippet: str,
     if not x_shape or any(d < 1 for d in x_shape):
         raise ShapeError(f"{op}: x must have positive dimensions, got shape {x_shape}")
     out_width = texture_layout(x_shape, max_texture_size)[0]
-    x_width = (widths or {}).get("x") or out_width
+    x_width = input_width("x", x_shape, widths, max_texture_size)
     # Same shape and width: output texel t sits where input texel t does.
     x_value = "x_fetch(ivec2(gl_FragCoord.xy))" if x_width == out_width else "x_texel(t)"
     return build_program(op, "activation_forward", {"x": x_shape}, x_shape,

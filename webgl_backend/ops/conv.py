@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from webgl_backend.codegen import DEFAULT_MAX_TEXTURE_SIZE, Program, build_program, lanes
+from webgl_backend.codegen import (
+    DEFAULT_MAX_TEXTURE_SIZE,
+    Program,
+    bias_init,
+    build_program,
+    layer_inputs,
+    tail_terms,
+)
 from webgl_backend.errors import ShapeError
 from webgl_backend.ops.activations import activation_snippet
 
@@ -61,6 +68,28 @@ def window_geometry(op: str, x_shape: tuple[int, ...], window, strides,
     return WindowGeometry(oh, ow, pad_top, pad_left)
 
 
+def _check_kernel(op: str, x_shape: tuple[int, ...], kernel_shape: tuple[int, ...]) -> None:
+    """kernel must be 4-D (kh, kw, cin, cout) with cin matching x's channels (when x is
+    4-D; `window_geometry` reports any other x)."""
+    if len(kernel_shape) != 4 or any(d < 1 for d in kernel_shape):
+        raise ShapeError(f"{op}: kernel must be 4-D (kh, kw, cin, cout), got {kernel_shape}")
+    if len(x_shape) == 4 and x_shape[3] != kernel_shape[2]:
+        raise ShapeError(
+            f"{op}: input has {x_shape[3]} channels but kernel expects cin={kernel_shape[2]} "
+            f"(x {x_shape}, kernel {kernel_shape})"
+        )
+
+
+def _conv_values(x_shape, kernel_shape, strides, g: WindowGeometry) -> dict[str, object]:
+    """The template values every conv2d program shares: shapes, strides and geometry."""
+    n, h, w, cin = x_shape
+    kh, kw, _, cout = kernel_shape
+    sh, sw = _pair("conv2d", "strides", strides)
+    return {"N": n, "H": h, "W": w, "CIN": cin, "KH": kh, "KW": kw, "COUT": cout,
+            "OH": g.oh, "OW": g.ow, "SH": sh, "SW": sw,
+            "PAD_TOP": g.pad_top, "PAD_LEFT": g.pad_left}
+
+
 def conv2d_forward(
     x_shape: tuple[int, ...],
     kernel_shape: tuple[int, ...],
@@ -79,43 +108,22 @@ def conv2d_forward(
     """
     x_shape = tuple(int(d) for d in x_shape)
     kernel_shape = tuple(int(d) for d in kernel_shape)
-    if len(kernel_shape) != 4 or any(d < 1 for d in kernel_shape):
-        raise ShapeError(f"conv2d: kernel must be 4-D (kh, kw, cin, cout), got {kernel_shape}")
-    if len(x_shape) == 4 and x_shape[3] != kernel_shape[2]:
-        raise ShapeError(
-            f"conv2d: input has {x_shape[3]} channels but kernel expects cin={kernel_shape[2]} "
-            f"(x {x_shape}, kernel {kernel_shape})"
-        )
-    kh, kw, cin, cout = kernel_shape
-    g = window_geometry("conv2d", x_shape, (kh, kw), strides, padding)
-    sh, sw = _pair("conv2d", "strides", strides)
-    inputs = {"x": x_shape, "kernel": kernel_shape}
-    if bias_shape is not None:
-        bias_shape = tuple(int(d) for d in bias_shape)
-        if bias_shape != (cout,):
-            raise ShapeError(
-                f"conv2d: bias must have shape ({cout},) to match kernel {kernel_shape}, "
-                f"got {bias_shape}"
-            )
-        inputs["bias"] = bias_shape
-    n, h, w, _ = x_shape
+    _check_kernel("conv2d", x_shape, kernel_shape)
+    cin, cout = kernel_shape[2:]
+    g = window_geometry("conv2d", x_shape, kernel_shape[:2], strides, padding)
+    inputs = layer_inputs("conv2d", x_shape, kernel_shape, bias_shape)
     full, rest = divmod(cin, 4)
     cin_tail = ""
     if rest:
         # The last texel of an input pixel holds cin % 4 real channels: only those lanes.
-        terms = " + ".join(f"xs.{lane} * kernel_at(ky, kx, {4 * full + j}, co4)"
-                           for j, lane in enumerate(lanes(rest)))
+        terms = tail_terms(cin, "kernel_at(ky, kx, {i}, co4)")
         cin_tail = (f"      {{\n        vec4 xs = x_at(y.x, in_row, in_col, {full});\n"
                     f"        acc += {terms};\n      }}")
-    values = {
-        "N": n, "H": h, "W": w, "CIN": cin, "KH": kh, "KW": kw, "COUT": cout,
-        "OH": g.oh, "OW": g.ow, "SH": sh, "SW": sw,
-        "PAD_TOP": g.pad_top, "PAD_LEFT": g.pad_left, "CIN_FULL4": full, "CIN_TAIL": cin_tail,
-        "BIAS_INIT": "bias_at(co4)" if bias_shape is not None else "vec4(0.0)",
-        "ACTIVATION": activation_snippet(activation, alpha),
-    }
-    return build_program("conv2d_forward", "conv2d_forward", inputs, (n, g.oh, g.ow, cout),
-                         values, max_texture_size, widths)
+    values = _conv_values(x_shape, kernel_shape, strides, g)
+    values.update(CIN_FULL4=full, CIN_TAIL=cin_tail, BIAS_INIT=bias_init(inputs, "co4"),
+                  ACTIVATION=activation_snippet(activation, alpha))
+    return build_program("conv2d_forward", "conv2d_forward", inputs,
+                         (x_shape[0], g.oh, g.ow, cout), values, max_texture_size, widths)
 
 
 # -- backward (fine-tuning) ------------------------------------------------------------
@@ -126,13 +134,7 @@ def _conv_backward_geometry(op: str, x_shape, kernel_shape, dy_shape, strides,
                             padding: str) -> WindowGeometry:
     """Check x (n, h, w, cin), kernel (kh, kw, cin, cout) and dy (n, oh, ow, cout)."""
     x_shape = tuple(int(d) for d in x_shape)
-    if len(kernel_shape) != 4 or any(d < 1 for d in kernel_shape):
-        raise ShapeError(f"{op}: kernel must be 4-D (kh, kw, cin, cout), got {kernel_shape}")
-    if len(x_shape) == 4 and x_shape[3] != kernel_shape[2]:
-        raise ShapeError(
-            f"{op}: input has {x_shape[3]} channels but kernel expects cin={kernel_shape[2]} "
-            f"(x {x_shape}, kernel {kernel_shape})"
-        )
+    _check_kernel(op, x_shape, kernel_shape)
     g = window_geometry(op, x_shape, kernel_shape[:2], strides, padding)
     expected = (x_shape[0], g.oh, g.ow, kernel_shape[3])
     if tuple(dy_shape) != expected:
@@ -140,15 +142,6 @@ def _conv_backward_geometry(op: str, x_shape, kernel_shape, dy_shape, strides,
                          f"{x_shape}, kernel {tuple(kernel_shape)}, strides {strides}, "
                          f"padding {padding!r}")
     return g
-
-
-def _conv_values(x_shape, kernel_shape, strides, g: WindowGeometry) -> dict[str, object]:
-    n, h, w, cin = x_shape
-    kh, kw, _, cout = kernel_shape
-    sh, sw = _pair("conv2d", "strides", strides)
-    return {"N": n, "H": h, "W": w, "CIN": cin, "KH": kh, "KW": kw, "COUT": cout,
-            "OH": g.oh, "OW": g.ow, "SH": sh, "SW": sw,
-            "PAD_TOP": g.pad_top, "PAD_LEFT": g.pad_left}
 
 
 def conv2d_backward_input(

@@ -9,11 +9,13 @@ from __future__ import annotations
 from webgl_backend.codegen import (
     DEFAULT_MAX_TEXTURE_SIZE,
     Program,
+    bias_init,
     build_program,
     fill_template,
-    lanes,
+    input_width,
+    layer_inputs,
     shape_size,
-    texture_layout,
+    tail_terms,
 )
 from webgl_backend.errors import ShapeError
 from webgl_backend.ops.activations import activation_snippet
@@ -65,28 +67,19 @@ def dense_forward(
     kernel_shape = tuple(int(d) for d in kernel_shape)
     y_shape = dense_output_shape(x_shape, kernel_shape)
     k, units = kernel_shape
-    inputs = {"x": x_shape, "kernel": kernel_shape}
-    if bias_shape is not None:
-        bias_shape = tuple(int(d) for d in bias_shape)
-        if bias_shape != (units,):
-            raise ShapeError(
-                f"dense: bias must have shape ({units},) to match kernel {kernel_shape}, "
-                f"got {bias_shape}"
-            )
-        inputs["bias"] = bias_shape
-    x_width = (widths or {}).get("x") or texture_layout(x_shape, max_texture_size)[0]
+    inputs = layer_inputs("dense", x_shape, kernel_shape, bias_shape)
+    x_width = input_width("x", x_shape, widths, max_texture_size)
     full, rest = divmod(k, 4)
     k_tail = ""
     if rest:
         # The last texel of x's row holds k % 4 real values: use only those lanes.
-        terms = " + ".join(f"xs.{lane} * kernel_at({4 * full + j}, u4)"
-                           for j, lane in enumerate(lanes(rest)))
+        terms = tail_terms(k, "kernel_at({i}, u4)")
         k_tail = f"  {{\n    vec4 xs = x_fetch(texel);\n    acc += {terms};\n  }}"
     values = {
         "ROWS": shape_size(x_shape) // k, "K": k, "K4": -(-k // 4), "K_FULL4": full,
         "K_TAIL": k_tail, "UNITS": units, "U4": -(-units // 4),
         "X_WIDTH": x_width, "ADVANCE": _advance(x_width, -(-k // 4)),
-        "BIAS_INIT": "bias_at(u4)" if bias_shape is not None else "vec4(0.0)",
+        "BIAS_INIT": bias_init(inputs, "u4"),
     }
     logits = fill_template("dense_logits", values)
     if activation == "softmax":
@@ -139,30 +132,22 @@ def dense_forward_rows4(
     dense_output_shape(x_shape, kernel_shape)
     k, units = kernel_shape
     rows = shape_size(x_shape) // k
-    inputs = {"x": (rows, k), "kernel": kernel_shape}
-    if bias_shape is not None:
-        bias_shape = tuple(int(d) for d in bias_shape)
-        if bias_shape != (units,):
-            raise ShapeError(f"dense: bias must have shape ({units},) to match kernel "
-                             f"{kernel_shape}, got {bias_shape}")
-        inputs["bias"] = bias_shape
-    x_width = (widths or {}).get("x") or texture_layout((rows, k), max_texture_size)[0]
+    inputs = layer_inputs("dense", (rows, k), kernel_shape, bias_shape)
+    x_width = input_width("x", (rows, k), widths, max_texture_size)
     full, rest = divmod(k, 4)
     k4 = -(-k // 4)
     walkers = ("t0", "t1", "t2", "t3")
     k_tail = ""
     if rest:
-        lines = []
-        for j, walker in enumerate(walkers):
-            terms = " + ".join(f"xs.{lane} * kernel_at({4 * full + i}, u4)"
-                               for i, lane in enumerate(lanes(rest)))
-            lines.append(f"    xs = x_fetch({walker});\n    acc{j} += {terms};")
+        terms = tail_terms(k, "kernel_at({i}, u4)")
+        lines = [f"    xs = x_fetch({walker});\n    acc{j} += {terms};"
+                 for j, walker in enumerate(walkers)]
         k_tail = "  {\n    vec4 xs;\n" + "\n".join(lines) + "\n  }"
     values = {
         "ROWS": rows, "K": k, "K4": k4, "K_FULL4": full, "K_TAIL": k_tail, "UNITS": units,
         "GROUPS": -(-rows // 4), "X_WIDTH": x_width,
         "ADVANCE": _walk_advance(x_width, k4, walkers),
-        "BIAS_INIT": "bias_at(u4)" if bias_shape is not None else "vec4(0.0)",
+        "BIAS_INIT": bias_init(inputs, "u4"),
         "ACTIVATION": activation_snippet(activation, alpha),
     }
     return build_program("dense_forward_rows4", "dense_forward_rows4", inputs,
@@ -298,7 +283,7 @@ def dense_transpose_input(
     `dense_backward_kernel`. x (..., k) is read by flat texel (it may be a view)."""
     x_shape, rows, k = _rows_and_k("dense_transpose_input", x_shape)
     k4 = -(-k // 4)
-    x_width = (widths or {}).get("x") or texture_layout((rows, k), max_texture_size)[0]
+    x_width = input_width("x", (rows, k), widths, max_texture_size)
     # x in its own (rows, k) layout: addressed without division.
     x_fetch = "x_at(row + j, k4)" if x_width == k4 else f"x_texel((row + j) * {k4} + k4)"
     return build_program("dense_transpose_input", "dense_transpose_input", {"x": (rows, k)},
@@ -340,8 +325,7 @@ def dense_backward_kernel(
     rows_tail = ""
     if rest:
         # The last texel of xt's row holds rows % 4 real rows: only those lanes.
-        terms = " + ".join(f"xs.{lane} * dz_at({4 * full + j}, o.y)"
-                           for j, lane in enumerate(lanes(rest)))
+        terms = tail_terms(rows, "dz_at({i}, o.y)")
         rows_tail = f"  {{\n    vec4 xs = xt_at(o.x, {full});\n    acc += {terms};\n  }}"
     values = {"ROWS": rows, "K": k, "UNITS": units, "ROWS_FULL4": full, "ROWS_TAIL": rows_tail,
               "HELPERS": dz_accessors(2, activation, alpha)}
@@ -357,17 +341,14 @@ def bias_backward_program(op: str, dy_shape: tuple[int, ...], y_shape, activatio
     from webgl_backend.ops.gradients import dz_accessors, gradient_inputs
 
     dy_shape = tuple(int(d) for d in dy_shape)
-    if len(dy_shape) < 2 or any(d < 1 for d in dy_shape):
-        raise ShapeError(f"{op}: dy must be (n, ..., units) with positive sizes, got {dy_shape}")
-    units = dy_shape[-1]
-    rows = shape_size(dy_shape) // units
+    dy2, rows = _dense_grad_shapes(op, dy_shape, dy_shape[-1] if dy_shape else 0)
+    units = dy2[1]
     widths = dict(widths or {})
-    width = widths.get("dy") or texture_layout(dy_shape, max_texture_size)[0]
+    width = input_width("dy", dy_shape, widths, max_texture_size)
     widths["dy"] = width
-    inputs = gradient_inputs(op, (rows, units),
-                             _dense_y_shape(op, y_shape, dy_shape, (rows, units)), activation)
+    inputs = gradient_inputs(op, dy2, _dense_y_shape(op, y_shape, dy_shape, dy2), activation)
     if "y" in inputs:
-        y_width = widths.get("y") or texture_layout(tuple(y_shape), max_texture_size)[0]
+        y_width = input_width("y", tuple(y_shape), widths, max_texture_size)
         if y_width != width:
             raise ShapeError(f"{op}: y and dy must share a texture layout (widths {y_width} "
                              f"and {width})")

@@ -11,9 +11,9 @@ from webgl_backend.codegen import (
     DEFAULT_MAX_TEXTURE_SIZE,
     Program,
     build_program,
+    input_width,
     lanes,
     shape_size,
-    texture_layout,
 )
 from webgl_backend.errors import ShapeError
 
@@ -45,7 +45,7 @@ def softmax_forward(x_shape: tuple[int, ...], *,
         raise ShapeError(f"softmax: x must have positive dimensions, got shape {x_shape}")
     units = x_shape[-1]
     rows = shape_size(x_shape) // units
-    x_width = (widths or {}).get("x") or texture_layout(x_shape, max_texture_size)[0]
+    x_width = input_width("x", x_shape, widths, max_texture_size)
     values = softmax_values(units, "vec4 row_logits(int row, int g) { return x_at(row, g); }")
     return build_program("softmax_forward", "softmax_forward", {"x": (rows, units)}, x_shape,
                          values, max_texture_size, {"x": x_width})
