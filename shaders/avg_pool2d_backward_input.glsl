@@ -6,12 +6,7 @@ ${HELPERS}
 void main() {
   if (out_texel_index() >= ${OUT_TEXELS}) { write_output(vec4(0.0)); return; }
   ivec4 o = out_coords();
-  int ay = o.y + ${PAD_TOP};
-  int ax = o.z + ${PAD_LEFT};
-  int oy_lo = max(0, (ay - ${PH} + ${SH}) / ${SH});
-  int oy_hi = min(${OH} - 1, ay / ${SH});
-  int ox_lo = max(0, (ax - ${PW} + ${SW}) / ${SW});
-  int ox_hi = min(${OW} - 1, ax / ${SW});
+${WINDOWS_OF_CELL}
   vec4 acc = vec4(0.0);
   for (int oy = oy_lo; oy <= oy_hi; ++oy) {
     int top = oy * ${SH} - ${PAD_TOP};

@@ -6,8 +6,23 @@ argmax rule rather than TF.js's '>='; average divides by the count of valid cell
 
 from __future__ import annotations
 
-from webgl_backend.codegen import DEFAULT_MAX_TEXTURE_SIZE, Program, build_program
-from webgl_backend.ops.conv import _pair, window_geometry
+from webgl_backend.codegen import (
+    DEFAULT_MAX_TEXTURE_SIZE,
+    Program,
+    build_program,
+    fill_template,
+)
+from webgl_backend.ops.conv import WindowGeometry, _pair, window_geometry
+
+
+def _pool_values(op: str, x_shape: tuple[int, ...], pool_size, strides,
+                 g: WindowGeometry) -> dict[str, object]:
+    """The template values every pooling program shares: shapes, window and geometry."""
+    ph, pw = _pair(op, "pool_size", pool_size)
+    sh, sw = _pair(op, "strides", strides)
+    n, h, w, c = x_shape
+    return {"N": n, "H": h, "W": w, "C": c, "PH": ph, "PW": pw, "SH": sh, "SW": sw,
+            "OH": g.oh, "OW": g.ow, "PAD_TOP": g.pad_top, "PAD_LEFT": g.pad_left}
 
 
 def _pool_program(op: str, x_shape, pool_size, strides, padding: str,
@@ -15,13 +30,9 @@ def _pool_program(op: str, x_shape, pool_size, strides, padding: str,
     x_shape = tuple(int(d) for d in x_shape)
     strides = pool_size if strides is None else strides
     g = window_geometry(op, x_shape, pool_size, strides, padding)
-    ph, pw = _pair(op, "pool_size", pool_size)
-    sh, sw = _pair(op, "strides", strides)
-    n, h, w, c = x_shape
-    values = {"N": n, "H": h, "W": w, "C": c, "PH": ph, "PW": pw, "SH": sh, "SW": sw,
-              "OH": g.oh, "OW": g.ow, "PAD_TOP": g.pad_top, "PAD_LEFT": g.pad_left}
-    return build_program(f"{op}_forward", f"{op}_forward", {"x": x_shape}, (n, g.oh, g.ow, c),
-                         values, max_texture_size, widths)
+    values = _pool_values(op, x_shape, pool_size, strides, g)
+    return build_program(f"{op}_forward", f"{op}_forward", {"x": x_shape},
+                         (x_shape[0], g.oh, g.ow, x_shape[3]), values, max_texture_size, widths)
 
 
 def max_pool2d_forward(x_shape: tuple[int, ...], pool_size=(2, 2), strides=(2, 2),
@@ -59,12 +70,10 @@ def _pool_backward_program(op: str, dy_shape, x_shape, pool_size, strides, paddi
     if dy_shape != expected:
         raise ShapeError(f"{op}: dy has shape {dy_shape}, expected {expected} for x {x_shape}, "
                          f"pool_size {pool_size}, strides {strides}, padding {padding!r}")
-    ph, pw = _pair(op, "pool_size", pool_size)
-    sh, sw = _pair(op, "strides", strides)
-    n, h, w, c = x_shape
-    values = {"N": n, "H": h, "W": w, "C": c, "PH": ph, "PW": pw, "SH": sh, "SW": sw,
-              "OH": g.oh, "OW": g.ow, "PAD_TOP": g.pad_top, "PAD_LEFT": g.pad_left,
-              "HELPERS": LANE_MASK}
+    values = _pool_values(op, x_shape, pool_size, strides, g)
+    values["HELPERS"] = LANE_MASK
+    # Both backward templates loop over the windows that hold the output cell.
+    values["WINDOWS_OF_CELL"] = fill_template("pool2d_windows_of_cell", values).rstrip("\n")
     shapes = {"dy": dy_shape, "x": x_shape}
     return build_program(op, f"{op}_input", {name: shapes[name] for name in inputs_of},
                          x_shape, values, max_texture_size, widths)
