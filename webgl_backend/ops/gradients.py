@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from webgl_backend.codegen import float_literal
 from webgl_backend.errors import ShapeError
+from webgl_backend.ops.activations import DEFAULT_LEAKY_ALPHA
 
-# Keras/TF.js LeakyReLU default slope (same as ops.activations.DEFAULT_LEAKY_ALPHA).
-DEFAULT_LEAKY_ALPHA = 0.3
 GRADIENT_ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh")
 
 LANE_MASK = ("vec4 lane_mask(int first, int count) {\n"
