@@ -363,3 +363,14 @@ def test_rebuilt_backward_and_update_programs_hit_the_cache():
     # Another attribute is another source, so another program.
     context.compile(sgd_update((13, 7), l2=0.02))
     assert context.compiles == compiles + 1
+
+
+@pytest.mark.parametrize("builder", [max_pool2d_backward, avg_pool2d_backward],
+                         ids=["max_pool2d", "avg_pool2d"])
+def test_pool_backward_bakes_the_window_range_of_its_cell(builder):
+    # x (1, 5, 7, 3), window 3, stride 2, 'same': oh 3, ow 4, pads top 1 left 1.
+    program = builder((1, 3, 4, 3), (1, 5, 7, 3), 3, 2, "same")
+    body = _body(program)
+    assert "int oy_lo = max(0, (ay - 3 + 2) / 2);" in body
+    assert "int ox_hi = min(4 - 1, ax / 2);" in body
+    assert "int ay = o.y + 1;" in body and "$" not in body

@@ -186,3 +186,36 @@ def test_dump_switch_prints_every_generated_source(monkeypatch, capsys):
     monkeypatch.setenv("SHADERNET_DUMP_SHADERS", "0")
     dense_forward((2, 5), (5, 3))
     assert capsys.readouterr().out == ""
+
+
+# -- helpers shared by the builders --------------------------------------------------------
+
+
+@pytest.mark.parametrize("count, expected", [
+    (4, ""),
+    (5, "xs.x * kernel_at(4, u4)"),
+    (7, "xs.x * kernel_at(4, u4) + xs.y * kernel_at(5, u4) + xs.z * kernel_at(6, u4)"),
+], ids=["count=4-no-tail", "count=5-one-lane", "count=7-three-lanes"])
+def test_tail_terms_use_only_the_real_lanes_of_the_last_texel(count, expected):
+    assert codegen.tail_terms(count, "kernel_at({i}, u4)") == expected
+
+
+def test_layer_inputs_add_a_bias_that_matches_the_kernel_units():
+    inputs = codegen.layer_inputs("dense", (3, 5), (5, 7), [7])
+    assert inputs == {"x": (3, 5), "kernel": (5, 7), "bias": (7,)}
+    assert codegen.bias_init(inputs, "u4") == "bias_at(u4)"
+    no_bias = codegen.layer_inputs("dense", (3, 5), (5, 7), None)
+    assert "bias" not in no_bias and codegen.bias_init(no_bias, "u4") == "vec4(0.0)"
+
+
+def test_layer_inputs_reject_a_bias_of_the_wrong_size_naming_the_op():
+    with pytest.raises(ShapeError, match=r"conv2d: bias must have shape \(8,\) to match kernel "
+                                         r"\(3, 3, 1, 8\), got \(9,\)"):
+        codegen.layer_inputs("conv2d", (1, 5, 5, 1), (3, 3, 1, 8), (9,))
+
+
+@pytest.mark.parametrize("widths, expected", [(None, 3), ({}, 3), ({"x": 11}, 11), ({"y": 11}, 3)],
+                         ids=["no-widths", "empty", "x-given", "other-input-given"])
+def test_input_width_is_the_given_width_or_the_default_layout(widths, expected):
+    # (2, 9) packs 9 values in 3 texels per row: default width 3.
+    assert codegen.input_width("x", (2, 9), widths, 4096) == expected
