@@ -9,14 +9,13 @@ to a clean state before each test and prints the browser console when a test fai
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
 import time
 
 import pytest
 
 from server.settings import REPO_ROOT
 from tests.e2e.models import default_model_dir
+from tests.support.live_server import live_server
 
 READY_TIMEOUT_MS = 90_000
 
@@ -79,8 +78,6 @@ def e2e_server(tmp_path_factory):
     """The app under uvicorn on 127.0.0.1:<free port>; yields (base URL, folders)."""
     if not (REPO_ROOT / "node_modules" / "pyodide" / "pyodide.asm.wasm").is_file():
         pytest.skip("node_modules/ is missing: run `make setup` (npm install)")
-    import uvicorn
-
     from server.main import create_app
     from server.settings import Settings
 
@@ -88,21 +85,8 @@ def e2e_server(tmp_path_factory):
     shutil.copytree(default_model_dir(), root / "models" / "default")
     settings = Settings(models_dir=root / "models", store_dir=root / "store",
                         cache_dir=root / "cache")
-    app = create_app(settings)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start within 10 s")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", root
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with live_server(create_app(settings)) as url:
+        yield url, root
 
 
 @pytest.fixture(scope="session")

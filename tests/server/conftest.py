@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
-import threading
-import time
 import warnings
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from model_export.layers import Dense, Flatten
 from model_export.model import Sequential
 from server.main import create_app
 from server.settings import REPO_ROOT, Settings
+from tests.support.live_server import live_server as serve_live
 
 with warnings.catch_warnings():  # starlette nags about httpx vs httpx2; irrelevant here
     warnings.simplefilter("ignore")
@@ -113,20 +111,5 @@ def exports(server_dirs):
 @pytest.fixture(scope="module")
 def live_server(app):
     """The app under a real uvicorn on 127.0.0.1 at an ephemeral port; yields its base URL."""
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start within 10 s")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve_live(app) as url:
+        yield url
