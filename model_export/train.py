@@ -157,6 +157,13 @@ def _clock(seconds: float) -> str:
 # ----------------------------------------------------------------------------- loop
 
 @dataclass
+class _Best:
+    val_loss: float
+    epoch: int
+    weights: list[np.ndarray] | None  # None when they were not kept (before a resume)
+
+
+@dataclass
 class Trainer:
     model: Sequential
     optimizer: Optimizer
@@ -172,35 +179,45 @@ class Trainer:
         for epoch in range(first, self.config.epochs + 1):
             record = self._run_epoch(epoch, data, rng)
             self.history["epochs"].append(record)
-            improved = best is None or record.get("val_loss", -record["train_loss"]) < best[0]
-            if improved:
-                best = (record.get("val_loss", -record["train_loss"]), epoch,
-                        [w.copy() for _, w in self.model.get_weights()])
+            if "val_loss" in record and (best is None or record["val_loss"] < best.val_loss):
+                best = _Best(record["val_loss"], epoch, self._copy_weights())
             if checkpoint_path is not None:
                 save_checkpoint(checkpoint_path, self.model, self.optimizer,
                                 asdict(self.config), self.history)
             if self._should_stop(epoch, best):
-                self.stream.write(f"early stopping: validation loss has not improved for "
-                                  f"{self.config.patience} epochs; keeping epoch {best[1]}\n")
-                self.model.set_weights(best[2])
-                self.history["stopped_early_at"] = epoch
-                self.history["best_epoch"] = best[1]
+                self._stop_early(epoch, best)
                 break
         return self.history
 
-    def _best_so_far(self):
-        epochs = self.history["epochs"]
-        if not epochs or "val_loss" not in epochs[0]:
-            return None
-        index = int(np.argmin([e["val_loss"] for e in epochs]))
-        # Weights of an earlier best epoch are not stored; the current ones stand in for them.
-        return (epochs[index]["val_loss"], index + 1,
-                [w.copy() for _, w in self.model.get_weights()])
+    def _copy_weights(self) -> list[np.ndarray]:
+        return [w.copy() for _, w in self.model.get_weights()]
 
-    def _should_stop(self, epoch: int, best) -> bool:
+    def _best_so_far(self) -> "_Best | None":
+        """The best validation epoch of a resumed history (None for a fresh run)."""
+        epochs = [e for e in self.history["epochs"] if "val_loss" in e]
+        if not epochs:
+            return None
+        record = min(epochs, key=lambda e: e["val_loss"])
+        # A checkpoint holds the last epoch's weights only; an earlier best one's are gone.
+        last = record["epoch"] == self.history["epochs"][-1]["epoch"]
+        return _Best(record["val_loss"], record["epoch"], self._copy_weights() if last else None)
+
+    def _should_stop(self, epoch: int, best: "_Best | None") -> bool:
         patience = self.config.patience
-        return (patience is not None and best is not None and
-                "val_loss" in self.history["epochs"][-1] and epoch - best[1] >= patience)
+        return patience is not None and best is not None and epoch - best.epoch >= patience
+
+    def _stop_early(self, epoch: int, best: "_Best") -> None:
+        message = (f"early stopping: validation loss has not improved for "
+                   f"{self.config.patience} epochs; ")
+        if best.weights is None:
+            message += (f"the best was epoch {best.epoch}, before the resumed checkpoint, so "
+                        f"the weights of epoch {epoch} are kept")
+        else:
+            message += f"keeping epoch {best.epoch}"
+            self.model.set_weights(best.weights)
+            self.history["best_epoch"] = best.epoch
+        self.stream.write(message + "\n")
+        self.history["stopped_early_at"] = epoch
 
     def _run_epoch(self, epoch: int, data: Mnist, rng: np.random.Generator) -> dict:
         batch_size = self.config.batch_size

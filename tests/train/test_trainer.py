@@ -66,3 +66,16 @@ def test_progress_bar_prints_eta_then_total():
 def test_config_refusals(overrides, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig(arch="mlp", **overrides).resolved().validate()
+
+
+def test_early_stopping_after_resume_keeps_current_weights_when_the_best_is_gone(tmp_path):
+    config = TrainConfig(arch="mlp", epochs=4, patience=2).resolved()
+    model = build_model(config)
+    before_resume = [{"epoch": e, "train_loss": 1.0, "train_accuracy": 0.5, "val_loss": v,
+                      "val_accuracy": 0.5} for e, v in ((1, 0.2), (2, 0.9))]
+    trainer = Trainer(model, build_optimizer(config), config, {"epochs": before_resume},
+                      stream=io.StringIO())
+    trainer._run_epoch = lambda epoch, data, rng: {**before_resume[1], "epoch": epoch}
+    history = trainer.fit(tiny_data())
+    assert history["stopped_early_at"] == 3 and "best_epoch" not in history
+    assert "the best was epoch 1, before the resumed checkpoint" in trainer.stream.getvalue()
