@@ -1,21 +1,25 @@
 """Shared fixtures: one static server and one headless Chromium for the whole session.
 
-Browser tests are marked `browser`; they are skipped (with the reason) when Chromium or
-`node_modules/` is missing, so `pytest tests/nn` works on a bare machine. `make test`
-installs both, so in CI nothing is skipped.
+Browser tests are marked `browser`; they are skipped (with the reason) when Chromium,
+Playwright or `node_modules/` is missing, so `pytest tests/nn` works on a bare machine.
+`make test` installs them and sets `SHADERNET_REQUIRE_BROWSER=1`, which turns every such
+skip into a failure naming what is missing (tests/support/browser_required.py).
+`CHROMIUM=/path/to/chromium` picks another browser binary.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.support.browser_required import browser_unavailable, fail_browser_skip
 from tests.support.static_server import StaticServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     # Without these Chromium keeps trying to reach Google's hosts (no network here).
     "--disable-background-networking",
@@ -35,7 +39,7 @@ def repo_root() -> Path:
 def static_server():
     """Serve the repository root over HTTP (node_modules, models, static, test files)."""
     if not (REPO_ROOT / "node_modules").is_dir():
-        pytest.skip("node_modules/ is missing: run `make setup` (npm install)")
+        browser_unavailable("node_modules/ is missing: run `make setup` (npm install)")
     server = StaticServer(REPO_ROOT)
     yield server
     server.close()
@@ -45,8 +49,12 @@ def static_server():
 def browser():
     """One headless Chromium for the whole test session."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}: run `make setup`")
-    from playwright.sync_api import sync_playwright
+        browser_unavailable(f"Chromium not found at {CHROMIUM}: run `make browser` "
+                            "(apt-get install chromium) or set CHROMIUM")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        browser_unavailable("Playwright is not installed: run `make setup`")
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -73,4 +81,5 @@ def page(browser, request):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    fail_browser_skip(item, report)
     setattr(item, f"rep_{report.when}", report)

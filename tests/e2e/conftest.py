@@ -15,6 +15,7 @@ import pytest
 
 from server.settings import REPO_ROOT
 from tests.e2e.models import default_model_dir
+from tests.support.browser_required import browser_unavailable
 from tests.support.live_server import live_server
 
 READY_TIMEOUT_MS = 90_000
@@ -77,7 +78,7 @@ class DrawingPage:
 def e2e_server(tmp_path_factory):
     """The app under uvicorn on 127.0.0.1:<free port>; yields (base URL, folders)."""
     if not (REPO_ROOT / "node_modules" / "pyodide" / "pyodide.asm.wasm").is_file():
-        pytest.skip("node_modules/ is missing: run `make setup` (npm install)")
+        browser_unavailable("node_modules/ is missing: run `make setup` (npm install)")
     from server.main import create_app
     from server.settings import Settings
 
