@@ -13,6 +13,22 @@ function setStatus(text, kind = "") {
   statusLine.textContent = text;
   statusLine.className = `status ${kind}`;
 }
+// A progress bar (div.meter[role=progressbar] > .meter-fill): `fraction` 0..1, or null for
+// "busy, amount unknown" (an animated stripe).
+function setMeter(meter, fraction, text) {
+  const fill = meter.querySelector(".meter-fill");
+  const known = fraction !== null && fraction !== undefined;
+  meter.classList.toggle("indeterminate", !known);
+  if (known) {
+    const clamped = Math.min(1, Math.max(0, fraction));
+    fill.style.width = `${(clamped * 100).toFixed(2)}%`;
+    meter.setAttribute("aria-valuenow", String(Math.round(clamped * 100)));
+  } else {
+    fill.style.width = "";
+    meter.removeAttribute("aria-valuenow");
+  }
+  meter.setAttribute("aria-valuetext", text);
+}
 function showBanner(text) {
   const banner = $("banner");
   banner.textContent = text;
@@ -509,8 +525,7 @@ async function train() {
   $("training").hidden = false;
   losses.length = 0;
   drawLossChart(1);
-  const progressBar = $("train-progress");
-  progressBar.value = 0;
+  setMeter($("train-progress"), 0, "not started");
   $("train-result").textContent = "";
   try {
     const before = await checkSamples();
@@ -540,8 +555,7 @@ async function train() {
 
 function onTrainProgress({ step, total, loss, ms, draws, gl_calls: glCalls }) {
   losses.push(loss);
-  $("train-progress").max = total;
-  $("train-progress").value = step;
+  setMeter($("train-progress"), step / total, `step ${step} of ${total}`);
   $("stat-step").textContent = `${ms.toFixed(1)} ms · ${draws} draws · ${glCalls} GL calls ` +
     `(step ${step}/${total}, loss ${loss.toFixed(3)})`;
   requestAnimationFrame(() => drawLossChart(total));

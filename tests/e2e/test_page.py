@@ -2,37 +2,116 @@
 
 from __future__ import annotations
 
-import io
+import re
 
 import numpy as np
 import pytest
 
-from server.settings import REPO_ROOT
 from tests.e2e.digits import DIGITS, PLACES, draw, place
+from tests.e2e.pixels import (ACCENT, BAR_FILL, bounding_box, covered, crop_to_ink, grey, near,
+                              resize_mask, run_fraction, save_page, screenshot)
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOT = REPO_ROOT / "build" / "e2e" / "ready.png"
 
 
-def test_ready_page_screenshot_is_not_blank_and_has_bars(drawing_page):
+BAR_BOXES = """() => [...document.querySelectorAll('[data-testid^=prob-]')].map((item) => {
+  const track = item.querySelector('.track').getBoundingClientRect();
+  const fill = item.querySelector('.fill').getBoundingClientRect();
+  return {track: track.width, fill: fill.width, fillHeight: fill.height,
+          trackHeight: track.height, left: fill.left - track.left};
+})"""
+BARS_STILL = "() => document.getElementById('bars').getAnimations({subtree: true}).length === 0"
+
+
+def bar_boxes(page) -> list[dict]:
+    page.wait_for_function(BARS_STILL)
+    return page.evaluate(BAR_BOXES)
+
+
+def assert_bars_show(page, probabilities: list[float]) -> None:
+    """Each fill's rendered width is its probability's share of the track (within 1.5 px)."""
+    boxes = bar_boxes(page)
+    for digit, (box, p) in enumerate(zip(boxes, probabilities)):
+        assert abs(box["fill"] - p * box["track"]) <= 1.5, (digit, p, box)
+        if p > 0.05:
+            assert box["fillHeight"] == pytest.approx(box["trackHeight"], abs=0.5), (digit, box)
+            assert abs(box["left"]) <= 0.5, (digit, box)
+    # Independent of the numbers the page shows: the fills add up to one track.
+    assert sum(box["fill"] for box in boxes) == pytest.approx(boxes[0]["track"], abs=3)
+
+
+def test_ready_page_regions_show_an_empty_pad_and_empty_bars(drawing_page):
     page = drawing_page.page
     assert "Ready" in drawing_page.status()
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    png = page.screenshot(path=str(SCREENSHOT), full_page=True)
-    from PIL import Image
-
-    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32)
-    assert pixels.std() > 20, "the page looks blank"
-    packed = pixels.astype(np.uint32) @ np.array([1 << 16, 1 << 8, 1], dtype=np.uint32)
-    assert len(np.unique(packed)) > 200  # text, bars and buttons, not a flat fill
+    save_page(page, "ready-1280.png")
+    pad = screenshot(page.get_by_test_id("canvas"))
+    assert pad.shape[0] >= 300 and pad.shape[1] == pytest.approx(pad.shape[0], abs=1)
+    assert not (grey(pad) < 100).any(), "ink on an empty pad"
+    assert grey(pad).std() > 1, "the pad's dot grid is missing"
     for digit in range(10):
-        bar = page.get_by_test_id(f"prob-{digit}")
-        box = bar.bounding_box()
-        assert bar.is_visible() and box["width"] > 100 and box["height"] > 8, digit
-    canvas = page.get_by_test_id("canvas").bounding_box()
-    assert canvas["width"] >= 300 and canvas["height"] == pytest.approx(canvas["width"], abs=1)
+        track = screenshot(page.get_by_test_id(f"prob-{digit}").locator(".track"))
+        assert track.shape[1] > 100 and track.shape[0] >= 10, digit
+        middle = track[track.shape[0] // 2]
+        assert not (near(middle[None], ACCENT) | near(middle[None], BAR_FILL)).any(), digit
     assert page.get_by_test_id("prediction").text_content() == "–"
+
+
+@pytest.mark.parametrize("digit", [7, 0])
+def test_bar_fills_are_as_long_as_the_probabilities(drawing_page, digit):
+    page = drawing_page.page
+    draw(page, place(DIGITS[digit], *PLACES["centre-large"]))
+    drawing_page.wait_settled()
+    probabilities = drawing_page.probabilities()
+    assert_bars_show(page, probabilities)
+    best = int(np.argmax(probabilities))
+    boxes = bar_boxes(page)
+    assert max(range(10), key=lambda d: boxes[d]["fill"]) == best
+    # The pixels: the best bar's track is accent-coloured over its probability's share.
+    track = screenshot(page.get_by_test_id(f"prob-{best}").locator(".track"))
+    row = near(track[track.shape[0] // 2][None], ACCENT)[0]
+    assert run_fraction(row) == pytest.approx(probabilities[best], abs=2.5 / row.size)
+    page.get_by_test_id("clear").click()
+    drawing_page.wait_settled()
+    assert max(box["fill"] for box in bar_boxes(page)) == 0
+
+
+def test_at_phone_width_the_page_fits_and_the_bars_still_show(drawing_page):
+    page = drawing_page.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        pad = page.get_by_test_id("canvas").bounding_box()
+        assert pad["width"] >= 300 and pad["x"] >= 0 and pad["x"] + pad["width"] <= 390
+        draw(page, place(DIGITS[3], *PLACES["centre-large"]))
+        drawing_page.wait_settled()
+        page.get_by_test_id("bars").scroll_into_view_if_needed()
+        assert_bars_show(page, drawing_page.probabilities())
+        save_page(page, "drawn-390.png")
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 1000})
+
+
+def test_the_preview_shows_the_drawn_ink(drawing_page):
+    """The 28x28 preview, as rendered (84 px, pixelated), holds the pad's ink shape."""
+    page = drawing_page.page
+    draw(page, place(DIGITS[2], *PLACES["off-centre-bottom-right"]))
+    drawing_page.wait_settled()
+    save_page(page, "drawn-1280.png")
+    pad_ink = grey(screenshot(page.get_by_test_id("canvas"))) < 100
+    shown = grey(screenshot(page.get_by_test_id("input-preview")))
+    # The black square itself (the shot may hold a sliver of the card around it).
+    top, left, bottom, right = bounding_box(shown < 40)
+    shown = shown[top:bottom + 1, left:right + 1]
+    assert min(shown.shape) >= 83, shown.shape  # 3 screen px per pixel
+    centres = (np.arange(28) + 0.5) * shown.shape[0] / 28
+    pixels = shown[centres.astype(int)][:, centres.astype(int)]
+    seen_ink = pixels > 100
+    top, left, bottom, right = bounding_box(seen_ink)
+    assert max(bottom - top, right - left) + 1 in range(19, 23)  # MNIST's 20 px box
+    seen = crop_to_ink(seen_ink)
+    drawn = resize_mask(crop_to_ink(pad_ink), *seen.shape)
+    assert covered(drawn, seen) > 0.9 and covered(seen, drawn) > 0.9
 
 
 @pytest.mark.parametrize("digit, where", [
@@ -96,40 +175,37 @@ def test_prediction_updates_while_drawing(drawing_page):
     assert drawing_page.prediction() == "7"
 
 
-def test_undo_removes_the_last_stroke_and_clear_empties(drawing_page):
+def pad_ink(page) -> np.ndarray:
+    return grey(screenshot(page.get_by_test_id("canvas"))) < 100
+
+
+@pytest.mark.parametrize("how", ["button", "ctrl-z"])
+def test_undo_removes_the_last_strokes_pixels_and_clear_empties(drawing_page, how):
     page = drawing_page.page
     four = place(DIGITS[4], *PLACES["centre-large"])
     draw(page, four[:1])
     drawing_page.wait_settled()
-    first = drawing_page.probabilities()
+    first, first_ink = drawing_page.probabilities(), pad_ink(page)
     draw(page, four[1:])
     drawing_page.wait_settled()
-    assert drawing_page.prediction() == "4"
-    page.get_by_test_id("undo").click()
+    both_ink = pad_ink(page)
+    assert both_ink.sum() > 1.3 * first_ink.sum()
+    if how == "button":
+        page.get_by_test_id("undo").click()
+    else:
+        page.get_by_test_id("canvas").press("Control+z")
     drawing_page.wait_settled()
+    undone_ink = pad_ink(page)
+    assert (undone_ink ^ first_ink).sum() <= 0.01 * first_ink.sum()  # the first stroke alone
     assert drawing_page.probabilities() == pytest.approx(first, abs=1e-6)
-    page.get_by_test_id("clear").click()
+    assert_bars_show(page, first)
+    page.get_by_test_id("canvas").press("Escape") if how == "ctrl-z" else \
+        page.get_by_test_id("clear").click()
     drawing_page.wait_settled()
     assert drawing_page.prediction() == "–"
     assert page.get_by_test_id("undo").is_disabled()
-    assert drawing_page.probabilities() == [0.0] * 10
-    ink = page.evaluate("() => { const c = document.querySelector('[data-testid=canvas]');"
-                        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-                        " let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; }")
-    assert ink == 0
-
-
-def test_keyboard_escape_clears_and_ctrl_z_undoes(drawing_page):
-    page = drawing_page.page
-    draw(page, place(DIGITS[4], *PLACES["centre-large"]))
-    drawing_page.wait_settled()
-    page.get_by_test_id("canvas").press("Control+z")
-    drawing_page.wait_settled()
-    assert page.evaluate("() => document.querySelector('[data-testid=canvas]').dataset.version") \
-        is not None and drawing_page.prediction() != "–"
-    page.get_by_test_id("canvas").press("Escape")
-    drawing_page.wait_settled()
-    assert drawing_page.prediction() == "–"
+    assert not pad_ink(page).any()
+    assert max(box["fill"] for box in bar_boxes(page)) == 0
 
 
 def test_under_the_hood_shows_glsl_and_counters(drawing_page):
@@ -139,10 +215,21 @@ def test_under_the_hood_shows_glsl_and_counters(drawing_page):
     page.locator("[data-testid=hood] > summary").click()
     sources = page.locator("[data-testid=sources] pre")
     assert sources.count() >= 2
+    first = page.locator("[data-testid=sources] details").first
+    first.locator("summary").click()
+    assert sources.first.is_visible() and sources.first.bounding_box()["height"] > 50
     assert sources.first.text_content().startswith("#version 300 es")
-    assert "draws" in page.locator("#stat-forward").text_content()
-    assert "textures" in page.locator("#stat-objects").text_content()
-    assert page.get_by_test_id("forward-ms").text_content().endswith("(predict call in the worker)")
+    assert "void main()" in sources.first.text_content()
+    counts = re.fullmatch(r"(\d+) draws · (\d+) GL calls · (\d+) programs · (\d+) compiles",
+                          page.locator("#stat-forward").text_content())
+    assert counts and int(counts[1]) >= 1 and int(counts[2]) > int(counts[1]), counts
+    objects = re.match(r"(\d+) textures · (\d+) framebuffers",
+                       page.locator("#stat-objects").text_content())
+    assert objects and int(objects[1]) >= 2, objects
+    ms = re.fullmatch(r"([0-9.]+) ms \(predict call in the worker\)",
+                      page.get_by_test_id("forward-ms").text_content())
+    assert ms and float(ms[1]) > 0
+    first.locator("summary").click()
     page.locator("[data-testid=hood] > summary").click()
 
 
