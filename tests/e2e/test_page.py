@@ -359,3 +359,36 @@ def test_digit_key_on_the_canvas_adds_a_sample(drawing_page):
     page.get_by_test_id("canvas").press("5")
     samples = page.locator("[data-testid=sample]")
     assert samples.count() == 1 and samples.first.get_attribute("data-label") == "5"
+
+
+def test_loss_chart_line_height_is_proportional_to_the_loss(drawing_page):
+    """static/chart.js on a known series: the line's height above the axis at each step's
+    column, read from the pixels, is in proportion to that step's loss (within 2 px)."""
+    page = drawing_page.page
+    losses = [2.0, 1.6, 1.1, 0.7, 0.4, 0.3, 0.1]
+    page.evaluate("""async (losses) => {
+        const { drawLossChart } = await import(new URL('chart.js', new URL(
+            JSON.parse(document.getElementById('shadernet-config').textContent).static_url,
+            location.href)));
+        const canvas = Object.assign(document.createElement('canvas'),
+                                     { width: 360, height: 120, id: 'chart-under-test' });
+        canvas.style.cssText = 'position: fixed; left: 0; top: 0; width: 360px; height: 120px;'
+            + 'background: #fff; z-index: 10';
+        document.body.append(canvas);
+        drawLossChart(canvas, losses, losses.length); }""", losses)
+    try:
+        chart = screenshot(page.locator("#chart-under-test"))
+    finally:
+        page.evaluate("() => document.getElementById('chart-under-test').remove()")
+    line = near(chart, ACCENT, tolerance=60)
+    bottom = chart.shape[0] - 16  # the axis line: CHART_LAYOUT.bottomGap
+    left, right = 34, 6
+    heights = []
+    for i, _ in enumerate(losses):
+        x = round(left + (chart.shape[1] - left - right) * i / (len(losses) - 1))
+        rows = np.nonzero(line[:, max(0, x - 1):x + 2].any(axis=1))[0]
+        assert rows.size, f"no line at step {i} (x={x})"
+        heights.append(bottom - rows.mean())
+    for i, loss in enumerate(losses):
+        assert heights[i] == pytest.approx(heights[0] * loss / losses[0], abs=2.5), (i, heights)
+    assert heights[0] > 80  # the largest loss is near the top

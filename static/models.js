@@ -1,0 +1,103 @@
+// Saved versions: "Save model" uploads the worker's weights as a new version on the
+// server; the picker lists every version and loads the one chosen.
+
+import { describeModel, showCounters, showSources } from "./hood.js";
+import { setStatus } from "./status.js";
+
+const $ = (id) => document.getElementById(id);
+const NAME_RULE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+function uploadForm(exported, base) {
+  const form = new FormData();
+  form.append("model_json", new Blob([exported.model_json], { type: "application/json" }), "model.json");
+  for (const [file, data] of Object.entries(exported.shards)) {
+    form.append("shards", new Blob([data], { type: "application/octet-stream" }), file);
+  }
+  form.append("base", base);
+  return form;
+}
+
+export class ModelShelf {
+  // app: {worker, state, config, controlsChanged(), drawingUpdated()}
+  constructor(app) {
+    this.app = app;
+    this.picker = $("model-picker");
+    $("save-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.save($("save-name").value.trim());
+    });
+    this.picker.addEventListener("change", () => this.pick());
+  }
+
+  async save(name) {
+    const { app } = this;
+    if (!NAME_RULE.test(name)) {
+      setStatus("Name: 1 to 64 characters, lowercase letters, digits, '_' or '-', starting with a letter or digit.", "error");
+      $("save-name").focus();
+      return;
+    }
+    $("save").disabled = true;
+    try {
+      setStatus(`Saving as ${name}…`);
+      const exported = await app.worker.call("export");
+      const url = `${app.config.models_api_url}/${encodeURIComponent(name)}/versions`;
+      const response = await fetch(url, { method: "POST", body: uploadForm(exported, app.state.current.name) });
+      const body = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(body.detail || `HTTP ${response.status}`);
+      // The worker still holds the weights it loaded, so Reset keeps returning to those.
+      app.state.current = { name: body.name, version: body.version, url: body.model_json_url };
+      await this.refresh();
+      setStatus(`Ready — saved as ${body.name} ${body.version}.`, "ready");
+    } catch (error) {
+      setStatus(`Save failed: ${error.message}`, "error");
+    } finally {
+      app.controlsChanged();
+    }
+  }
+
+  async refresh() {
+    const response = await fetch(this.app.config.models_api_url);
+    if (!response.ok) throw new Error(`listing models: HTTP ${response.status}`);
+    const models = await response.json();
+    this.picker.replaceChildren();
+    for (const model of models) {
+      for (const version of model.versions) {
+        const option = document.createElement("option");
+        option.value = version.model_json_url;
+        option.textContent = version.read_only ? `${model.name} (shipped)`
+          : `${model.name} ${version.version} · ${new Date(version.created).toLocaleString()}`;
+        option.dataset.name = model.name;
+        option.dataset.version = version.version;
+        this.picker.append(option);
+      }
+    }
+    this.picker.value = this.app.state.current.url || "";
+  }
+
+  async pick() {
+    const { app, picker } = this;
+    const option = picker.selectedOptions[0];
+    if (!option) return;
+    const label = `${option.dataset.name} ${option.dataset.version}`;
+    app.state.modelReady = false;
+    app.controlsChanged();
+    setStatus(`Loading ${label}…`);
+    try {
+      const info = await app.worker.call("load", option.value);
+      app.state.current = { name: option.dataset.name, version: option.dataset.version, url: option.value };
+      app.state.changedSinceLoad = false;
+      app.state.canTrain = info.training;
+      describeModel(info, label);
+      app.state.modelReady = true;
+      setStatus(`Ready — ${label} loaded.`, "ready");
+      await Promise.all([showSources(app.worker), showCounters(app.worker)]);
+      app.drawingUpdated();
+    } catch (error) {
+      app.state.modelReady = true;  // the previous model is still loaded and usable
+      picker.value = app.state.current.url || "";
+      setStatus(`Could not load ${label}: ${error.message}`, "error");
+    } finally {
+      app.controlsChanged();
+    }
+  }
+}
