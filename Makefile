@@ -41,7 +41,7 @@ test: setup browser
 
 bench: setup browser
 	$(PYTHON) bench/train_speed.py
-	$(PYTHON) bench/browser.py
+	$(PYTHON) -m bench.browser
 
 clean:
 	rm -rf runs .pytest_cache build dist *.egg-info

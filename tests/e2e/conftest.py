@@ -2,14 +2,14 @@
 
 The server runs on 127.0.0.1 at an ephemeral port in a thread, for the whole session, on
 temporary folders: `models/default` (see models.py) and an empty saved-versions store.
-The page is loaded once (Pyodide start-up is the slow part); `drawing_page` puts it back
-to a clean state before each test and prints the browser console when a test fails.
+The page is loaded once (Pyodide start-up is the slow part) and driven with
+tests/support/page_driver.py; `drawing_page` puts it back to a clean state before each
+test and prints the browser console when a test fails.
 """
 
 from __future__ import annotations
 
 import shutil
-import time
 
 import pytest
 
@@ -17,61 +17,7 @@ from server.settings import REPO_ROOT
 from tests.e2e.models import default_model_dir
 from tests.support.browser_required import browser_unavailable
 from tests.support.live_server import live_server
-
-READY_TIMEOUT_MS = 90_000
-
-
-class DrawingPage:
-    """The loaded page, its console, and the few steps every test takes."""
-
-    def __init__(self, page, url: str) -> None:
-        self.page = page
-        self.url = url
-        self.console: list[str] = []
-        page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
-        page.on("pageerror", lambda e: self.console.append(f"[pageerror] {e}"))
-        self.ready_seconds = self.open()
-
-    def open(self) -> float:
-        """Navigate to the page and wait for 'Ready'; returns the seconds it took."""
-        started = time.perf_counter()
-        self.page.goto(self.url)
-        self.wait_ready()
-        return time.perf_counter() - started
-
-    def wait_ready(self, timeout_ms: int = READY_TIMEOUT_MS) -> None:
-        self.page.wait_for_function(
-            "() => { const s = document.querySelector('[data-testid=status]').textContent;"
-            " if (/^(Could not|Prediction failed|Training failed)/.test(s)) throw new Error(s);"
-            " return s.includes('Ready'); }", timeout=timeout_ms)
-
-    def wait_settled(self, timeout_ms: int = 30_000) -> None:
-        """Until the bars show the current drawing (no prediction pending)."""
-        self.page.wait_for_function(
-            "() => { const c = document.querySelector('[data-testid=canvas]');"
-            " return c.dataset.version !== undefined && c.dataset.settled === c.dataset.version; }",
-            timeout=timeout_ms)
-
-    def prediction(self) -> str:
-        return self.page.get_by_test_id("prediction").text_content()
-
-    def probabilities(self) -> list[float]:
-        return [float(self.page.get_by_test_id(f"prob-{d}").get_attribute("data-probability"))
-                for d in range(10)]
-
-    def status(self) -> str:
-        return self.page.get_by_test_id("status").text_content()
-
-    def clean(self) -> None:
-        """Empty canvas, no samples, default model with its loaded weights."""
-        page = self.page
-        page.get_by_test_id("clear").click()
-        for remove in page.locator("[data-testid=sample] .remove").all():
-            remove.click()
-        if not page.get_by_test_id("reset").is_disabled():
-            page.get_by_test_id("reset").click()
-            self.wait_ready()
-        self.wait_settled()
+from tests.support.page_driver import DrawingPage
 
 
 @pytest.fixture(scope="session")

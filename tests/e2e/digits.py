@@ -1,4 +1,5 @@
-"""Digits written the test author's way, as pen strokes, and a driver that draws them.
+"""Digits written the test author's way, as pen strokes (tests/support/page_driver.py
+draws them).
 
 Each digit is a list of strokes; a stroke is a list of (x, y) points in the digit's own
 unit box (0..1, y down). `place` puts that box on the canvas at a centre and size given
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-Stroke = list[tuple[float, float]]
+from tests.support.page_driver import Stroke
 
 
 def _ellipse(cx: float, cy: float, rx: float, ry: float, start: float = -90.0,
@@ -55,18 +56,3 @@ def place(strokes: list[Stroke], centre_x: float, centre_y: float, size: float,
     (x shifts by slant * (0.5 - y) * size, like italic writing)."""
     return [[(centre_x + (x - 0.5 + slant * (0.5 - y)) * size, centre_y + (y - 0.5) * size)
              for x, y in stroke] for stroke in strokes]
-
-
-def draw(page, strokes: list[Stroke], steps_per_unit: int = 25) -> None:
-    """Draw `strokes` (canvas fractions) with mouse drags on the canvas."""
-    box = page.get_by_test_id("canvas").bounding_box()
-    left, top, width, height = box["x"], box["y"], box["width"], box["height"]
-    mouse = page.mouse
-    for stroke in strokes:
-        x, y = stroke[0]
-        mouse.move(left + x * width, top + y * height)
-        mouse.down()
-        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
-            steps = max(2, int(math.hypot(x1 - x0, y1 - y0) * steps_per_unit))
-            mouse.move(left + x1 * width, top + y1 * height, steps=steps)
-        mouse.up()

@@ -7,9 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from tests.e2e.digits import DIGITS, PLACES, draw, place
+from tests.e2e.digits import DIGITS, PLACES, place
 from tests.e2e.pixels import (ACCENT, BAR_FILL, bounding_box, covered, crop_to_ink, grey, near,
                               resize_mask, run_fraction, save_page, screenshot)
+from tests.support.page_driver import draw
 
 pytestmark = pytest.mark.browser
 

@@ -8,8 +8,9 @@ import re
 import numpy as np
 import pytest
 
-from tests.e2e.digits import DIGITS, draw, place
+from tests.e2e.digits import DIGITS, place
 from tests.e2e.pixels import ACCENT, near, save_page, screenshot
+from tests.support.page_driver import draw
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,8 @@
 It serves `node_modules/` (Pyodide, TF.js), `models/`, `static/` and anything a test
 writes under the repo, with the MIME types browsers insist on (`application/wasm`,
 `text/javascript` for `.mjs`). Tests that need the real FastAPI app use that instead;
-this one exists so kernel and format tests do not depend on the server package.
+this one exists so kernel and format tests (and bench/browser.py's bench page) do not
+depend on the server package.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ MIME_TYPES = {
     ".bin": "application/octet-stream",
     ".whl": "application/zip",
     ".zip": "application/zip",
+    ".py": "text/plain",
 }
 
 

@@ -1,0 +1,156 @@
+// The drawing page's main thread once app.js has started the worker: wires the modules
+// together and keeps the live classification loop.
+
+import { ProbabilityBars } from "./bars.js";
+import { describeModel, showCounters, showForward, showSources, showStartup } from "./hood.js";
+import { ModelShelf } from "./models.js";
+import { Pen } from "./pen.js";
+import { InputPreview, mnistImage } from "./preprocess.js";
+import { browserProblem, startupStages } from "./startup.js";
+import { setStatus, showBanner, showStage } from "./status.js";
+import { Teacher } from "./teach.js";
+import { config, init, started, worker } from "./app.js";
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  modelReady: false,
+  canTrain: false,
+  changedSinceLoad: false,
+  current: { name: config.default_model, version: "shipped", url: config.default_model_url },
+};
+const app = {
+  worker, state, config, params: new URLSearchParams(location.search),
+  controlsChanged: () => updateControls(),
+  drawingUpdated: () => { if (!pen.empty) classify(); },
+};
+
+const pad = $("pad");
+const pen = new Pen(pad, { onChange: drawingChanged, onDigitKey: addSample });
+const preview = new InputPreview($("input-preview"));
+const bars = new ProbabilityBars($("bars"), $("prediction"), $("confidence"));
+const teacher = new Teacher(app, preview);
+const shelf = new ModelShelf(app);
+
+function updateControls() {
+  const usable = state.modelReady && !teacher.training;
+  for (const button of document.querySelectorAll(".label")) {
+    button.disabled = !usable || pen.empty;
+  }
+  $("train").disabled = !usable || teacher.samples.length === 0;
+  $("reset").disabled = !usable || !state.changedSinceLoad;
+  $("save").disabled = !usable;
+  $("model-picker").disabled = !usable;
+  $("samples-empty").hidden = teacher.samples.length > 0;
+}
+
+function addSample(label) {
+  const button = document.querySelector(`.label[data-label="${label}"]`);
+  if (button.disabled) return;
+  const image = mnistImage(pen.strokes);
+  if (!image) return;
+  teacher.add(image, label);
+  pen.clear();
+}
+
+// ---------------------------------------------------------------- live classification
+
+// At most one request in flight; the latest drawing is sent when the previous answer
+// lands. data-version / data-settled on the pad say when the bars show the current drawing.
+let inFlight = false;
+let wanted = false;
+let drawingVersion = 0;
+
+function drawingChanged(final) {
+  drawingVersion++;
+  pad.dataset.version = String(drawingVersion);
+  $("undo").disabled = pen.empty;
+  updateControls();
+  if (pen.empty) {
+    preview.show(null);
+    bars.show(null);
+    pad.dataset.settled = String(drawingVersion);
+    return;
+  }
+  if (final || !inFlight) classify();
+  else wanted = true;
+}
+
+async function classify() {
+  if (!state.modelReady || inFlight) { wanted = true; return; }
+  const image = mnistImage(pen.strokes);
+  wanted = false;
+  if (!image) return;
+  preview.show(image);
+  inFlight = true;
+  const version = drawingVersion;
+  try {
+    const result = await worker.call("predict", image, 1);
+    if (!pen.empty) bars.show(result.probabilities);
+    pad.dataset.classified = String(version);
+    showForward(result);
+  } catch (error) {
+    setStatus(`Prediction failed: ${error.message}`, "error");
+  } finally {
+    inFlight = false;
+  }
+  if (wanted || version !== drawingVersion) classify();
+  else pad.dataset.settled = String(version);
+}
+
+// ---------------------------------------------------------------- wiring and start
+
+$("clear").addEventListener("click", () => pen.clear());
+$("undo").addEventListener("click", () => pen.undo());
+for (const button of document.querySelectorAll(".label")) {
+  button.addEventListener("click", () => addSample(Number(button.dataset.label)));
+}
+$("train").addEventListener("click", () => teacher.train());
+$("reset").addEventListener("click", () => teacher.reset());
+
+async function start() {
+  preview.show(null);
+  updateControls();
+  const problem = browserProblem();
+  if (problem) {
+    worker?.terminate();
+    setStatus(problem, "error");
+    showBanner(problem);
+    return;
+  }
+  worker.listeners.progress = showStage;
+  worker.listeners.train = (report) => teacher.progress(report);
+  let startup = null;  // [seconds to Ready, stage timings] once init has answered
+  worker.listeners.warmup = ({ ms, at }) => {
+    if (window.shadernetStartup) window.shadernetStartup.warmup = at - performance.timeOrigin;
+    if (startup) showStartup(...startup, ms);
+  };
+  try {
+    const result = await init;
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    startup = [seconds, result.timings];
+    showStartup(seconds, result.timings);
+    if (!result.model) {
+      setStatus(`No model to load: export one to models/${config.default_model}/ on the server.`, "error");
+      showBanner("The server has no default model yet. Train and export one (see the README), then reload.");
+      return;
+    }
+    state.canTrain = result.model.training;
+    document.body.dataset.training = String(state.canTrain);
+    describeModel(result.model, `${config.default_model} (shipped)`);
+    state.modelReady = true;
+    window.shadernetReadyMs = performance.now() - started;
+    window.shadernetStartup = startupStages(started, result);
+    setStatus(`Ready — draw a digit (${seconds} s).`, "ready");
+    if (!state.canTrain) $("train").title = "Training is not available in this runtime build yet.";
+    updateControls();
+    if (wanted || !pen.empty) classify();  // strokes drawn while it started
+    await Promise.all([showSources(worker), showCounters(worker), shelf.refresh()]);
+  } catch (error) {
+    const message = `Could not start: ${error.message}`;
+    setStatus(message, "error");
+    if (/WebGL2|EXT_color_buffer_float/.test(error.message)) showBanner(message);
+  }
+}
+
+start();
