@@ -72,6 +72,13 @@ function drawingChanged(final) {
     pad.dataset.settled = String(drawingVersion);
     return;
   }
+  if (!state.modelReady) {
+    // Kept, and read the moment the model is ready (start() calls classify).
+    wanted = true;
+    preview.show(mnistImage(pen.strokes));
+    $("confidence").textContent = "the model is still loading: it reads this once ready";
+    return;
+  }
   if (final || !inFlight) classify();
   else wanted = true;
 }
