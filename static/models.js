@@ -3,6 +3,7 @@
 
 import { describeModel, showCounters, showSources } from "./hood.js";
 import { setStatus } from "./status.js";
+import { postWithToken } from "./upload_token.js";
 
 const $ = (id) => document.getElementById(id);
 const NAME_RULE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -41,7 +42,7 @@ export class ModelShelf {
       setStatus(`Saving as ${name}…`);
       const exported = await app.worker.call("export");
       const url = `${app.config.models_api_url}/${encodeURIComponent(name)}/versions`;
-      const response = await fetch(url, { method: "POST", body: uploadForm(exported, app.state.current.name) });
+      const response = await postWithToken(url, uploadForm(exported, app.state.current.name));
       const body = await response.json().catch(() => ({}));
       if (!response.ok) throw new Error(body.detail || `HTTP ${response.status}`);
       // The worker still holds the weights it loaded, so Reset keeps returning to those.
