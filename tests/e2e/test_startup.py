@@ -29,15 +29,14 @@ def held_start(browser, e2e_server):
     context.route("**/worker.js", lambda route: held.append(route))
     page = context.new_page()
     page.set_default_timeout(30_000)
-    driver = DrawingPage.__new__(DrawingPage)  # set up by hand: no wait for Ready yet
-    driver.page, driver.url, driver.console = page, url + "/", []
-    page.on("console", lambda m: driver.console.append(f"[{m.type}] {m.text}"))
-    page.goto(driver.url)
-    page.wait_for_function("() => document.querySelector('[data-testid=canvas]') !== null")
+    driver = DrawingPage(page, url + "/", wait_ready=False)
+    page.get_by_test_id("prob-0").wait_for()  # page.js ran: the pen is listening
 
     def release() -> None:
-        page.wait_for_timeout(50)  # let the route event reach Python
-        page.wait_for_function("() => true")
+        for _ in range(100):  # the route event reaches Python while Playwright waits
+            if held:
+                break
+            page.wait_for_timeout(50)
         assert held, "the page never asked for its worker"
         held.pop().continue_()
         context.unroute("**/worker.js")

@@ -32,13 +32,13 @@ def draw(page, strokes: list[Stroke], steps_per_unit: int = 25) -> None:
 class DrawingPage:
     """A Playwright page on the drawing page, its console, and the steps every user takes."""
 
-    def __init__(self, page, url: str) -> None:
+    def __init__(self, page, url: str, wait_ready: bool = True) -> None:
         self.page = page
         self.url = url
         self.console: list[str] = []
         page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
         page.on("pageerror", lambda e: self.console.append(f"[pageerror] {e}"))
-        self.ready_seconds = self.open()
+        self.ready_seconds = self.open(wait_ready)
 
     def open(self, wait: bool = True) -> float:
         """Navigate to the page (and wait for 'Ready'); returns the seconds it took."""
