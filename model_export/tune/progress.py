@@ -30,9 +30,10 @@ def format_options(options: dict[str, Any]) -> str:
 
 
 class StudyProgress:
-    def __init__(self, budget: int, stream: TextIO = sys.stderr, width: int = 28):
-        self.budget, self.stream, self.width = budget, stream, width
-        self.interactive = stream.isatty()
+    def __init__(self, budget: int, stream: TextIO | None = None, width: int = 28):
+        self.budget, self.width = budget, width
+        self.stream = stream or sys.stderr
+        self.interactive = self.stream.isatty()
         self.started = time.perf_counter()
         self.finished_at_start: int | None = None
 

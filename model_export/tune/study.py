@@ -10,6 +10,8 @@ that trial failed (Optuna's `fail_stale_trials`) and the budget gets a fresh tri
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 import warnings
 from dataclasses import asdict
@@ -144,6 +146,7 @@ def within_budget(objective: Callable[[optuna.Trial], float],
     the database numbered later yields, so the study never runs more than `budget`.
     """
     def guarded(trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         ahead = trial.study.get_trials(deepcopy=False,
                                        states=(*FINISHED, TrialState.RUNNING))
         if sum(t.number < trial.number for t in ahead) >= budget:
@@ -180,5 +183,5 @@ def trial_record(trial: FrozenTrial) -> dict[str, Any]:
             "epochs_run": attrs.get("epochs_run"),
             "val_accuracy_per_epoch": [trial.intermediate_values[k]
                                        for k in sorted(trial.intermediate_values)],
-            "seconds": seconds, "surplus": bool(attrs.get("surplus")),
+            "seconds": seconds, "worker": attrs.get("worker"), "surplus": bool(attrs.get("surplus")),
             "diverged": bool(attrs.get("diverged"))}
