@@ -17,6 +17,10 @@ import time
 from pathlib import Path
 
 EXIT_INTERRUPTED = 130
+
+
+class TuneOptionError(ValueError):
+    """An option of `shadernet tune` is out of range (printed as one line, exit 2)."""
 BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -59,35 +63,28 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
 def run_tune(args: argparse.Namespace) -> int:
     import optuna
 
-    from model_export.cli import UsageError
-    from model_export.tune.objective import SearchSettings
-    from model_export.tune.space import SpaceError, default_space, load_space, space_to_json
-    from model_export.tune.study import (StorageError, StudyMismatchError, make_sampler,
-                                         open_storage, open_study)
+    from model_export.tune.space import default_space, load_space, space_to_json
+    from model_export.tune.study import make_sampler, open_storage, open_study
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own lines say what happened
-    settings = _settings(args, UsageError)
-    try:
-        space = (load_space(args.space, args.arch) if args.space is not None
-                 else default_space(args.arch))
-    except SpaceError as error:
-        raise UsageError(str(error)) from error
+    # SpaceError, StorageError and StudyMismatchError are ValueErrors: `shadernet` prints
+    # them as one line and exits with 2.
+    settings = _settings(args)
+    space = (load_space(args.space, args.arch) if args.space is not None
+             else default_space(args.arch))
     name = args.study or f"tune-{args.arch}"
     url = args.storage
-    try:
-        if url is not None:
-            storage = open_storage(url, args.heartbeat)
-        args.output.mkdir(parents=True, exist_ok=True)
-        if url is None:
-            url = f"sqlite:///{(args.output / 'study.db').resolve()}"
-            storage = open_storage(url, args.heartbeat)
-        seed = args.sampler_seed
-        if seed is not None and args.worker_index is not None:
-            seed += args.worker_index
-        study = open_study(storage, name, settings, space_to_json(space),
-                           make_sampler(args.sampler, seed))
-    except (StorageError, StudyMismatchError) as error:
-        raise UsageError(str(error)) from error
+    if url is not None:
+        storage = open_storage(url, args.heartbeat)
+    args.output.mkdir(parents=True, exist_ok=True)
+    if url is None:
+        url = f"sqlite:///{(args.output / 'study.db').resolve()}"
+        storage = open_storage(url, args.heartbeat)
+    seed = args.sampler_seed
+    if seed is not None and args.worker_index is not None:
+        seed += args.worker_index
+    study = open_study(storage, name, settings, space_to_json(space),
+                       make_sampler(args.sampler, seed))
     if args.workers > 1:
         code = _run_workers(args, url, name)
     else:
@@ -97,17 +94,17 @@ def run_tune(args: argparse.Namespace) -> int:
     return code
 
 
-def _settings(args: argparse.Namespace, usage_error: type[Exception]):
+def _settings(args: argparse.Namespace):
     from model_export.architectures import ARCHITECTURES
     from model_export.tune.objective import SearchSettings
     if args.arch not in ARCHITECTURES:
-        raise usage_error(f"Unknown architecture '{args.arch}'. Expected one of: "
+        raise TuneOptionError(f"Unknown architecture '{args.arch}'. Expected one of: "
                           f"{', '.join(sorted(ARCHITECTURES))}.")
     if not 0 < args.validation_fraction < 1:
-        raise usage_error(f"--validation: expected a fraction in (0, 1): the search scores "
+        raise TuneOptionError(f"--validation: expected a fraction in (0, 1): the search scores "
                           f"trials on it, got {args.validation_fraction}")
     if args.subset < 10:
-        raise usage_error(f"--subset: expected at least 10 images, got {args.subset}")
+        raise TuneOptionError(f"--subset: expected at least 10 images, got {args.subset}")
     return SearchSettings(args.arch, args.epochs, args.subset, args.validation_fraction,
                           args.seed)
 

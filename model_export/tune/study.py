@@ -29,7 +29,7 @@ CONNECT_TIMEOUT_S = 10
 MEDIAN_STARTUP_TRIALS = 5  # no pruning until this many trials finished: the median needs data
 
 
-class StorageError(RuntimeError):
+class StorageError(ValueError):
     """The storage URL is malformed or its database cannot be reached."""
 
 
