@@ -11,6 +11,7 @@ that trial failed (Optuna's `fail_stale_trials`) and the budget gets a fresh tri
 from __future__ import annotations
 
 import os
+import random
 import socket
 import time
 import warnings
@@ -26,6 +27,7 @@ from model_export.tune.objective import SearchSettings
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 SAMPLERS = ("random", "tpe")
 CONNECT_TIMEOUT_S = 10
+TABLE_CREATION_ATTEMPTS = 5
 MEDIAN_STARTUP_TRIALS = 5  # no pruning until this many trials finished: the median needs data
 
 
@@ -62,15 +64,27 @@ def open_storage(url: str, heartbeat_s: int) -> optuna.storages.RDBStorage:
     # SQLite serialises writers with a file lock: let several local workers wait for it.
     connect_args = ({"timeout": 60} if backend == "sqlite"
                     else {"connect_timeout": CONNECT_TIMEOUT_S} if backend == "postgresql" else {})
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                url, engine_kwargs={"connect_args": connect_args},
-                heartbeat_interval=heartbeat_s, grace_period=3 * heartbeat_s)
-    except (sqlalchemy.exc.SQLAlchemyError, ImportError) as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise StorageError(f"cannot use storage {describe_storage(url)}: {reason}") from error
+    for attempt in range(TABLE_CREATION_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url, engine_kwargs={"connect_args": connect_args},
+                    heartbeat_interval=heartbeat_s, grace_period=3 * heartbeat_s)
+        except sqlalchemy.exc.IntegrityError as error:
+            # Workers starting together on a fresh database race to create Optuna's
+            # tables; the loser finds them made on its next try.
+            if attempt + 1 == TABLE_CREATION_ATTEMPTS:
+                raise _storage_error(url, error) from error
+            time.sleep(0.5 + random.random())
+        except (sqlalchemy.exc.SQLAlchemyError, ImportError) as error:
+            raise _storage_error(url, error) from error
+    raise AssertionError("unreachable")
+
+
+def _storage_error(url: str, error: Exception) -> StorageError:
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return StorageError(f"cannot use storage {describe_storage(url)}: {reason}")
 
 
 def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
