@@ -1,0 +1,67 @@
+"""Trials per hour of the tiny study (mlp, subset 2,000, 1 epoch) with 1 and with 2 workers.
+
+    .venv/bin/python bench/tune_speed.py [--trials 6] [--repeats 3]
+
+Runs `shadernet tune --workers 1` and `--workers 2` alternately, `--repeats` times each,
+each time on a fresh SQLite study in a temporary folder, so a busy neighbour slows both
+alike. A run's rate is its trials over the span from the first trial's start to the last
+trial's end (Optuna's timestamps; process start-up and data loading are not in it); the
+command's whole wall time is printed beside it. Prints the medians and the speed-up
+(2-worker rate / 1-worker rate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+
+TINY = ["--arch", "mlp", "--subset", "2000", "--epochs", "1", "--study", "bench"]
+
+
+def run_study(workers: int, trials: int) -> tuple[float, float]:
+    """(trials per hour over the trials' span, wall seconds of the command)."""
+    with tempfile.TemporaryDirectory(prefix="tune-speed-") as folder:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "model_export.cli", "tune", *TINY,
+                        "--trials", str(trials), "--workers", str(workers), "--output", folder],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.perf_counter() - started
+        study = optuna.load_study(study_name="bench", storage=f"sqlite:///{folder}/study.db")
+        done = [t for t in study.get_trials() if t.datetime_complete and t.params]
+        span = (max(t.datetime_complete for t in done)
+                - min(t.datetime_start for t in done)).total_seconds()
+    return len(done) / span * 3600, wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    rates: dict[int, list[float]] = {1: [], 2: []}
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    for repeat in range(args.repeats):
+        for workers in (1, 2):
+            rate, wall = run_study(workers, args.trials)
+            rates[workers].append(rate)
+            walls[workers].append(wall)
+            print(f"repeat {repeat + 1}: {workers} worker(s): {rate:.0f} trials/hour "
+                  f"({wall:.1f} s for the command)", file=sys.stderr)
+    one, two = (statistics.median(rates[w]) for w in (1, 2))
+    print(f"tiny study (mlp, subset 2000, 1 epoch, {args.trials} trials), medians of "
+          f"{args.repeats}:")
+    for workers, rate in ((1, one), (2, two)):
+        print(f"  {workers} worker(s): {rate:7.0f} trials/hour  (command "
+              f"{statistics.median(walls[workers]):.1f} s)")
+    print(f"  speed-up 2 vs 1 worker: {two / one:.2f}")
+
+
+if __name__ == "__main__":
+    main()
