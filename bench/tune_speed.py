@@ -1,10 +1,11 @@
 """Trials per hour of the tiny study (mlp, subset 2,000, 1 epoch) with 1 and with 2 workers.
 
-    .venv/bin/python bench/tune_speed.py [--trials 6] [--repeats 3]
+    .venv/bin/python bench/tune_speed.py [--trials 8] [--repeats 3]
 
 Runs `shadernet tune --workers 1` and `--workers 2` alternately, `--repeats` times each,
 each time on a fresh SQLite study in a temporary folder, so a busy neighbour slows both
-alike. A run's rate is its trials over the span from the first trial's start to the last
+alike. Batch size and optimizer are fixed (`--space`), so every trial costs the same work and
+the rates compare; learning rate, L2, dropout and decay rate are sampled as usual. A run's rate is its trials over the span from the first trial's start to the last
 trial's end (Optuna's timestamps; process start-up and data loading are not in it); the
 command's whole wall time is printed beside it. Prints the medians and the speed-up
 (2-worker rate / 1-worker rate).
@@ -13,6 +14,7 @@ command's whole wall time is printed beside it. Prints the medians and the speed
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -23,14 +25,18 @@ from pathlib import Path
 import optuna
 
 TINY = ["--arch", "mlp", "--subset", "2000", "--epochs", "1", "--study", "bench"]
+SAME_COST = {"batch_size": 128, "optimizer": "rmsprop"}
 
 
 def run_study(workers: int, trials: int) -> tuple[float, float]:
     """(trials per hour over the trials' span, wall seconds of the command)."""
     with tempfile.TemporaryDirectory(prefix="tune-speed-") as folder:
+        space = Path(folder) / "space.json"
+        space.write_text(json.dumps(SAME_COST))
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "model_export.cli", "tune", *TINY,
-                        "--trials", str(trials), "--workers", str(workers), "--output", folder],
+                        "--space", str(space), "--trials", str(trials),
+                        "--workers", str(workers), "--output", folder],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wall = time.perf_counter() - started
         study = optuna.load_study(study_name="bench", storage=f"sqlite:///{folder}/study.db")
@@ -42,7 +48,7 @@ def run_study(workers: int, trials: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=6)
+    parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     rates: dict[int, list[float]] = {1: [], 2: []}
@@ -55,8 +61,8 @@ def main() -> None:
             print(f"repeat {repeat + 1}: {workers} worker(s): {rate:.0f} trials/hour "
                   f"({wall:.1f} s for the command)", file=sys.stderr)
     one, two = (statistics.median(rates[w]) for w in (1, 2))
-    print(f"tiny study (mlp, subset 2000, 1 epoch, {args.trials} trials), medians of "
-          f"{args.repeats}:")
+    print(f"tiny study (mlp, subset 2000, 1 epoch, batch 128, rmsprop, {args.trials} trials), "
+          f"medians of {args.repeats}:")
     for workers, rate in ((1, one), (2, two)):
         print(f"  {workers} worker(s): {rate:7.0f} trials/hour  (command "
               f"{statistics.median(walls[workers]):.1f} s)")

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 EXIT_INTERRUPTED = 130
+MNIST_TRAINING_IMAGES = 60_000
 
 
 class TuneOptionError(ValueError):
@@ -99,12 +100,13 @@ def _settings(args: argparse.Namespace):
     from model_export.tune.objective import SearchSettings
     if args.arch not in ARCHITECTURES:
         raise TuneOptionError(f"Unknown architecture '{args.arch}'. Expected one of: "
-                          f"{', '.join(sorted(ARCHITECTURES))}.")
+                              f"{', '.join(sorted(ARCHITECTURES))}.")
     if not 0 < args.validation_fraction < 1:
-        raise TuneOptionError(f"--validation: expected a fraction in (0, 1): the search scores "
-                          f"trials on it, got {args.validation_fraction}")
-    if args.subset < 10:
-        raise TuneOptionError(f"--subset: expected at least 10 images, got {args.subset}")
+        raise TuneOptionError(f"--validation: expected a fraction in (0, 1): the search "
+                              f"scores trials on it, got {args.validation_fraction}")
+    if not 10 <= args.subset <= MNIST_TRAINING_IMAGES:
+        raise TuneOptionError(f"--subset: expected 10 to {MNIST_TRAINING_IMAGES} training "
+                              f"images, got {args.subset}")
     return SearchSettings(args.arch, args.epochs, args.subset, args.validation_fraction,
                           args.seed)
 
@@ -115,13 +117,14 @@ def _run_here(study, settings, space, args: argparse.Namespace) -> int:
     from model_export.tune.study import counts, room_for_a_trial, run_trials
 
     progress = StudyProgress(args.trials)
-    if not room_for_a_trial(study, args.trials, args.heartbeat, progress.on_wait):
-        print(f"study '{study.study_name}' already has {counts(study)[0]} finished trials "
-              f"(--trials {args.trials}); raise --trials to run more", file=sys.stderr)
-        return 0
-    objective = Objective(settings, space, load_search_data(settings))
-    progress.start(study)
     try:
+        if not room_for_a_trial(study, args.trials, args.heartbeat, progress.on_wait):
+            print(f"study '{study.study_name}' already has {counts(study)[0]} finished "
+                  f"trials (--trials {args.trials}); raise --trials to run more",
+                  file=sys.stderr)
+            return 0
+        objective = Objective(settings, space, load_search_data(settings))
+        progress.start(study)
         run_trials(study, objective, args.trials, args.heartbeat, progress.on_trial,
                    progress.on_wait)
     except KeyboardInterrupt:

@@ -181,7 +181,7 @@ def _save(figure, path: Path) -> None:
 def _write_index(folder: Path, report: dict[str, Any]) -> None:
     escape = html.escape
     states: dict[str, int] = {}
-    for trial in report["trials"]:
+    for trial in (t for t in report["trials"] if not t["surplus"]):
         states[trial["state"]] = states.get(trial["state"], 0) + 1
     best = report["best"]
     best_html = "<p>No trial has completed yet.</p>"
