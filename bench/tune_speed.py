@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/tune_speed.py [--trials 8] [--repeats 3]
 
-Runs `shadernet tune --workers 1` and `--workers 2` alternately, `--repeats` times each,
+Runs `shadernet tune --workers 1`, the same with one BLAS thread (a control: on a busy
+machine two BLAS threads in one process can cost more than they give) and `--workers 2`
+(one BLAS thread each) in turn, `--repeats` times each,
 each time on a fresh SQLite study in a temporary folder, so a busy neighbour slows both
 alike. Batch size and optimizer are fixed (`--space`), so every trial costs the same work and
 the rates compare; learning rate, L2, dropout and decay rate are sampled as usual. A run's rate is its trials over the span from the first trial's start to the last
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -28,7 +31,13 @@ TINY = ["--arch", "mlp", "--subset", "2000", "--epochs", "1", "--study", "bench"
 SAME_COST = {"batch_size": 128, "optimizer": "rmsprop"}
 
 
-def run_study(workers: int, trials: int) -> tuple[float, float]:
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                      "MKL_NUM_THREADS")}
+SETUPS = {"1 worker": (1, {}), "1 worker, 1 BLAS thread": (1, ONE_THREAD),
+          "2 workers": (2, {})}
+
+
+def run_study(workers: int, trials: int, env: dict[str, str]) -> tuple[float, float]:
     """(trials per hour over the trials' span, wall seconds of the command)."""
     with tempfile.TemporaryDirectory(prefix="tune-speed-") as folder:
         space = Path(folder) / "space.json"
@@ -37,7 +46,8 @@ def run_study(workers: int, trials: int) -> tuple[float, float]:
         subprocess.run([sys.executable, "-m", "model_export.cli", "tune", *TINY,
                         "--space", str(space), "--trials", str(trials),
                         "--workers", str(workers), "--output", folder],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env={**os.environ, **env})
         wall = time.perf_counter() - started
         study = optuna.load_study(study_name="bench", storage=f"sqlite:///{folder}/study.db")
         done = [t for t in study.get_trials() if t.datetime_complete and t.params]
@@ -51,22 +61,24 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    rates: dict[int, list[float]] = {1: [], 2: []}
-    walls: dict[int, list[float]] = {1: [], 2: []}
+    rates: dict[str, list[float]] = {name: [] for name in SETUPS}
+    walls: dict[str, list[float]] = {name: [] for name in SETUPS}
     for repeat in range(args.repeats):
-        for workers in (1, 2):
-            rate, wall = run_study(workers, args.trials)
-            rates[workers].append(rate)
-            walls[workers].append(wall)
-            print(f"repeat {repeat + 1}: {workers} worker(s): {rate:.0f} trials/hour "
+        for name, (workers, env) in SETUPS.items():
+            rate, wall = run_study(workers, args.trials, env)
+            rates[name].append(rate)
+            walls[name].append(wall)
+            print(f"repeat {repeat + 1}: {name}: {rate:.0f} trials/hour "
                   f"({wall:.1f} s for the command)", file=sys.stderr)
-    one, two = (statistics.median(rates[w]) for w in (1, 2))
+    median = {name: statistics.median(values) for name, values in rates.items()}
     print(f"tiny study (mlp, subset 2000, 1 epoch, batch 128, rmsprop, {args.trials} trials), "
           f"medians of {args.repeats}:")
-    for workers, rate in ((1, one), (2, two)):
-        print(f"  {workers} worker(s): {rate:7.0f} trials/hour  (command "
-              f"{statistics.median(walls[workers]):.1f} s)")
-    print(f"  speed-up 2 vs 1 worker: {two / one:.2f}")
+    for name, rate in median.items():
+        print(f"  {name:24s} {rate:7.0f} trials/hour  (command "
+              f"{statistics.median(walls[name]):.1f} s)")
+    print(f"  speed-up 2 workers vs 1 worker: {median['2 workers'] / median['1 worker']:.2f}; "
+          f"vs 1 worker with 1 BLAS thread: "
+          f"{median['2 workers'] / median['1 worker, 1 BLAS thread']:.2f}")
 
 
 if __name__ == "__main__":

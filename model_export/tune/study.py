@@ -71,9 +71,10 @@ def open_storage(url: str, heartbeat_s: int) -> optuna.storages.RDBStorage:
                 return optuna.storages.RDBStorage(
                     url, engine_kwargs={"connect_args": connect_args},
                     heartbeat_interval=heartbeat_s, grace_period=3 * heartbeat_s)
-        except sqlalchemy.exc.IntegrityError as error:
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as error:
             # Workers starting together on a fresh database race to create Optuna's
-            # tables; the loser finds them made on its next try.
+            # tables ("duplicate key", "already exists"); the loser finds them made on
+            # its next try.
             if attempt + 1 == TABLE_CREATION_ATTEMPTS:
                 raise _storage_error(url, error) from error
             time.sleep(0.5 + random.random())
