@@ -98,7 +98,11 @@ def plot_history(trials: list[dict], path: Path) -> None:
         axis.step(*zip(*best_so_far), where="post", color="tab:red", label="best so far")
     axis.set(xlabel="trial", ylabel="validation accuracy", title="Optimisation history")
     axis.grid(alpha=0.3)
-    axis.legend(loc="lower right")
+    if axis.get_legend_handles_labels()[0]:
+        axis.legend(loc="lower right")
+    else:
+        axis.text(0.5, 0.5, "no finished trial yet", ha="center", va="center",
+                  transform=axis.transAxes)
     _save(figure, path)
 
 
