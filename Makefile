@@ -7,7 +7,7 @@ SHADERNET := $(VENV)/bin/shadernet
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run setup test browser data train-default bench clean
+.PHONY: run setup test browser postgres data train-default bench clean
 
 run: setup
 	$(SHADERNET) serve --host $(HOST) --port $(PORT)
@@ -20,7 +20,7 @@ setup: $(VENV)/.installed node_modules/.installed data
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[serve,test]"
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[serve,test,tune]"
 	touch $@
 
 node_modules/.installed: package.json
@@ -36,11 +36,18 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-test: setup browser
+# PostgreSQL for the shared-study tests of `shadernet tune` (they start their own server).
+postgres:
+	@command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql; }
+
+test: setup browser postgres
 	SHADERNET_REQUIRE_BROWSER=1 $(PYTHON) -m pytest
 
 bench: setup browser
 	$(PYTHON) bench/train_speed.py
+	$(PYTHON) bench/tune_speed.py
 	$(PYTHON) -m bench.browser
 
 clean:

@@ -2,6 +2,8 @@
 
     shadernet data [--refetch]                 fetch and verify MNIST
     shadernet train --arch cnn [options]       train, checkpoint, report
+    shadernet train --config best.json         train a configuration `shadernet tune` found
+    shadernet tune --arch cnn --trials 40      hyperparameter search (Optuna) on validation
     shadernet evaluate CHECKPOINT_OR_FOLDER    test accuracy and per-class accuracy
     shadernet export CHECKPOINT OUT_DIR        TF.js layers-format model.json + shards
     shadernet serve                            the drawing page and the model API
@@ -47,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--refetch", action="store_true", help="fetch every file again")
 
     train = commands.add_parser("train", help="train a model; writes checkpoint and report")
-    train.add_argument("--arch", default="mlp", help=f"one of {', '.join(sorted(ARCHITECTURES))}")
+    train.add_argument("--arch", help=f"one of {', '.join(sorted(ARCHITECTURES))} (default mlp)")
     train.add_argument("--epochs", type=int, help="number of epochs (default: per architecture)")
     train.add_argument("--batch-size", type=int)
     train.add_argument("--optimizer", help="sgd, momentum, nesterov, adagrad, rmsprop, adam")
@@ -56,12 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--decay-rate", type=float, help="factor per --decay-steps updates")
     train.add_argument("--decay-steps", type=int)
     train.add_argument("--lr-floor", type=float, help="exponential decay never goes below this")
-    train.add_argument("--l2", type=float, default=0.0, help="L2 penalty on kernels")
-    train.add_argument("--augment", action="store_true",
+    train.add_argument("--dropout", type=float, help="rate of the Dropout layer "
+                       "(default: per architecture)")
+    train.add_argument("--momentum", type=float, help="momentum of the momentum and nesterov "
+                       "optimizers (default 0.9)")
+    train.add_argument("--beta-1", type=float, dest="beta_1",
+                       help="adam's first-moment decay (default 0.9)")
+    # Defaults of None leave the value to --config, then to TrainConfig's own default.
+    train.add_argument("--l2", type=float, help="L2 penalty on kernels (default 0)")
+    train.add_argument("--augment", action="store_true", default=None,
                        help="random shifts, rotations and zoom of each training batch")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--validation", type=float, default=0.1, dest="validation_fraction",
-                       help="fraction of the training set held out for validation")
+    train.add_argument("--seed", type=int, help="default 0")
+    train.add_argument("--validation", type=float, dest="validation_fraction",
+                       help="fraction of the training set held out for validation (default 0.1)")
     train.add_argument("--subset", type=int, help="train on this many images only")
     train.add_argument("--patience", type=int,
                        help="early stopping: epochs without validation-loss improvement")
@@ -69,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "runs/latest, or the resumed checkpoint's folder)")
     train.add_argument("--resume", type=Path, metavar="CHECKPOINT",
                        help="continue a run from its checkpoint.npz (--epochs may extend it)")
+    train.add_argument("--config", type=Path, metavar="JSON",
+                       help="options from a file such as the best.json of `shadernet tune`; "
+                       "options given on the command line override it")
 
     evaluate = commands.add_parser("evaluate", help="test accuracy of a checkpoint or export")
     evaluate.add_argument("model", type=Path, help="checkpoint.npz or an exported model folder")
@@ -85,6 +97,15 @@ def _add_optional_commands(commands) -> None:
         "export", help="write a model as TF.js layers-format model.json + weight shards")
     add_export_arguments(export)
     export.set_defaults(handler=run_export)
+    try:  # Optuna and the PostgreSQL driver are the `tune` extra
+        from model_export.tune.command import add_tune_arguments, run_tune
+    except ImportError:
+        pass
+    else:
+        tune = commands.add_parser(
+            "tune", help="hyperparameter search on the validation split (Optuna)")
+        add_tune_arguments(tune)
+        tune.set_defaults(handler=run_tune)
     try:  # the server's dependencies are the `serve` extra
         from server.cli import add_serve_arguments, run_serve
     except ImportError:
@@ -109,7 +130,13 @@ def run_train(args) -> int:
     from model_export.train import ConfigError, TrainConfig, Trainer, build_model, build_optimizer
 
     options = {k: v for k, v in vars(args).items()
-               if k not in ("command", "resume", "handler") and v is not None}
+               if k not in ("command", "resume", "config", "handler") and v is not None}
+    if args.config is not None:
+        if args.resume is not None:
+            raise UsageError("--config and --resume do not combine: a resumed run keeps the "
+                             "options of its checkpoint")
+        from model_export.tune.best_config import read_train_options
+        options = {**read_train_options(args.config), **options}
     if args.resume is not None:
         checkpoint = load_checkpoint(args.resume)
         saved = checkpoint.train_config

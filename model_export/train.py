@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Callable, TextIO
 
 import numpy as np
 
@@ -42,6 +42,9 @@ class TrainConfig:
     decay_rate: float | None = None
     decay_steps: int | None = None
     lr_floor: float | None = None
+    dropout: float | None = None       # None: the architecture's rate
+    momentum: float | None = None      # momentum and nesterov only; None: the optimizer's 0.9
+    beta_1: float | None = None        # adam only; None: the optimizer's 0.9
     l2: float = 0.0
     augment: bool = False
     seed: int = 0
@@ -59,7 +62,7 @@ class TrainConfig:
         defaults = ARCHITECTURES[self.arch]
         values = asdict(self)
         for key in ("epochs", "batch_size", "optimizer", "learning_rate", "decay",
-                    "decay_rate", "decay_steps", "lr_floor"):
+                    "decay_rate", "decay_steps", "lr_floor", "dropout"):
             if values[key] is None:
                 values[key] = getattr(defaults, key)
         return TrainConfig(**values)
@@ -78,6 +81,11 @@ class TrainConfig:
             (self.decay_steps >= 1, "decay-steps", self.decay_steps, "a positive integer"),
             (0 <= self.lr_floor <= self.learning_rate, "lr-floor", self.lr_floor,
              "a number in [0, lr]"),
+            (0 <= self.dropout < 1, "dropout", self.dropout, "a rate in [0, 1)"),
+            (self.momentum is None or 0 <= self.momentum < 1, "momentum", self.momentum,
+             "a number in [0, 1)"),
+            (self.beta_1 is None or 0 <= self.beta_1 < 1, "beta-1", self.beta_1,
+             "a number in [0, 1)"),
             (math.isfinite(self.l2) and self.l2 >= 0, "l2", self.l2, "a non-negative number"),
             (0 <= self.validation_fraction < 1, "validation", self.validation_fraction,
              "a fraction in [0, 1)"),
@@ -88,6 +96,12 @@ class TrainConfig:
         for ok, option, value, expected in checks:
             if not ok:
                 raise ConfigError(f"--{option}: expected {expected}, got {value!r}")
+        for option, value, owners in (("momentum", self.momentum, ("momentum", "nesterov")),
+                                      ("beta-1", self.beta_1, ("adam",))):
+            if value is not None and self.optimizer not in owners:
+                raise ConfigError(f"--{option} applies to the {' and '.join(owners)} optimizer"
+                                  f"{'s' if len(owners) > 1 else ''} only, not "
+                                  f"{self.optimizer}")
         if self.patience is not None and self.validation_fraction == 0:
             raise ConfigError("--patience needs a validation split (--validation > 0)")
 
@@ -95,7 +109,8 @@ class TrainConfig:
 def build_model(config: TrainConfig) -> Sequential:
     regularizer = ({"class_name": "L1L2", "config": {"l1": 0.0, "l2": config.l2}}
                    if config.l2 else None)
-    layers = ARCHITECTURES[config.arch].build_layers(kernel_regularizer=regularizer)
+    layers = ARCHITECTURES[config.arch].build_layers(kernel_regularizer=regularizer,
+                                                     dropout_rate=config.dropout)
     return Sequential(layers, MNIST_INPUT_SHAPE, seed=config.seed)
 
 
@@ -107,7 +122,9 @@ def build_optimizer(config: TrainConfig) -> Optimizer:
         learning_rate = StepDecay(config.learning_rate, config.decay_steps, config.decay_rate)
     else:
         learning_rate = config.learning_rate
-    return get_optimizer(config.optimizer, learning_rate=learning_rate)
+    options = {key: value for key, value in (("momentum", config.momentum),
+                                             ("beta_1", config.beta_1)) if value is not None}
+    return get_optimizer(config.optimizer, learning_rate=learning_rate, **options)
 
 
 # ----------------------------------------------------------------------------- progress
@@ -170,6 +187,7 @@ class Trainer:
     config: TrainConfig
     history: dict = field(default_factory=lambda: {"epochs": []})
     stream: TextIO = sys.stderr
+    on_epoch: Callable[[dict], None] | None = None  # sees each epoch's record; may raise to stop
 
     def fit(self, data: Mnist, checkpoint_path: Path | None = None) -> dict:
         """Train for the remaining epochs; returns the history (one dict per epoch)."""
@@ -184,6 +202,8 @@ class Trainer:
             if checkpoint_path is not None:
                 save_checkpoint(checkpoint_path, self.model, self.optimizer,
                                 asdict(self.config), self.history)
+            if self.on_epoch is not None:
+                self.on_epoch(record)
             if self._should_stop(epoch, best):
                 self._stop_early(epoch, best)
                 break
