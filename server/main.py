@@ -14,7 +14,7 @@ from server.errors import validation_error_handler
 from server.limits import BodySizeLimitMiddleware
 from server.routes import assets, docs, health, models, page, replay
 from server.settings import Settings
-from server.storage import ModelStore
+from server.store import ModelStore
 
 DESCRIPTION = """
 Serves the shadernet drawing page, the files it loads (Pyodide, the runtime wheel,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from server.storage import ModelVersion
+from server.store import ModelVersion
 
 
 class ErrorPublic(BaseModel):

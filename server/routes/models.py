@@ -18,7 +18,8 @@ from server.assets import IMMUTABLE, REVALIDATE, cached_file_response
 from server.deps import ModelName, StoreDep
 from server.errors import status_of
 from server.schemas import ErrorPublic, ModelPublic, ModelVersionPublic
-from server.storage import NAME_RULE, SHIPPED, StoreError
+from server.store import NAME_RULE, SHIPPED, IncomingFile, StoreError
+from server.store.bounded_json import MAX_JSON_BYTES
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -86,21 +87,41 @@ async def upload_version(
     configs, weight names and shapes). Nothing is written unless everything checks out;
     an existing version and a shipped model are never overwritten.
     """
-    files: dict[str, bytes] = {}
+    files: dict[str, IncomingFile] = {}
     for upload in shards:
         filename = upload.filename or ""
         if not filename:
             raise HTTPException(422, "every shard must be sent as a file with its manifest name "
                                      "(e.g. group1-shard1of1.bin); one had no file name")
         if filename in files:
-            raise HTTPException(422, f"shard file '{filename[:80]}' was uploaded twice")
-        files[filename] = await upload.read()
+            raise HTTPException(422, f"shard file {filename[:80]!r} was uploaded twice")
+        files[filename] = _incoming(upload)
+    if _size_of(model_json) > MAX_JSON_BYTES:
+        raise HTTPException(413, f"model.json is {_size_of(model_json)} bytes, over the limit of "
+                                 f"{MAX_JSON_BYTES} bytes for an uploaded model.json")
     model_json_bytes = await model_json.read()
     try:
         saved = await run_in_threadpool(store.save_version, name, model_json_bytes, files, base)
     except StoreError as error:
         raise _http(error) from None
     return ModelVersionPublic.of(saved)
+
+
+def _size_of(upload: UploadFile) -> int:
+    if upload.size is not None:
+        return upload.size
+    upload.file.seek(0, 2)
+    size = upload.file.tell()
+    upload.file.seek(0)
+    return size
+
+
+def _incoming(upload: UploadFile) -> IncomingFile:
+    """The shard as spooled by the multipart parser; its bytes are read only if needed."""
+    def read() -> bytes:
+        upload.file.seek(0)
+        return upload.file.read()
+    return IncomingFile(_size_of(upload), read)
 
 
 @router.get("/{name:path}/versions", response_model=list[ModelVersionPublic],

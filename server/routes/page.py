@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from server.deps import AssetsDep, SettingsDep, StoreDep
 from server.schemas import model_json_url
-from server.storage import StoreError
+from server.store import StoreError
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 router = APIRouter(tags=["page"], include_in_schema=False)

@@ -263,7 +263,7 @@ def test_oversized_chunked_body_is_cut_off_while_reading(live_server, exports, u
 
 
 def test_store_refuses_oversized_files_even_without_the_middleware(app, exports, unchanged):
-    from server.storage import UploadTooLargeError
+    from server.store import UploadTooLargeError
     model_json, shards = exports(units=80, seed=38)
     with pytest.raises(UploadTooLargeError, match=r"upload holds \d+ bytes of files, over the "
                                                   f"limit of {UPLOAD_LIMIT} bytes"):
