@@ -9,10 +9,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
+from server.access import AccessMiddleware
 from server.assets import IMMUTABLE, REVALIDATE, VendorFiles, load_assets
-from server.errors import validation_error_handler
+from server.errors import internal_error_handler, validation_error_handler
+from server.http_hygiene import HeadAsGetMiddleware, SecurityHeadersMiddleware
 from server.limits import BodySizeLimitMiddleware
-from server.routes import assets, docs, health, models, page, replay
+from server.routes import access_config, assets, docs, health, models, page, replay
 from server.settings import Settings
 from server.store import ModelStore
 
@@ -34,11 +36,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=None if local_docs else "/docs")
     app.state.settings = settings
     app.state.assets = found
-    app.state.store = ModelStore(settings.models_dir, settings.store_dir, settings.max_upload_bytes)
+    app.state.store = ModelStore(settings.models_dir, settings.store_dir,
+                                 settings.max_upload_bytes, settings.max_store_bytes)
     app.state.store.list_models()  # read and check the shipped models once, now, not on a visit
+    # Outermost last: headers on every answer, HEAD as GET, access before any body is read.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(AccessMiddleware, settings=settings)
+    app.add_middleware(HeadAsGetMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    for router in (health.router, models.router, replay.router, assets.router, page.router):
+    app.add_exception_handler(Exception, internal_error_handler)
+    for router in (health.router, models.router, access_config.router, replay.router,
+                   assets.router, page.router):
         app.include_router(router)
     if local_docs:
         app.include_router(docs.router)

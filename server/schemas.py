@@ -18,6 +18,16 @@ class HealthPublic(BaseModel):
     models: int = Field(description="How many models (shipped or saved) the server lists.")
 
 
+class AccessPublic(BaseModel):
+    """What a client needs to know before it tries to save or delete."""
+
+    read_only: bool = Field(description="Writes (save, delete) are turned off.")
+    upload_token_required: bool = Field(
+        description="Writes need 'Authorization: Bearer <token>'.")
+    writes_per_minute: int = Field(description="Writes one client may make per minute.")
+    max_store_bytes: int | None = Field(description="Quota for all saved versions; null: none.")
+
+
 class ModelVersionPublic(BaseModel):
     name: str = Field(examples=["default"])
     version: str = Field(description="'shipped' (read-only, ships with the server) "

@@ -25,10 +25,14 @@ router = APIRouter(prefix="/api/models", tags=["models"])
 
 
 def _errors(*statuses: int) -> dict:
-    meanings = {400: "Bad model name", 404: "No such model, version or file",
+    meanings = {400: "Bad model name", 401: "An upload token is required, or it is wrong",
+                403: "Read-only server, or a write from another origin",
+                404: "No such model, version or file",
                 409: "Conflicts with what is stored (shipped name, other topology)",
                 413: "Upload over the size limit",
-                422: "Not a valid model, or its topology differs from the base's"}
+                422: "Not a valid model, or its topology differs from the base's",
+                429: "Too many writes from this client; see Retry-After",
+                507: "The store is full (quota)"}
     return {status: {"model": ErrorPublic, "description": meanings[status]} for status in statuses}
 
 
@@ -68,8 +72,21 @@ def get_version(name: ModelName, version: str, store: StoreDep) -> ModelVersionP
         raise _http(error) from None
 
 
+@router.delete("/{name:path}/versions/{version}", status_code=204, response_class=Response,
+               summary="Delete a saved version", responses=_errors(400, 401, 403, 404, 409, 429))
+def delete_version(name: ModelName, version: str, store: StoreDep) -> Response:
+    """Remove a saved version (v1, v2, ...); shipped models cannot be deleted. Its number is
+    never given to another upload, so cached copies of its files can never be mistaken."""
+    try:
+        store.delete_version(name, version)
+    except StoreError as error:
+        raise _http(error) from None
+    return Response(status_code=204)
+
+
 @router.post("/{name:path}/versions", status_code=201, response_model=ModelVersionPublic,
-             summary="Upload a new version", responses=_errors(400, 409, 413, 422))
+             summary="Upload a new version",
+             responses=_errors(400, 401, 403, 409, 413, 422, 429, 507))
 async def upload_version(
         name: ModelName,
         store: StoreDep,

@@ -270,14 +270,20 @@ def test_store_refuses_oversized_files_even_without_the_middleware(app, exports,
         app.state.store.save_version("too-big", model_json, shards)
 
 
-@pytest.mark.parametrize("method", ["put", "delete", "patch"])
-def test_versions_cannot_be_replaced_or_deleted(client, method, unchanged):
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_versions_cannot_be_replaced(client, method, unchanged):
     for url in ("/api/models/default/versions/shipped/model.json",
                 "/api/models/default/versions/shipped"):
         response = client.request(method.upper(), url, content=b"{}")
         assert response.status_code == 405
         assert _detail(response) == "Method Not Allowed"
 
+
+def test_shipped_versions_cannot_be_deleted(client, unchanged):
+    response = client.delete("/api/models/default/versions/shipped")
+    assert response.status_code == 409
+    assert "ships with the server and is read-only; only saved versions" in _detail(response)
+    assert client.delete("/api/models/default/versions/shipped/model.json").status_code == 405
 
 
 def test_multi_shard_upload_missing_one_shard_names_it(client, exports, unchanged):
