@@ -1,8 +1,11 @@
 """Headers every response carries, and HEAD answered wherever GET is (pure ASGI).
 
 The Content-Security-Policy allows exactly what the page uses: its scripts and module
-worker from this origin, Pyodide compiling WebAssembly ('wasm-unsafe-eval': no JS eval),
-fetches to this origin, canvases' data:/blob: images; nothing may frame it. A response may
+worker from this origin, Pyodide compiling WebAssembly ('wasm-unsafe-eval'), fetches to
+this origin, canvases' data:/blob: images; nothing may frame it. Pyodide itself starts
+without 'unsafe-eval'; the runtime's `pyodide.code.run_js` (the WebGL context-lost
+listener in webgl_backend/context.py) evaluates a string, so 'unsafe-eval' stays until
+that listener is attached without it. A response may
 bring its own policy (the API docs page hashes its inline script); it is kept.
 """
 
@@ -13,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
-    "script-src 'self' 'wasm-unsafe-eval'",
+    "script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'",
     "worker-src 'self'",
     "connect-src 'self'",
     "img-src 'self' data: blob:",
