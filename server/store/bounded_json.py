@@ -36,17 +36,16 @@ def parse_json(data: bytes, what: str = "model.json") -> object:
         raise JsonLimitError(f"{what}: not JSON ({error.msg} at line {error.lineno} "
                              f"column {error.colno})") from None
     except RecursionError:
-        raise JsonLimitError(f"{what}: nested deeper than {MAX_DEPTH} levels") from None
+        raise JsonLimitError(f"{what}: nested more than {MAX_DEPTH} levels deep") from None
     except _Refused as error:
         raise JsonLimitError(f"{what}: {error}") from None
-    depth = nesting_depth(value)
-    if depth > MAX_DEPTH:
-        raise JsonLimitError(f"{what}: nested {depth} levels deep, over the limit of {MAX_DEPTH}")
+    if nesting_depth(value) > MAX_DEPTH:
+        raise JsonLimitError(f"{what}: nested more than {MAX_DEPTH} levels deep")
     return value
 
 
 def nesting_depth(value: object) -> int:
-    """Levels of objects/arrays (a scalar is 0), without recursion."""
+    """Levels of objects/arrays (a scalar is 0), without recursion; stops past MAX_DEPTH."""
     deepest = 0
     stack = [(value, 1)]
     while stack:

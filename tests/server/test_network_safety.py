@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import re
-import socket
-import time
 from dataclasses import replace
 
 import httpx
 import pytest
 
-from server.cli import uvicorn_options
-from server.connections import IdleClosingH11Protocol
 from server.main import create_app
 from tests.server.conftest import snapshot, upload
 from tests.support.live_server import live_server

@@ -19,10 +19,14 @@ from pathlib import Path
 def live_server(app, start_timeout: float = 10.0, **uvicorn_options) -> Iterator[str]:
     """Yield the base URL (`http://127.0.0.1:PORT`) while the server runs; stop it after.
 
-    `uvicorn_options` go to `uvicorn.Config` (e.g. those of `server.cli.uvicorn_options()`).
+    uvicorn runs with the options `shadernet serve` gives it (`server.cli.uvicorn_options`),
+    updated by `uvicorn_options`.
     """
     import uvicorn
 
+    from server.cli import uvicorn_options as serve_options
+
+    uvicorn_options = {**serve_options(), **uvicorn_options}
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, log_level="warning", lifespan="off", **uvicorn_options)
