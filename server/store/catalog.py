@@ -22,7 +22,7 @@ from pathlib import Path
 from webgl_backend.errors import ModelFormatError
 from webgl_backend.model_format import read_model_dir, shard_paths
 
-from server.store.errors import NotFoundError
+from server.store.errors import ConflictError, NotFoundError
 from server.store.integrity import (FileVerifier, IntegrityError, checked_dir, checked_file,
                                     read_plain_file, sha256_of)
 from server.store.meta import MAX_META_BYTES, MetaError, VersionMeta, read_meta
@@ -127,7 +127,14 @@ class Catalog:
             known = self._topologies.get(version.model_json_sha256)
         if known is not None:
             return known
-        topology = topology_of(read_model_dir(version.folder))
+        message = None
+        try:
+            topology = topology_of(read_model_dir(version.folder))
+        except (ModelFormatError, OSError) as error:
+            message = f"{version.name} {version.version} on the server cannot be read ({error})"
+        if message is not None:
+            self._log_once(message)
+            raise ConflictError(message + "; choose another base or name")
         self.remember_topology(version.model_json_sha256, topology)
         return topology
 

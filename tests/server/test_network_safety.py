@@ -184,3 +184,44 @@ def test_delete_removes_a_saved_version_and_never_reuses_its_number(http, export
     assert response.status_code == 404 and "has no version 'v2'" in _detail(response)
     assert not (server_dirs["store"] / "gone" / "v2").exists()
     assert http.get("/api/models/gone/versions/v1/model.json").content == first[0]
+
+
+# ----------------------------------------------------------------------------- the serve command
+
+def _serve_args(argv: list[str]):
+    import argparse
+
+    from server.cli import add_serve_arguments
+
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_serve_options_become_settings(monkeypatch):
+    from server.cli import settings_of
+
+    monkeypatch.setenv("SHADERNET_UPLOAD_TOKEN", "from-env")
+    settings = settings_of(_serve_args([
+        "--host", "10.0.0.5", "--allowed-host", "Digits.Example.org", "--allow-origin",
+        "https://digits.example.org/", "--read-only", "--writes-per-minute", "5",
+        "--max-store-mb", "1.5"]))
+    assert settings.allowed_hosts == ("localhost", "127.0.0.1", "::1", "10.0.0.5",
+                                      "digits.example.org")
+    assert settings.allowed_origins == ("https://digits.example.org",)
+    assert settings.upload_token == "from-env" and settings.read_only is True
+    assert (settings.writes_per_minute, settings.max_store_bytes) == (5, int(1.5 * 2**20))
+    explicit = settings_of(_serve_args(["--upload-token", "given", "--host", "0.0.0.0"]))
+    assert explicit.upload_token == "given" and "0.0.0.0" not in explicit.allowed_hosts
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--writes-per-minute", "0"], "--writes-per-minute must be positive, got 0"),
+    (["--max-store-mb", "-1"], "--max-store-mb must be positive, got -1"),
+    (["--upload-token", " "], "--upload-token (or $SHADERNET_UPLOAD_TOKEN) is empty"),
+])
+def test_bad_serve_options_are_one_line_and_exit_2(argv, message, capsys):
+    from server.cli import run_serve
+
+    assert run_serve(_serve_args(argv)) == 2
+    assert capsys.readouterr().err.strip() == f"shadernet serve: error: {message}"
