@@ -23,6 +23,7 @@ from server.store.bounded_json import JsonLimitError, parse_json
 from server.store.catalog import Catalog, ModelVersion
 from server.store.errors import (ConflictError, InvalidNameError, InvalidUploadError,
                                  NotFoundError, QuotaExceededError, UploadTooLargeError)
+from server.store.legacy import upgrade_legacy_versions
 from server.store.meta import StoredFile, meta_bytes
 from server.store.names import META_JSON, MODEL_JSON, SHIPPED, check_name, check_version
 from server.store.topology import Topology, topology_difference, topology_of
@@ -46,6 +47,7 @@ class ModelStore(Catalog):
         self.max_store_bytes = max_store_bytes
         self._write_lock = threading.Lock()
         writer.remove_leftovers(self.store_dir)
+        upgrade_legacy_versions(self.store_dir)
 
     # ------------------------------------------------------------------ saving
 

@@ -155,3 +155,35 @@ def test_staging_leftovers_are_removed_at_start(settings, server_dirs):
     assert [folder.exists() for folder in leftovers] == [False, False, False]
     assert kept.exists()
     shutil.rmtree(kept)
+
+
+def _legacy_version(store, name: str, model_json: bytes, shards: dict[str, bytes]):
+    """A version as the server before meta.json had digests wrote it."""
+    folder = store / name / "v1"
+    folder.mkdir(parents=True)
+    (folder / "model.json").write_bytes(model_json)
+    for file, data in shards.items():
+        (folder / file).write_bytes(data)
+    size = len(model_json) + sum(map(len, shards.values()))
+    (folder / "meta.json").write_text(json.dumps({
+        "name": name, "base": "default", "created": "2026-11-30T10:00:00+00:00",
+        "parameters": 6370, "size_bytes": size, "files": ["model.json", *shards]}))
+    return folder
+
+
+def test_versions_saved_by_an_older_server_are_upgraded(http, settings, exports, server_dirs):
+    store = server_dirs["store"]
+    sound = _legacy_version(store, "old-sound", *exports(seed=20))
+    model_json, shards = exports(seed=21)
+    broken = _legacy_version(store, "old-broken", model_json,
+                             {k: v[:-8] for k, v in shards.items()})
+    broken_meta = (broken / "meta.json").read_bytes()
+    create_app(settings)  # a restart of the server on this store
+    meta = json.loads((sound / "meta.json").read_text())
+    assert [f["name"] for f in meta["files"]] == ["model.json", "group1-shard1of1.bin"]
+    assert all(len(f["sha256"]) == 64 for f in meta["files"])
+    listed = {m["name"]: m["versions"] for m in http.get("/api/models").json()}
+    assert [v["version"] for v in listed["old-sound"]] == ["v1"]
+    assert listed["old-sound"][0]["created"].startswith("2026-11-30T10:00:00")
+    assert "old-broken" not in listed
+    assert (broken / "meta.json").read_bytes() == broken_meta  # left as it was
