@@ -1,4 +1,6 @@
-"""The model API: list models and versions, fetch a version's files, upload a new version.
+"""The model API: list models and versions, fetch a version's files, upload or delete a version.
+
+Writes reach these routes only past server/access.py (host, origin, rate, token).
 
 Routes take `{name:path}` so that a name holding '/' or '..' still reaches the name check
 and gets a 400 with the naming rule, rather than a bare 404 from the router. The most
@@ -99,10 +101,11 @@ async def upload_version(
 ) -> ModelVersionPublic:
     """Store a fine-tuned model as `name`'s next version (v1, v2, ...).
 
-    The files are validated with the same reader the page uses (schema, shapes, shard
-    lengths, finite weights), and the topology must equal the base model's (layer classes,
-    configs, weight names and shapes). Nothing is written unless everything checks out;
-    an existing version and a shipped model are never overwritten.
+    model.json is parsed within JSON limits; its declared layers, weight shapes and shard
+    lengths must match the base model's before a shard byte is read; then the same reader
+    the page uses validates and decodes it (schema, shapes, finite weights), and the full
+    topology (layer configs too) must equal the base's. Nothing is written unless
+    everything checks out; an existing version and a shipped model are never overwritten.
     """
     files: dict[str, IncomingFile] = {}
     for upload in shards:

@@ -7,6 +7,7 @@ would, then asks the real server (uvicorn) for listings, files and new uploads.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -65,14 +66,19 @@ def _damage(folder, case: str) -> None:
 
 
 @pytest.mark.parametrize("case", NEWEST_CASES)
-def test_damaged_newest_version_is_skipped_and_blocks_nothing(http, exports, server_dirs, case):
+def test_damaged_newest_version_is_skipped_and_blocks_nothing(http, exports, server_dirs, case,
+                                                              caplog):
     name = f"damaged-{case}"
     good, _ = _saved(http, exports, name, seed=1)
     bad, _ = _saved(http, exports, name, seed=2)
     folder = server_dirs["store"] / name / bad
     _damage(folder, case)
 
-    listing = http.get("/api/models")
+    with caplog.at_level(logging.WARNING, logger="shadernet.server"):
+        for _ in range(3):
+            listing = http.get("/api/models")
+    logged = [r.getMessage() for r in caplog.records if str(folder) in r.getMessage()]
+    assert len(logged) == 1 and "is damaged and skipped" in logged[0], logged
     assert listing.status_code == 200
     versions = {m["name"]: [v["version"] for v in m["versions"]] for m in listing.json()}
     assert versions[name] == [good]
