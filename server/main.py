@@ -30,10 +30,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Raises server.assets.AssetsError when node_modules/ is not set up."""
     settings = settings or Settings()
     found = load_assets(settings.node_modules_dir, settings.cache_dir)
-    # FastAPI's /docs loads Swagger UI from a CDN; serve its files ourselves when installed.
-    local_docs = found.swagger_ui is not None
     app = FastAPI(title="shadernet", version="0.1.0", description=DESCRIPTION,
-                  docs_url=None if local_docs else "/docs")
+                  docs_url=None)  # routes/docs.py: local Swagger UI files, its own CSP
     app.state.settings = settings
     app.state.assets = found
     app.state.store = ModelStore(settings.models_dir, settings.store_dir,
@@ -47,10 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(Exception, internal_error_handler)
     for router in (health.router, models.router, access_config.router, replay.router,
-                   assets.router, page.router):
+                   assets.router, page.router, docs.router):
         app.include_router(router)
-    if local_docs:
-        app.include_router(docs.router)
     for package in found.vendor_packages():
         app.mount(package.url.rstrip("/"), VendorFiles(package.directory, IMMUTABLE),
                   name=package.package)

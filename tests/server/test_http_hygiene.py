@@ -155,3 +155,18 @@ def test_idle_and_slow_connections_are_closed(app):
             while sock.recv(4096):
                 pass
             assert time.monotonic() - started < 3  # idle keep-alive closed too
+
+
+def test_docs_page_policy_allows_exactly_its_inline_script(http):
+    import base64
+    import hashlib
+
+    response = http.get("/docs")
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    scripts = re.findall(r"<script>(.*?)</script>", response.text, re.S)
+    assert len(scripts) == 1
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in policy
+    assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    assert "frame-ancestors 'none'" in policy
