@@ -303,3 +303,37 @@ def test_multi_shard_upload_lands_whole(client, exports):
     assert response.json()["files"] == ["model.json", *shards]
     for name, data in shards.items():
         assert client.get(f"/api/models/sharded/versions/v1/{name}").content == data
+
+
+def test_upload_parses_model_json_once_and_reads_it_once(client, exports, monkeypatch):
+    """The route parses model.json once (with the JSON limits) and the reader validates and
+    decodes it once; nothing else in the upload path parses or re-validates it."""
+    import json as json_module
+
+    import server.store.bounded_json as bounded_json
+    import server.store.model_store as model_store
+    import webgl_backend.model_format as model_format
+
+    files = exports(seed=41)
+    calls = {"json.loads": 0, "read_model": 0}
+    real_loads, real_read = json_module.loads, model_store.read_model
+
+    def counting_loads(*args, **kwargs):
+        calls["json.loads"] += 1
+        return real_loads(*args, **kwargs)
+
+    def counting_read(*args, **kwargs):
+        calls["read_model"] += 1
+        assert isinstance(args[0], dict)  # handed the parsed dict, not bytes to parse again
+        return real_read(*args, **kwargs)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the upload path re-parsed model.json")
+
+    monkeypatch.setattr(bounded_json.json, "loads", counting_loads)
+    monkeypatch.setattr(model_store, "read_model", counting_read)
+    monkeypatch.setattr(model_format, "parse_model_json", forbidden)
+    monkeypatch.setattr(model_format, "read_model_dir", forbidden)
+    response = upload(client, "parsed-once", *files)
+    assert response.status_code == 201, response.text
+    assert calls == {"json.loads": 1, "read_model": 1}
