@@ -1,4 +1,5 @@
-"""Every error response is `{"detail": "<one sentence>"}`, request validation included."""
+"""Every error response is `{"detail": "<one sentence>"}`: store refusals (one handler maps
+each StoreError to its status), request validation, and unexpected exceptions (500)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ def validation_sentence(error: RequestValidationError) -> str:
 
 async def validation_error_handler(request: Request, error: RequestValidationError) -> JSONResponse:
     return JSONResponse({"detail": validation_sentence(error)}, status_code=422)
+
+
+async def store_error_handler(request: Request, error: StoreError) -> JSONResponse:
+    return JSONResponse({"detail": str(error)}, status_code=status_of(error))
 
 
 async def internal_error_handler(request: Request, error: Exception) -> JSONResponse:

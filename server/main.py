@@ -11,12 +11,12 @@ from fastapi.exceptions import RequestValidationError
 
 from server.access import AccessMiddleware
 from server.assets import IMMUTABLE, REVALIDATE, VendorFiles, load_assets
-from server.errors import internal_error_handler, validation_error_handler
+from server.errors import internal_error_handler, store_error_handler, validation_error_handler
 from server.http_hygiene import HeadAsGetMiddleware, SecurityHeadersMiddleware
 from server.limits import BodySizeLimitMiddleware
 from server.routes import access_config, assets, docs, health, models, page, replay
 from server.settings import Settings
-from server.store import ModelStore
+from server.store import ModelStore, StoreError
 
 DESCRIPTION = """
 Serves the shadernet drawing page, the files it loads (Pyodide, the runtime wheel,
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StoreError, store_error_handler)
     app.add_exception_handler(Exception, internal_error_handler)
     for router in (health.router, models.router, access_config.router, replay.router,
                    assets.router, page.router, docs.router):

@@ -1,6 +1,7 @@
 """The model API: list models and versions, fetch a version's files, upload or delete a version.
 
-Writes reach these routes only past server/access.py (host, origin, rate, token).
+Writes reach these routes only past server/access.py (host, origin, rate, token). A
+StoreError raised here becomes its JSON status in server/errors.py.
 
 Routes take `{name:path}` so that a name holding '/' or '..' still reaches the name check
 and gets a 400 with the naming rule, rather than a bare 404 from the router. The most
@@ -18,9 +19,8 @@ from starlette.responses import Response
 
 from server.assets import IMMUTABLE, REVALIDATE, cached_file_response
 from server.deps import ModelName, StoreDep
-from server.errors import status_of
 from server.schemas import ErrorPublic, ModelPublic, ModelVersionPublic
-from server.store import NAME_RULE, SHIPPED, IncomingFile, StoreError
+from server.store import NAME_RULE, SHIPPED, IncomingFile
 from server.store.bounded_json import MAX_JSON_BYTES
 
 router = APIRouter(prefix="/api/models", tags=["models"])
@@ -38,10 +38,6 @@ def _errors(*statuses: int) -> dict:
     return {status: {"model": ErrorPublic, "description": meanings[status]} for status in statuses}
 
 
-def _http(error: StoreError) -> HTTPException:
-    return HTTPException(status_of(error), str(error))
-
-
 @router.get("", response_model=list[ModelPublic], summary="List models and their versions")
 def list_models(store: StoreDep) -> list[ModelPublic]:
     return [ModelPublic(name=name, versions=[ModelVersionPublic.of(v) for v in versions])
@@ -57,10 +53,7 @@ def get_file(name: ModelName, version: str, file: str, store: StoreDep,
              request: Request) -> Response:
     """model.json or one of the shards its manifest lists. Saved versions never change, so
     they are cacheable for a year; shipped ones are revalidated (ETag)."""
-    try:
-        found, path = store.file_path(name, version, file)
-    except StoreError as error:
-        raise _http(error) from None
+    found, path = store.file_path(name, version, file)
     cache_control = REVALIDATE if found.version == SHIPPED else IMMUTABLE
     return cached_file_response(path, cache_control, Headers(scope=request.scope))
 
@@ -68,10 +61,7 @@ def get_file(name: ModelName, version: str, file: str, store: StoreDep,
 @router.get("/{name:path}/versions/{version}", response_model=ModelVersionPublic,
             summary="Describe one version", responses=_errors(400, 404))
 def get_version(name: ModelName, version: str, store: StoreDep) -> ModelVersionPublic:
-    try:
-        return ModelVersionPublic.of(store.get_version(name, version))
-    except StoreError as error:
-        raise _http(error) from None
+    return ModelVersionPublic.of(store.get_version(name, version))
 
 
 @router.delete("/{name:path}/versions/{version}", status_code=204, response_class=Response,
@@ -79,10 +69,7 @@ def get_version(name: ModelName, version: str, store: StoreDep) -> ModelVersionP
 def delete_version(name: ModelName, version: str, store: StoreDep) -> Response:
     """Remove a saved version (v1, v2, ...); shipped models cannot be deleted. Its number is
     never given to another upload, so cached copies of its files can never be mistaken."""
-    try:
-        store.delete_version(name, version)
-    except StoreError as error:
-        raise _http(error) from None
+    store.delete_version(name, version)
     return Response(status_code=204)
 
 
@@ -120,10 +107,7 @@ async def upload_version(
         raise HTTPException(413, f"model.json is {_size_of(model_json)} bytes, over the limit of "
                                  f"{MAX_JSON_BYTES} bytes for an uploaded model.json")
     model_json_bytes = await model_json.read()
-    try:
-        saved = await run_in_threadpool(store.save_version, name, model_json_bytes, files, base)
-    except StoreError as error:
-        raise _http(error) from None
+    saved = await run_in_threadpool(store.save_version, name, model_json_bytes, files, base)
     return ModelVersionPublic.of(saved)
 
 
@@ -147,17 +131,11 @@ def _incoming(upload: UploadFile) -> IncomingFile:
 @router.get("/{name:path}/versions", response_model=list[ModelVersionPublic],
             summary="List one model's versions", responses=_errors(400, 404))
 def list_versions(name: ModelName, store: StoreDep) -> list[ModelVersionPublic]:
-    try:
-        return [ModelVersionPublic.of(v) for v in store.get_model(name)]
-    except StoreError as error:
-        raise _http(error) from None
+    return [ModelVersionPublic.of(v) for v in store.get_model(name)]
 
 
 @router.get("/{name:path}", response_model=ModelPublic, summary="Describe one model",
             responses=_errors(400, 404))
 def get_model(name: ModelName, store: StoreDep) -> ModelPublic:
-    try:
-        versions = store.get_model(name)
-    except StoreError as error:
-        raise _http(error) from None
+    versions = store.get_model(name)
     return ModelPublic(name=name, versions=[ModelVersionPublic.of(v) for v in versions])

@@ -27,7 +27,7 @@ with warnings.catch_warnings():  # starlette nags about httpx vs httpx2; irrelev
 
 UPLOAD_LIMIT = 200_000
 # TestClient sends "Host: testserver"; the crowd test sends 20 writes at once.
-TEST_ACCESS = {"allowed_hosts": ("127.0.0.1", "testserver"), "writes_per_minute": 10_000}
+TEST_ACCESS = {"allowed_hosts": ("127.0.0.1", "localhost", "testserver"), "writes_per_minute": 10_000}
 NODE_MODULES = REPO_ROOT / "node_modules"
 
 
