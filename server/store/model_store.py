@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from webgl_backend.errors import ModelFormatError
-from webgl_backend.model_format import ModelArtifacts, read_model
+from webgl_backend.model_format import ModelArtifacts, read_model, shard_paths
 
 from server.store import writer
 from server.store.bounded_json import JsonLimitError, parse_json
@@ -82,16 +82,15 @@ class ModelStore(Catalog):
             self._check_declared(name, declared, incoming, base, base_version, existing)
         shard_bytes = {file: data.read() for file, data in incoming.items()}
         artifacts = _read(parsed, shard_bytes)
+        paths = declared.paths() if declared else shard_paths(artifacts.model_json)
         if declared is None:  # the reader accepted what we could not pre-read: check now
-            declared = declared_model(artifacts.model_json)
-            check_files(declared, {file: data.size for file, data in incoming.items()})
+            check_files(paths, {file: data.size for file, data in incoming.items()})
         topology = topology_of(artifacts)
         self._check_topology(name, topology, base, base_version, existing)
         model_json_sha256 = hashlib.sha256(model_json).hexdigest()
         self.remember_topology(model_json_sha256, topology)
         parameters = sum(math.prod(entry.shape) for entry in artifacts.weight_entries)
-        files = [(MODEL_JSON, model_json)] + [(file, shard_bytes[file])
-                                              for file in declared.paths()]
+        files = [(MODEL_JSON, model_json)] + [(file, shard_bytes[file]) for file in paths]
         return self._write(name, base, parameters, files)
 
     def _base_version(self, base: str) -> ModelVersion:
@@ -106,7 +105,7 @@ class ModelStore(Catalog):
                         existing: list[ModelVersion]) -> None:
         """Refusals that need no shard byte: file names, topology, declared lengths."""
         sizes = {file: data.size for file, data in incoming.items()}
-        check_files(declared, sizes)
+        check_files(declared.paths(), sizes)
         difference = declared_difference(declared, self.topology(base_version))
         if difference is not None:
             raise InvalidUploadError(_base_mismatch(base, base_version, difference))

@@ -100,9 +100,8 @@ def _declared_group(group: dict) -> DeclaredGroup:
     return DeclaredGroup(paths, tuple(weights), needed)
 
 
-def check_files(declared: DeclaredModel, sizes: dict[str, int]) -> None:
-    """The uploaded files are exactly the manifest's shards, each of the declared length."""
-    expected = declared.paths()
+def check_files(expected: list[str], sizes: dict[str, int]) -> None:
+    """The uploaded files are exactly the manifest's shards (`expected`), by name."""
     for path in expected:
         if not is_file_name(path) or path in RESERVED_FILES:
             reason = ("a name reserved for the server (" + ", ".join(sorted(RESERVED_FILES)) + ")"

@@ -339,3 +339,21 @@ def test_upload_parses_model_json_once_and_reads_it_once(client, exports, monkey
     response = upload(client, "parsed-once", *files)
     assert response.status_code == 201, response.text
     assert calls == {"json.loads": 1, "read_model": 1}
+
+
+def test_an_upload_the_pre_check_cannot_read_is_still_checked_by_the_reader(
+        client, exports, monkeypatch, server_dirs):
+    """Should the reader accept a form our pre-check does not read (None), the upload is
+    still validated, its file names still checked, and stored whole."""
+    import server.store.model_store as model_store
+
+    monkeypatch.setattr(model_store, "declared_model", lambda parsed: None)
+    model_json, shards = exports(seed=42)
+    before = snapshot(server_dirs["store"])
+    response = upload(client, "unread", model_json, {**shards, "extra.bin": b"1234"})
+    assert response.status_code == 422
+    assert "shard file 'extra.bin' is not listed" in _detail(response)
+    assert snapshot(server_dirs["store"]) == before
+    response = upload(client, "unread", model_json, shards)
+    assert response.status_code == 201, response.text
+    assert response.json()["files"] == ["model.json", *shards]
