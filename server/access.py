@@ -46,6 +46,7 @@ class AccessMiddleware:
         if refusal is None and scope["method"] not in SAFE_METHODS:
             refusal = self.write_refusal(scope, headers)
         if refusal is not None:
+            await _drain(scope, receive, self.settings.max_upload_bytes)
             await refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -131,6 +132,23 @@ def origin_netloc(origin: str) -> str:
 def netloc_without_default_port(host: str, origin: str) -> str:
     default = DEFAULT_PORTS.get(urlsplit(origin).scheme)
     return host.removesuffix(f":{default}") if default else host
+
+
+async def _drain(scope: Scope, receive: Receive, limit: int) -> None:
+    """Read and drop the request body (up to `limit` bytes) before answering: a server that
+    closes a connection with unread data makes the client's TCP stack reset it, and the
+    client then sees 'connection reset' instead of our refusal. Nothing is kept."""
+    declared = Headers(scope=scope).get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return  # too large to be worth reading; the client may see a reset
+    received = 0
+    while received <= limit:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        received += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def _refuse(status: int, detail: str, headers: dict | None = None) -> JSONResponse:

@@ -228,3 +228,13 @@ def test_bad_serve_options_are_one_line_and_exit_2(argv, message, capsys):
 
     assert run_serve(_serve_args(argv)) == 2
     assert capsys.readouterr().err.strip() == f"shadernet serve: error: {message}"
+
+
+def test_refused_writes_answer_even_while_the_client_still_sends(http, unchanged):
+    """A refusal before the body is read must still reach the client (not a TCP reset):
+    the body, under the upload limit, is read and dropped first."""
+    body = [("model_json", ("model.json", b"{}")), ("shards", ("s.bin", b"\0" * 190_000))]
+    for _ in range(5):
+        response = http.post("/api/models/evil/versions", files=body, headers=OTHER_SITE)
+        assert response.status_code == 403
+        assert "cross-origin write refused" in _detail(response)
