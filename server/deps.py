@@ -8,7 +8,7 @@ from fastapi import Depends, HTTPException, Path, Request
 
 from server.assets import Assets
 from server.settings import Settings
-from server.storage import NAME_RULE, InvalidNameError, ModelStore, check_name
+from server.store import NAME_RULE, InvalidNameError, ModelStore, check_name
 
 
 def get_settings(request: Request) -> Settings:

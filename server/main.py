@@ -9,12 +9,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
+from server.access import AccessMiddleware
 from server.assets import IMMUTABLE, REVALIDATE, VendorFiles, load_assets
-from server.errors import validation_error_handler
+from server.errors import internal_error_handler, store_error_handler, validation_error_handler
+from server.http_hygiene import HeadAsGetMiddleware, SecurityHeadersMiddleware
 from server.limits import BodySizeLimitMiddleware
-from server.routes import assets, docs, health, models, page, replay
+from server.routes import access_config, assets, docs, health, models, page, replay
 from server.settings import Settings
-from server.storage import ModelStore
+from server.store import ModelStore, StoreError
 
 DESCRIPTION = """
 Serves the shadernet drawing page, the files it loads (Pyodide, the runtime wheel,
@@ -28,20 +30,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Raises server.assets.AssetsError when node_modules/ is not set up."""
     settings = settings or Settings()
     found = load_assets(settings.node_modules_dir, settings.cache_dir)
-    # FastAPI's /docs loads Swagger UI from a CDN; serve its files ourselves when installed.
-    local_docs = found.swagger_ui is not None
     app = FastAPI(title="shadernet", version="0.1.0", description=DESCRIPTION,
-                  docs_url=None if local_docs else "/docs")
+                  docs_url=None)  # routes/docs.py: local Swagger UI files, its own CSP
     app.state.settings = settings
     app.state.assets = found
-    app.state.store = ModelStore(settings.models_dir, settings.store_dir, settings.max_upload_bytes)
+    app.state.store = ModelStore(settings.models_dir, settings.store_dir,
+                                 settings.max_upload_bytes, settings.max_store_bytes)
     app.state.store.list_models()  # read and check the shipped models once, now, not on a visit
+    # Outermost last: headers on every answer, HEAD as GET, access before any body is read.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(AccessMiddleware, settings=settings)
+    app.add_middleware(HeadAsGetMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    for router in (health.router, models.router, replay.router, assets.router, page.router):
+    app.add_exception_handler(StoreError, store_error_handler)
+    app.add_exception_handler(Exception, internal_error_handler)
+    for router in (health.router, models.router, access_config.router, replay.router,
+                   assets.router, page.router, docs.router):
         app.include_router(router)
-    if local_docs:
-        app.include_router(docs.router)
     for package in found.vendor_packages():
         app.mount(package.url.rstrip("/"), VendorFiles(package.directory, IMMUTABLE),
                   name=package.package)

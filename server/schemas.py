@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from server.storage import ModelVersion
+from server.store import ModelVersion
 
 
 class ErrorPublic(BaseModel):
@@ -16,6 +16,16 @@ class ErrorPublic(BaseModel):
 class HealthPublic(BaseModel):
     status: str = Field(examples=["ok"])
     models: int = Field(description="How many models (shipped or saved) the server lists.")
+
+
+class AccessPublic(BaseModel):
+    """What a client needs to know before it tries to save or delete."""
+
+    read_only: bool = Field(description="Writes (save, delete) are turned off.")
+    upload_token_required: bool = Field(
+        description="Writes need 'Authorization: Bearer <token>'.")
+    writes_per_minute: int = Field(description="Writes one client may make per minute.")
+    max_store_bytes: int | None = Field(description="Quota for all saved versions; null: none.")
 
 
 class ModelVersionPublic(BaseModel):

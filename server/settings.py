@@ -12,6 +12,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MAX_UPLOAD_BYTES = 32 * 1024 * 1024
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+DEFAULT_WRITES_PER_MINUTE = 30
+UPLOAD_TOKEN_ENV = "SHADERNET_UPLOAD_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,12 @@ class Settings:
     static_dir: the page's static files, served at /static.
     max_upload_bytes: the largest request body accepted, multipart framing included.
     default_model: the model the page loads first.
+    allowed_hosts: Host header names served (any port); "*" serves any (DNS rebinding!).
+    allowed_origins: origins besides the server's own whose pages may write (save, delete).
+    upload_token: when set, writes need `Authorization: Bearer <token>`.
+    read_only: refuse every write.
+    writes_per_minute: writes one client (IP) may make per minute, in bursts up to it.
+    max_store_bytes: quota for all saved versions together; None for no quota.
     """
 
     models_dir: Path = REPO_ROOT / "models"
@@ -34,6 +43,12 @@ class Settings:
     static_dir: Path = REPO_ROOT / "static"
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     default_model: str = "default"
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
+    allowed_origins: tuple[str, ...] = ()
+    upload_token: str | None = None
+    read_only: bool = False
+    writes_per_minute: int = DEFAULT_WRITES_PER_MINUTE
+    max_store_bytes: int | None = None
 
     def __post_init__(self) -> None:
         for key in ("models_dir", "store_dir", "cache_dir", "node_modules_dir", "static_dir"):
@@ -43,3 +58,15 @@ class Settings:
             raise ValueError("Invalid value for setting `max_upload_bytes`. Expected a positive "
                              "number of bytes. Received "
                              f"max_upload_bytes={self.max_upload_bytes!r}.")
+        for key in ("writes_per_minute", "max_store_bytes"):
+            value = getattr(self, key)
+            if value is not None and (type(value) is not int or value <= 0):
+                raise ValueError(f"Invalid value for setting `{key}`. Expected a positive "
+                                 f"integer. Received {key}={value!r}.")
+        if self.upload_token is not None and not self.upload_token.strip():
+            raise ValueError("Invalid value for setting `upload_token`. Expected a non-empty "
+                             "token or None. Received an empty string.")
+        object.__setattr__(self, "allowed_hosts",
+                           tuple(host.lower().strip("[]") for host in self.allowed_hosts))
+        object.__setattr__(self, "allowed_origins",
+                           tuple(origin.lower().rstrip("/") for origin in self.allowed_origins))

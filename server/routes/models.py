@@ -1,4 +1,7 @@
-"""The model API: list models and versions, fetch a version's files, upload a new version.
+"""The model API: list models and versions, fetch a version's files, upload or delete a version.
+
+Writes reach these routes only past server/access.py (host, origin, rate, token). A
+StoreError raised here becomes its JSON status in server/errors.py.
 
 Routes take `{name:path}` so that a name holding '/' or '..' still reaches the name check
 and gets a 400 with the naming rule, rather than a bare 404 from the router. The most
@@ -16,23 +19,23 @@ from starlette.responses import Response
 
 from server.assets import IMMUTABLE, REVALIDATE, cached_file_response
 from server.deps import ModelName, StoreDep
-from server.errors import status_of
 from server.schemas import ErrorPublic, ModelPublic, ModelVersionPublic
-from server.storage import NAME_RULE, SHIPPED, StoreError
+from server.store import NAME_RULE, SHIPPED, IncomingFile
+from server.store.bounded_json import MAX_JSON_BYTES
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
 
 def _errors(*statuses: int) -> dict:
-    meanings = {400: "Bad model name", 404: "No such model, version or file",
+    meanings = {400: "Bad model name", 401: "An upload token is required, or it is wrong",
+                403: "Read-only server, or a write from another origin",
+                404: "No such model, version or file",
                 409: "Conflicts with what is stored (shipped name, other topology)",
                 413: "Upload over the size limit",
-                422: "Not a valid model, or its topology differs from the base's"}
+                422: "Not a valid model, or its topology differs from the base's",
+                429: "Too many writes from this client; see Retry-After",
+                507: "The store is full (quota)"}
     return {status: {"model": ErrorPublic, "description": meanings[status]} for status in statuses}
-
-
-def _http(error: StoreError) -> HTTPException:
-    return HTTPException(status_of(error), str(error))
 
 
 @router.get("", response_model=list[ModelPublic], summary="List models and their versions")
@@ -50,10 +53,7 @@ def get_file(name: ModelName, version: str, file: str, store: StoreDep,
              request: Request) -> Response:
     """model.json or one of the shards its manifest lists. Saved versions never change, so
     they are cacheable for a year; shipped ones are revalidated (ETag)."""
-    try:
-        found, path = store.file_path(name, version, file)
-    except StoreError as error:
-        raise _http(error) from None
+    found, path = store.file_path(name, version, file)
     cache_control = REVALIDATE if found.version == SHIPPED else IMMUTABLE
     return cached_file_response(path, cache_control, Headers(scope=request.scope))
 
@@ -61,14 +61,21 @@ def get_file(name: ModelName, version: str, file: str, store: StoreDep,
 @router.get("/{name:path}/versions/{version}", response_model=ModelVersionPublic,
             summary="Describe one version", responses=_errors(400, 404))
 def get_version(name: ModelName, version: str, store: StoreDep) -> ModelVersionPublic:
-    try:
-        return ModelVersionPublic.of(store.get_version(name, version))
-    except StoreError as error:
-        raise _http(error) from None
+    return ModelVersionPublic.of(store.get_version(name, version))
+
+
+@router.delete("/{name:path}/versions/{version}", status_code=204, response_class=Response,
+               summary="Delete a saved version", responses=_errors(400, 401, 403, 404, 409, 429))
+def delete_version(name: ModelName, version: str, store: StoreDep) -> Response:
+    """Remove a saved version (v1, v2, ...); shipped models cannot be deleted. Its number is
+    never given to another upload, so cached copies of its files can never be mistaken."""
+    store.delete_version(name, version)
+    return Response(status_code=204)
 
 
 @router.post("/{name:path}/versions", status_code=201, response_model=ModelVersionPublic,
-             summary="Upload a new version", responses=_errors(400, 409, 413, 422))
+             summary="Upload a new version",
+             responses=_errors(400, 401, 403, 409, 413, 422, 429, 507))
 async def upload_version(
         name: ModelName,
         store: StoreDep,
@@ -81,42 +88,54 @@ async def upload_version(
 ) -> ModelVersionPublic:
     """Store a fine-tuned model as `name`'s next version (v1, v2, ...).
 
-    The files are validated with the same reader the page uses (schema, shapes, shard
-    lengths, finite weights), and the topology must equal the base model's (layer classes,
-    configs, weight names and shapes). Nothing is written unless everything checks out;
-    an existing version and a shipped model are never overwritten.
+    model.json is parsed within JSON limits; its declared layers, weight shapes and shard
+    lengths must match the base model's before a shard byte is read; then the same reader
+    the page uses validates and decodes it (schema, shapes, finite weights), and the full
+    topology (layer configs too) must equal the base's. Nothing is written unless
+    everything checks out; an existing version and a shipped model are never overwritten.
     """
-    files: dict[str, bytes] = {}
+    files: dict[str, IncomingFile] = {}
     for upload in shards:
         filename = upload.filename or ""
         if not filename:
             raise HTTPException(422, "every shard must be sent as a file with its manifest name "
                                      "(e.g. group1-shard1of1.bin); one had no file name")
         if filename in files:
-            raise HTTPException(422, f"shard file '{filename[:80]}' was uploaded twice")
-        files[filename] = await upload.read()
+            raise HTTPException(422, f"shard file {filename[:80]!r} was uploaded twice")
+        files[filename] = _incoming(upload)
+    if _size_of(model_json) > MAX_JSON_BYTES:
+        raise HTTPException(413, f"model.json is {_size_of(model_json)} bytes, over the limit of "
+                                 f"{MAX_JSON_BYTES} bytes for an uploaded model.json")
     model_json_bytes = await model_json.read()
-    try:
-        saved = await run_in_threadpool(store.save_version, name, model_json_bytes, files, base)
-    except StoreError as error:
-        raise _http(error) from None
+    saved = await run_in_threadpool(store.save_version, name, model_json_bytes, files, base)
     return ModelVersionPublic.of(saved)
+
+
+def _size_of(upload: UploadFile) -> int:
+    if upload.size is not None:
+        return upload.size
+    upload.file.seek(0, 2)
+    size = upload.file.tell()
+    upload.file.seek(0)
+    return size
+
+
+def _incoming(upload: UploadFile) -> IncomingFile:
+    """The shard as spooled by the multipart parser; its bytes are read only if needed."""
+    def read() -> bytes:
+        upload.file.seek(0)
+        return upload.file.read()
+    return IncomingFile(_size_of(upload), read)
 
 
 @router.get("/{name:path}/versions", response_model=list[ModelVersionPublic],
             summary="List one model's versions", responses=_errors(400, 404))
 def list_versions(name: ModelName, store: StoreDep) -> list[ModelVersionPublic]:
-    try:
-        return [ModelVersionPublic.of(v) for v in store.get_model(name)]
-    except StoreError as error:
-        raise _http(error) from None
+    return [ModelVersionPublic.of(v) for v in store.get_model(name)]
 
 
 @router.get("/{name:path}", response_model=ModelPublic, summary="Describe one model",
             responses=_errors(400, 404))
 def get_model(name: ModelName, store: StoreDep) -> ModelPublic:
-    try:
-        versions = store.get_model(name)
-    except StoreError as error:
-        raise _http(error) from None
+    versions = store.get_model(name)
     return ModelPublic(name=name, versions=[ModelVersionPublic.of(v) for v in versions])

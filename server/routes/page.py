@@ -9,8 +9,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from server.deps import AssetsDep, SettingsDep, StoreDep
+from server.routes.access_config import access_of
 from server.schemas import model_json_url
-from server.storage import StoreError
+from server.store import StoreError
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 router = APIRouter(tags=["page"], include_in_schema=False)
@@ -24,9 +25,11 @@ def page_config(request: Request, assets, settings, store) -> dict:
         default_model_url = model_json_url(chosen)
     except StoreError:
         default_model_url = None  # no default model yet: the page says so
+    access = access_of(settings)
     return {**assets.urls(), "default_model": settings.default_model,
             "default_model_url": default_model_url, "models_api_url": "/api/models",
-            "static_url": "/static/"}
+            "static_url": "/static/", "read_only": access.read_only,
+            "upload_token_required": access.upload_token_required}
 
 
 @router.get("/", response_class=HTMLResponse)

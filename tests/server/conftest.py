@@ -26,6 +26,8 @@ with warnings.catch_warnings():  # starlette nags about httpx vs httpx2; irrelev
     from fastapi.testclient import TestClient
 
 UPLOAD_LIMIT = 200_000
+# TestClient sends "Host: testserver"; the crowd test sends 20 writes at once.
+TEST_ACCESS = {"allowed_hosts": ("127.0.0.1", "localhost", "testserver"), "writes_per_minute": 10_000}
 NODE_MODULES = REPO_ROOT / "node_modules"
 
 
@@ -83,7 +85,7 @@ def server_dirs(tmp_path_factory) -> dict[str, Path]:
 def settings(server_dirs) -> Settings:
     return Settings(models_dir=server_dirs["models"], store_dir=server_dirs["store"],
                     cache_dir=server_dirs["cache"], static_dir=server_dirs["static"],
-                    node_modules_dir=NODE_MODULES, max_upload_bytes=UPLOAD_LIMIT)
+                    node_modules_dir=NODE_MODULES, max_upload_bytes=UPLOAD_LIMIT, **TEST_ACCESS)
 
 
 @pytest.fixture(scope="module")

@@ -168,7 +168,8 @@ def test_docs_use_local_swagger_ui_when_installed(tmp_path):
     for file in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"):
         (swagger / file).write_bytes(b"/* stand-in */")
     app = create_app(Settings(models_dir=tmp_path / "models", store_dir=tmp_path / "store",
-                              cache_dir=tmp_path / "cache", node_modules_dir=node_modules))
+                              cache_dir=tmp_path / "cache", node_modules_dir=node_modules,
+                              allowed_hosts=("testserver",)))
     with TestClient(app) as client:
         html = client.get("/docs").text
         assert "cdn.jsdelivr.net" not in html

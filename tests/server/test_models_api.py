@@ -199,6 +199,8 @@ REFUSALS = {
     "name-65-chars": ("a" * 65, lambda f: f, None, 400, r"model name 'a{65}' is not allowed"),
     "name-hidden": (".store", lambda f: f, None, 400, r"model name '.store' is not allowed"),
     "name-space": ("my%20model", lambda f: f, None, 400, r"model name 'my model' is not allowed"),
+    # Starlette's path pattern never matches a newline: the router answers before the check.
+    "name-newline": ("mine%0A", lambda f: f, None, 404, r"^Not Found$"),
 }
 
 
@@ -263,21 +265,27 @@ def test_oversized_chunked_body_is_cut_off_while_reading(live_server, exports, u
 
 
 def test_store_refuses_oversized_files_even_without_the_middleware(app, exports, unchanged):
-    from server.storage import UploadTooLargeError
+    from server.store import UploadTooLargeError
     model_json, shards = exports(units=80, seed=38)
     with pytest.raises(UploadTooLargeError, match=r"upload holds \d+ bytes of files, over the "
                                                   f"limit of {UPLOAD_LIMIT} bytes"):
         app.state.store.save_version("too-big", model_json, shards)
 
 
-@pytest.mark.parametrize("method", ["put", "delete", "patch"])
-def test_versions_cannot_be_replaced_or_deleted(client, method, unchanged):
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_versions_cannot_be_replaced(client, method, unchanged):
     for url in ("/api/models/default/versions/shipped/model.json",
                 "/api/models/default/versions/shipped"):
         response = client.request(method.upper(), url, content=b"{}")
         assert response.status_code == 405
         assert _detail(response) == "Method Not Allowed"
 
+
+def test_shipped_versions_cannot_be_deleted(client, unchanged):
+    response = client.delete("/api/models/default/versions/shipped")
+    assert response.status_code == 409
+    assert "ships with the server and is read-only; only saved versions" in _detail(response)
+    assert client.delete("/api/models/default/versions/shipped/model.json").status_code == 405
 
 
 def test_multi_shard_upload_missing_one_shard_names_it(client, exports, unchanged):
@@ -297,3 +305,55 @@ def test_multi_shard_upload_lands_whole(client, exports):
     assert response.json()["files"] == ["model.json", *shards]
     for name, data in shards.items():
         assert client.get(f"/api/models/sharded/versions/v1/{name}").content == data
+
+
+def test_upload_parses_model_json_once_and_reads_it_once(client, exports, monkeypatch):
+    """The route parses model.json once (with the JSON limits) and the reader validates and
+    decodes it once; nothing else in the upload path parses or re-validates it."""
+    import json as json_module
+
+    import server.store.bounded_json as bounded_json
+    import server.store.model_store as model_store
+    import webgl_backend.model_format as model_format
+
+    files = exports(seed=41)
+    calls = {"json.loads": 0, "read_model": 0}
+    real_loads, real_read = json_module.loads, model_store.read_model
+
+    def counting_loads(*args, **kwargs):
+        calls["json.loads"] += 1
+        return real_loads(*args, **kwargs)
+
+    def counting_read(*args, **kwargs):
+        calls["read_model"] += 1
+        assert isinstance(args[0], dict)  # handed the parsed dict, not bytes to parse again
+        return real_read(*args, **kwargs)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the upload path re-parsed model.json")
+
+    monkeypatch.setattr(bounded_json.json, "loads", counting_loads)
+    monkeypatch.setattr(model_store, "read_model", counting_read)
+    monkeypatch.setattr(model_format, "parse_model_json", forbidden)
+    monkeypatch.setattr(model_format, "read_model_dir", forbidden)
+    response = upload(client, "parsed-once", *files)
+    assert response.status_code == 201, response.text
+    assert calls == {"json.loads": 1, "read_model": 1}
+
+
+def test_an_upload_the_pre_check_cannot_read_is_still_checked_by_the_reader(
+        client, exports, monkeypatch, server_dirs):
+    """Should the reader accept a form our pre-check does not read (None), the upload is
+    still validated, its file names still checked, and stored whole."""
+    import server.store.model_store as model_store
+
+    monkeypatch.setattr(model_store, "declared_model", lambda parsed: None)
+    model_json, shards = exports(seed=42)
+    before = snapshot(server_dirs["store"])
+    response = upload(client, "unread", model_json, {**shards, "extra.bin": b"1234"})
+    assert response.status_code == 422
+    assert "shard file 'extra.bin' is not listed" in _detail(response)
+    assert snapshot(server_dirs["store"]) == before
+    response = upload(client, "unread", model_json, shards)
+    assert response.status_code == 201, response.text
+    assert response.json()["files"] == ["model.json", *shards]

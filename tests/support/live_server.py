@@ -1,22 +1,36 @@
-"""Run an ASGI app under a real uvicorn on 127.0.0.1 at an ephemeral port, in a thread."""
+"""Run the app under a real uvicorn on 127.0.0.1 at an ephemeral port: in a thread
+(`live_server`), or as `shadernet serve` in its own process (`serve_process`), whose memory
+can then be measured on its own."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 
 @contextlib.contextmanager
-def live_server(app, start_timeout: float = 10.0) -> Iterator[str]:
-    """Yield the base URL (`http://127.0.0.1:PORT`) while the server runs; stop it after."""
+def live_server(app, start_timeout: float = 10.0, **uvicorn_options) -> Iterator[str]:
+    """Yield the base URL (`http://127.0.0.1:PORT`) while the server runs; stop it after.
+
+    uvicorn runs with the options `shadernet serve` gives it (`server.cli.uvicorn_options`),
+    updated by `uvicorn_options`.
+    """
     import uvicorn
 
+    from server.cli import uvicorn_options as serve_options
+
+    uvicorn_options = {**serve_options(), **uvicorn_options}
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", **uvicorn_options)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -30,3 +44,40 @@ def live_server(app, start_timeout: float = 10.0) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextlib.contextmanager
+def serve_process(args: list[str], start_timeout: float = 60.0
+                  ) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`python -m server.cli --port <free> *args` in a child process; yields (URL, process)."""
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(os.devnull, "wb")
+    process = subprocess.Popen([sys.executable, "-m", "server.cli", "--port", str(port), *args],
+                               cwd=Path(__file__).resolve().parents[2], stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"shadernet serve exited with {process.returncode}")
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"shadernet serve did not answer within {start_timeout:g} s")
+            time.sleep(0.2)
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
