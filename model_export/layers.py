@@ -35,6 +35,7 @@ from model_export.nn.pool import (
     max_pool2d_forward,
 )
 from model_export.nn.regularizers import get_regularizer
+from webgl_backend.layers import LAYER_CLASSES as TABLE_CLASSES
 
 
 class LayerConfigError(ValueError):
@@ -545,11 +546,19 @@ class LeakyReLU(Layer):
         return f"LeakyReLU(alpha={self.alpha})"
 
 
-LAYER_CLASSES: dict[str, type[Layer]] = {
-    cls.__name__: cls
-    for cls in (Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation,
-                LeakyReLU)
-}
+def _numpy_layer_classes() -> dict[str, type[Layer]]:
+    """The numpy class of every layer-table entry (InputLayer is Sequential's input shape)."""
+    subclasses = (Layer.__subclasses__() + _WeightedLayer.__subclasses__()
+                  + _Pooling2D.__subclasses__())
+    classes = {cls.__name__: cls for cls in subclasses}
+    missing = [name for name in TABLE_CLASSES if name != "InputLayer" and name not in classes]
+    if missing:
+        raise ImportError(f"model_export.layers: no numpy layer for {', '.join(missing)} "
+                          "(every class of webgl_backend.layers.LAYERS needs one)")
+    return {name: classes[name] for name in TABLE_CLASSES if name != "InputLayer"}
+
+
+LAYER_CLASSES: dict[str, type[Layer]] = _numpy_layer_classes()
 
 
 def layer_from_config(spec: dict) -> Layer:

@@ -21,9 +21,10 @@ activations NHWC, Flatten in NHWC order.
 
 Modules, in the order a file flows through them: `json_text` (bytes -> dict; sizes in
 `limits`), `document` (top-level fields), `topology` (layers, shapes chained; each class's
-config read in `layer_configs`), `manifest` (weight entries matched to the topology),
-`quantization` (stored dtypes), `shards` (bytes -> checked values), `reader` (`read_model`),
-`folder` (`read_model_dir`); the results are `artifacts`. Small shared checks: `checks`.
+config is read by its entry of the layer table, `webgl_backend.layers`), `manifest`
+(weight entries matched to the topology), `quantization` (stored dtypes), `shards`
+(bytes -> checked values), `reader` (`read_model`), `folder` (`read_model_dir`); the
+results are `artifacts`.
 """
 
 from webgl_backend.model_format.artifacts import LayerSpec, ModelArtifacts, WeightEntry
@@ -35,12 +36,8 @@ from webgl_backend.model_format.document import (
     shard_paths,
 )
 from webgl_backend.model_format.folder import read_model_dir
-from webgl_backend.model_format.layer_configs import (
-    ACTIVATIONS,
-    LAYER_CLASSES,
-    LEAKY_RELU_DEFAULT_ALPHA,
-    PADDINGS,
-)
+from webgl_backend.layers.configs import ACTIVATIONS, LEAKY_RELU_DEFAULT_ALPHA, PADDINGS
+from webgl_backend.layers.table import LAYER_CLASSES
 from webgl_backend.model_format.limits import (
     MAX_ACTIVATION_FLOATS,
     MAX_INPUT_RANK,

@@ -6,7 +6,7 @@ import re
 
 from webgl_backend.errors import ModelFormatError
 from webgl_backend.model_format.artifacts import WeightEntry
-from webgl_backend.model_format.checks import check_fields, is_int, product
+from webgl_backend.json_values import check_fields, is_int, product
 from webgl_backend.model_format.limits import (
     MAX_NAME_LENGTH,
     MAX_SHARDS,
@@ -36,8 +36,7 @@ def parse_manifest(manifest) -> list[tuple[list[str], list[WeightEntry]]]:
             if (not isinstance(path, str) or not SHARD_NAME.match(path)
                     or len(path) > MAX_NAME_LENGTH):
                 raise ModelFormatError(f"model.json: {where}.paths[{p}]: {path!r} is not a plain "
-                                       "file name "
-                                       "(letters, digits, '.', '_', '-'; no folders)")
+                                       "file name (letters, digits, '.', '_', '-'; no folders)")
             if path in seen_paths:
                 raise ModelFormatError(f"model.json: {where}.paths[{p}]: shard '{path}' is listed "
                                        "twice")
@@ -52,8 +51,7 @@ def parse_manifest(manifest) -> list[tuple[list[str], list[WeightEntry]]]:
             total_floats += product(entry.shape)
         if total_floats > MAX_WEIGHT_FLOATS:
             raise ModelFormatError(f"model.json: weightsManifest declares over {total_floats} "
-                                   "weight "
-                                   f"values, over the limit of {MAX_WEIGHT_FLOATS} "
+                                   f"weight values, over the limit of {MAX_WEIGHT_FLOATS} "
                                    "(MAX_WEIGHT_FLOATS)")
         groups.append((list(paths), entries))
     return groups
@@ -78,12 +76,10 @@ def _parse_entry(where: str, entry) -> WeightEntry:
                                    f"{dim}")
     if product(shape) > MAX_WEIGHT_FLOATS:
         raise ModelFormatError(f"model.json: {where}: shape {shape!r} declares {product(shape)} "
-                               "values, "
-                               f"over the limit of {MAX_WEIGHT_FLOATS} (MAX_WEIGHT_FLOATS)")
+                               f"values, over the limit of {MAX_WEIGHT_FLOATS} (MAX_WEIGHT_FLOATS)")
     if dtype != "float32":
         raise ModelFormatError(f"model.json: {where}: dtype {dtype!r} is not supported (expected "
-                               "'float32', "
-                               "optionally stored quantized)")
+                               "'float32', optionally stored quantized)")
     quantization = entry.get("quantization")
     if quantization is not None:
         quantization = parse_quantization(where, quantization)
@@ -102,21 +98,18 @@ def match_manifest(layers: list[LayerPlan], groups) -> None:
             raise ModelFormatError(f"model.json: {where}: weight '{entry.name}' is listed twice")
         if entry.name not in expected_names:
             raise ModelFormatError(f"model.json: {where}: weight '{entry.name}' belongs to no "
-                                   "layer "
-                                   f"(the topology's weights: "
+                                   f"layer (the topology's weights: "
                                    f"{', '.join(expected_names) or 'none'})")
     for plan, name, _, _ in expected:
         if name not in listed_names:
             raise ModelFormatError(f"model.json: layers[{plan.index}] '{plan.name}': weight "
                                    f"'{name}' is "
                                    f"missing from weightsManifest ({len(listed)} weights listed, "
-                                   "the "
-                                   f"topology needs {len(expected)})")
+                                   f"the topology needs {len(expected)})")
     for (where, entry), (plan, name, shape, why) in zip(listed, expected):
         if entry.name != name:
             raise ModelFormatError(f"model.json: {where} is '{entry.name}', expected '{name}': the "
-                                   "manifest "
-                                   "must list weights in layer order, kernel before bias")
+                                   "manifest must list weights in layer order, kernel before bias")
         if entry.shape != shape:
             raise ModelFormatError(f"model.json: layers[{plan.index}] '{plan.name}': weight "
                                    f"'{name}' has "

@@ -5,13 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from webgl_backend.errors import ModelFormatError
-from webgl_backend.model_format.checks import as_json, check_fields, format_shape, is_int, product
-from webgl_backend.model_format.layer_configs import (
-    CLASS_KEYS,
-    CONFIG_READERS,
-    LAYER_CLASSES,
-    PARAMETER_KEYS,
-)
+from webgl_backend.json_values import as_json, check_fields, format_shape, is_int, product
+from webgl_backend.layers.configs import PARAMETER_KEYS
+from webgl_backend.layers.table import LAYER_CLASSES, LAYERS
 from webgl_backend.model_format.limits import (
     MAX_ACTIVATION_FLOATS,
     MAX_INPUT_RANK,
@@ -83,13 +79,11 @@ def _batch_input_shape(value, where: str) -> tuple[int, ...]:
     dims = value[1:]
     if len(dims) > MAX_INPUT_RANK:
         raise ModelFormatError(f"model.json: {where}: batch_input_shape has {len(dims)} dims after "
-                               "the batch, "
-                               f"at most {MAX_INPUT_RANK} are supported")
+                               f"the batch, at most {MAX_INPUT_RANK} are supported")
     for dim in dims:
         if not is_int(dim) or dim <= 0:
             raise ModelFormatError(f"model.json: {where}: batch_input_shape {as_json(value)} has "
-                                   "dimension "
-                                   f"{dim!r}; expected positive integers after null")
+                                   f"dimension {dim!r}; expected positive integers after null")
     if product(dims) > MAX_ACTIVATION_FLOATS:
         raise ModelFormatError(f"model.json: {where}: batch_input_shape {as_json(value)} holds "
                                f"{product(dims)} "
@@ -109,24 +103,22 @@ def plan_layer(index: int, entry, input_shape: tuple[int, ...]) -> LayerPlan:
     name = config.get("name")
     if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
         raise ModelFormatError(f"model.json: {where} {class_name}: config.name must be a non-empty "
-                               "string "
-                               f"of at most {MAX_NAME_LENGTH} characters, got {name!r}")
+                               f"string of at most {MAX_NAME_LENGTH} characters, got {name!r}")
     where = f"{where} '{name}'"
+    entry = LAYERS[class_name]
     for key in config:
-        if key not in CLASS_KEYS[class_name]:
+        if key not in entry.config_keys:
+            allowed = ", ".join(sorted(entry.config_keys))
             raise ModelFormatError(f"model.json: {where}: unexpected config key '{key}' for "
-                                   f"{class_name} "
-                                   f"(allowed: {', '.join(sorted(CLASS_KEYS[class_name]))})")
+                                   f"{class_name} (allowed: {allowed})")
     _check_common(where, index, class_name, config, input_shape)
-    builder = CONFIG_READERS[class_name]
-    normalized, output_shape, weights = builder(where, config, input_shape)
+    normalized, output_shape, weights = entry.read_config(where, config, input_shape)
     if product(output_shape) > MAX_ACTIVATION_FLOATS:
         raise ModelFormatError(f"model.json: {where}: output shape {format_shape(output_shape)} "
-                               "holds "
-                               f"{product(output_shape)} values per sample, over the limit of "
-                               f"{MAX_ACTIVATION_FLOATS}")
+                               f"holds {product(output_shape)} values per sample, over the limit "
+                               f"of {MAX_ACTIVATION_FLOATS}")
     return LayerPlan(index, class_name, name, normalized, input_shape, output_shape,
-                      [(f"{name}/{short}", shape, why) for short, shape, why in weights])
+                     [(f"{name}/{short}", shape, why) for short, shape, why in weights])
 
 
 def _check_common(where: str, index: int, class_name: str, config: dict,
@@ -139,8 +131,7 @@ def _check_common(where: str, index: int, class_name: str, config: dict,
         if index != 1 or declared != input_shape:
             raise ModelFormatError(f"model.json: {where}: batch_input_shape "
                                    f"{as_json(config['batch_input_shape'])} on a layer that is not "
-                                   "the first "
-                                   f"(its input is {format_shape(input_shape)})")
+                                   f"the first (its input is {format_shape(input_shape)})")
     if "trainable" in config and not isinstance(config["trainable"], bool):
         raise ModelFormatError(f"model.json: {where}: trainable must be true or false, "
                                f"got {config['trainable']!r}")

@@ -1,5 +1,5 @@
-"""Per layer class: which config keys it takes, their defaults and checks, its output shape
-and the weights it needs.
+"""Reading a layer's model.json config: which keys each class takes, their defaults and
+checks, its output shape and the weights it needs.
 
 A reader is `(where, config, input_shape) -> (normalized config, output shape, weights)`,
 `weights` as (short name, shape, why that shape) in Keras order (kernel, bias).
@@ -8,7 +8,7 @@ A reader is `(where, config, input_shape) -> (normalized config, output shape, w
 from __future__ import annotations
 
 from webgl_backend.errors import ModelFormatError
-from webgl_backend.model_format.checks import (
+from webgl_backend.json_values import (
     format_shape,
     is_int,
     is_number,
@@ -18,25 +18,21 @@ from webgl_backend.model_format.checks import (
 ACTIVATIONS = ("linear", "relu", "elu", "sigmoid", "tanh", "softmax")
 PADDINGS = ("valid", "same")
 LEAKY_RELU_DEFAULT_ALPHA = 0.3  # Keras 2 and tfjs-layers
-_COMMON_KEYS = frozenset({"name", "trainable", "dtype", "batch_input_shape"})
+COMMON_KEYS = frozenset({"name", "trainable", "dtype", "batch_input_shape"})
 # Training-time settings: accepted (null or {class_name, config}), unused at inference.
 PARAMETER_KEYS = frozenset({"kernel_initializer", "bias_initializer", "kernel_regularizer",
                              "bias_regularizer", "activity_regularizer", "kernel_constraint",
                              "bias_constraint"})
-_POOL_KEYS = frozenset({"pool_size", "strides", "padding", "data_format"})
-CLASS_KEYS = {
-    "InputLayer": frozenset({"batch_input_shape", "dtype", "sparse", "ragged", "name"}),
-    "Dense": _COMMON_KEYS | PARAMETER_KEYS | {"units", "activation", "use_bias"},
-    "Conv2D": _COMMON_KEYS | PARAMETER_KEYS | {"filters", "kernel_size", "strides", "padding",
-                                               "data_format", "dilation_rate", "groups",
-                                               "activation", "use_bias"},
-    "MaxPooling2D": _COMMON_KEYS | _POOL_KEYS,
-    "AveragePooling2D": _COMMON_KEYS | _POOL_KEYS,
-    "Flatten": _COMMON_KEYS | {"data_format"},
-    "Dropout": _COMMON_KEYS | {"rate", "noise_shape", "seed"},
-    "Activation": _COMMON_KEYS | {"activation"},
-    "LeakyReLU": _COMMON_KEYS | {"alpha"},
-}
+INPUT_LAYER_KEYS = frozenset({"batch_input_shape", "dtype", "sparse", "ragged", "name"})
+DENSE_KEYS = COMMON_KEYS | PARAMETER_KEYS | {"units", "activation", "use_bias"}
+CONV2D_KEYS = COMMON_KEYS | PARAMETER_KEYS | {"filters", "kernel_size", "strides", "padding",
+                                              "data_format", "dilation_rate", "groups",
+                                              "activation", "use_bias"}
+POOL_KEYS = COMMON_KEYS | {"pool_size", "strides", "padding", "data_format"}
+FLATTEN_KEYS = COMMON_KEYS | {"data_format"}
+DROPOUT_KEYS = COMMON_KEYS | {"rate", "noise_shape", "seed"}
+ACTIVATION_KEYS = COMMON_KEYS | {"activation"}
+LEAKY_RELU_KEYS = COMMON_KEYS | {"alpha"}
 
 
 def _activation(where: str, config: dict, default: str | None = "linear") -> str:
@@ -74,8 +70,7 @@ def _pair(where: str, config: dict, key: str, default) -> list[int]:
     if (not isinstance(value, list) or len(value) != 2
             or not all(is_int(v) and v > 0 for v in value)):
         raise ModelFormatError(f"model.json: {where}: {key} must be a positive integer or a list "
-                               "of 2, "
-                               f"got {config.get(key)!r}")
+                               f"of 2, got {config.get(key)!r}")
     return list(value)
 
 
@@ -98,8 +93,7 @@ def _channels_last(where: str, config: dict) -> str:
 def _spatial_input(where: str, class_name: str, input_shape: tuple[int, ...]) -> None:
     if len(input_shape) != 3:
         raise ModelFormatError(f"model.json: {where}: {class_name} needs an input of shape (h, w, "
-                               "c), "
-                               f"got {format_shape(input_shape)}")
+                               f"c), got {format_shape(input_shape)}")
 
 
 def _window_out(where: str, size: int, k: int, stride: int, padding: str, what: str) -> int:
@@ -107,8 +101,7 @@ def _window_out(where: str, size: int, k: int, stride: int, padding: str, what: 
         return -(-size // stride)
     if k > size:
         raise ModelFormatError(f"model.json: {where}: {what} {k} does not fit the input size "
-                               f"{size} "
-                               "with padding 'valid'")
+                               f"{size} with padding 'valid'")
     return (size - k) // stride + 1
 
 
@@ -119,7 +112,7 @@ def _common_out(config: dict) -> dict:
     return out
 
 
-def _build_input_layer(where, config, input_shape):
+def read_input_layer(where, config, input_shape):
     for key, default in (("sparse", False), ("ragged", False)):
         if config.get(key, default) is not False:
             raise ModelFormatError(f"model.json: {where}: InputLayer {key}={config[key]!r} is not "
@@ -129,7 +122,7 @@ def _build_input_layer(where, config, input_shape):
     return normalized, input_shape, []
 
 
-def _build_dense(where, config, input_shape):
+def read_dense(where, config, input_shape):
     units = _positive_int(where, config, "units")
     activation = _activation(where, config)
     use_bias = _bool(where, config, "use_bias", True)
@@ -144,7 +137,7 @@ def _build_dense(where, config, input_shape):
     return normalized, input_shape[:-1] + (units,), weights
 
 
-def _build_conv2d(where, config, input_shape):
+def read_conv2d(where, config, input_shape):
     _spatial_input(where, "Conv2D", input_shape)
     filters = _positive_int(where, config, "filters")
     if "kernel_size" not in config:
@@ -155,8 +148,7 @@ def _build_conv2d(where, config, input_shape):
     data_format = _channels_last(where, config)
     if _pair(where, config, "dilation_rate", [1, 1]) != [1, 1]:
         raise ModelFormatError(f"model.json: {where}: dilation_rate {config['dilation_rate']!r} is "
-                               "not "
-                               "supported (expected 1)")
+                               "not supported (expected 1)")
     if config.get("groups", 1) != 1:
         raise ModelFormatError(f"model.json: {where}: groups {config['groups']!r} is not supported "
                                "(expected 1)")
@@ -177,7 +169,7 @@ def _build_conv2d(where, config, input_shape):
     return normalized, (out_h, out_w, filters), weights
 
 
-def _build_pool(class_name):
+def pool_reader(class_name):
     def build(where, config, input_shape):
         _spatial_input(where, class_name, input_shape)
         pool_size = _pair(where, config, "pool_size", [2, 2])
@@ -193,13 +185,13 @@ def _build_pool(class_name):
     return build
 
 
-def _build_flatten(where, config, input_shape):
+def read_flatten(where, config, input_shape):
     data_format = _channels_last(where, config)
     return ({**_common_out(config), "data_format": data_format},
             (product(input_shape),), [])
 
 
-def _build_dropout(where, config, input_shape):
+def read_dropout(where, config, input_shape):
     rate = config.get("rate")
     if not is_number(rate) or not 0.0 <= rate < 1.0:
         raise ModelFormatError(f"model.json: {where}: rate must be a number in [0, 1), got "
@@ -214,30 +206,15 @@ def _build_dropout(where, config, input_shape):
     return {**_common_out(config), "rate": rate, "noise_shape": None, "seed": seed}, input_shape, []
 
 
-def _build_activation(where, config, input_shape):
+def read_activation(where, config, input_shape):
     if "activation" not in config:
         raise ModelFormatError(f"model.json: {where}: config is missing 'activation'")
     activation = _activation(where, config)
     return {**_common_out(config), "activation": activation}, input_shape, []
 
 
-def _build_leaky_relu(where, config, input_shape):
+def read_leaky_relu(where, config, input_shape):
     alpha = config.get("alpha", LEAKY_RELU_DEFAULT_ALPHA)
     if not is_number(alpha):
         raise ModelFormatError(f"model.json: {where}: alpha must be a finite number, got {alpha!r}")
     return {**_common_out(config), "alpha": alpha}, input_shape, []
-
-
-CONFIG_READERS = {
-    "InputLayer": _build_input_layer,
-    "Dense": _build_dense,
-    "Conv2D": _build_conv2d,
-    "MaxPooling2D": _build_pool("MaxPooling2D"),
-    "AveragePooling2D": _build_pool("AveragePooling2D"),
-    "Flatten": _build_flatten,
-    "Dropout": _build_dropout,
-    "Activation": _build_activation,
-    "LeakyReLU": _build_leaky_relu,
-}
-LAYER_CLASSES = ("InputLayer", "Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D",
-                 "Flatten", "Dropout", "Activation", "LeakyReLU")
