@@ -82,6 +82,29 @@ def _has_method(gl, name: str) -> bool:
         return False
 
 
+class CountingGL:
+    """A GL context whose every method call is counted in `calls`; constants pass through.
+
+    Counting at the one door every call goes through keeps the figure exact by
+    construction (the 'GL calls' of the page's hood and the bench).
+    """
+
+    def __init__(self, gl) -> None:
+        self._gl = gl
+        self.calls = 0
+
+    def __getattr__(self, name: str):
+        value = getattr(self._gl, name)
+        if name.isupper() or not callable(value):
+            return value
+
+        def counted(*args):
+            self.calls += 1
+            return value(*args)
+
+        return counted
+
+
 class GLContext:
     """One WebGL2 context plus the program cache and live-object counters.
 
@@ -101,18 +124,17 @@ class GLContext:
                 f"WebGL2 is not available: the context given ({type(gl).__name__}) lacks "
                 "texStorage2D/createVertexArray, so it is not a WebGL2RenderingContext."
             )
-        if not gl.getExtension("EXT_color_buffer_float"):
+        self.gl = CountingGL(gl)
+        if not self.gl.getExtension("EXT_color_buffer_float"):
             raise WebGL2UnavailableError(
                 "WebGL2 is available but EXT_color_buffer_float is not: this GPU/browser "
                 "cannot render into float32 textures, which shadernet needs for every layer."
             )
-        self.gl = gl
         self._new_float32 = float32_factory or _default_float32_factory(gl)
         self._load_constants()
-        self.max_texture_size = int(gl.getParameter(self.MAX_TEXTURE_SIZE))
+        self.max_texture_size = int(self.gl.getParameter(self.MAX_TEXTURE_SIZE))
         self.compiles = 0
         self.draws = 0
-        self.gl_calls = 3
         self.live_textures = 0
         self.live_framebuffers = 0
         self.generation = 0
@@ -164,13 +186,11 @@ class GLContext:
         gl.bindVertexArray(self._vertex_array)
         self._vertex_shader = self._compile_shader(
             self.VERTEX_SHADER, VERTEX_SHADER_SOURCE, "full-screen triangle (vertex)")
-        self.gl_calls += 2
 
     # -- context loss ------------------------------------------------------------------
 
     def is_lost(self) -> bool:
         """True while the browser has taken the context away (one FFI call)."""
-        self.gl_calls += 1
         return bool(self.gl.isContextLost())
 
     def check_not_lost(self) -> None:
@@ -189,7 +209,6 @@ class GLContext:
                 "The restored WebGL2 context lacks EXT_color_buffer_float: it cannot render "
                 "into float32 textures."
             )
-        self.gl_calls += 1
         self.generation += 1
         self._programs.clear()
         self._upload_staging.clear()
@@ -199,6 +218,11 @@ class GLContext:
         self._reset_state()
 
     # -- counters ----------------------------------------------------------------------
+
+    @property
+    def gl_calls(self) -> int:
+        """GL calls made through this wrapper so far (counted by `CountingGL`)."""
+        return self.gl.calls
 
     def counters(self) -> dict[str, int]:
         return {
@@ -216,7 +240,6 @@ class GLContext:
         """Bind `handle` to the active unit (recording it, so draws stay consistent)."""
         self._bindTexture(self.TEXTURE_2D, handle)
         self._unit_textures[self._active_unit] = handle
-        self.gl_calls += 1
 
     def create_texture(self, width: int, height: int) -> GpuTexture:
         """An uninitialised width x height RGBA32F texture, sampled at texel centres only."""
@@ -227,7 +250,6 @@ class GLContext:
         # Float32 is not filterable: any mipmap/linear min filter would make it incomplete.
         gl.texParameteri(self.TEXTURE_2D, self.TEXTURE_MIN_FILTER, self.NEAREST)
         gl.texParameteri(self.TEXTURE_2D, self.TEXTURE_MAG_FILTER, self.NEAREST)
-        self.gl_calls += 4
         self.live_textures += 1
         return GpuTexture(handle, width, height, self.generation)
 
@@ -244,13 +266,11 @@ class GLContext:
                     self._bound_framebuffer = None
                 gl.deleteFramebuffer(framebuffer)
                 self.live_framebuffers -= 1
-                self.gl_calls += 1
             for unit, bound in list(self._unit_textures.items()):
                 if bound is texture.handle:
                     del self._unit_textures[unit]
             gl.deleteTexture(texture.handle)
             self.live_textures -= 1
-            self.gl_calls += 1
         texture.handle = None
         texture.framebuffer = None
         texture.group_framebuffer = None
@@ -292,7 +312,6 @@ class GLContext:
         self._bind_for_update(texture.handle)
         self._texSubImage2D(self.TEXTURE_2D, 0, 0, 0, texture.width, texture.height,
                             self.RGBA, self.FLOAT, full)
-        self.gl_calls += 1
 
     def _framebuffer(self, texture: GpuTexture):
         if texture.framebuffer is None:
@@ -302,7 +321,6 @@ class GLContext:
             gl.framebufferTexture2D(self.FRAMEBUFFER, self.COLOR_ATTACHMENT0, self.TEXTURE_2D,
                                     texture.handle, 0)
             self._bound_framebuffer = framebuffer
-            self.gl_calls += 3
             texture.framebuffer = framebuffer
             self.live_framebuffers += 1
         return texture.framebuffer
@@ -317,7 +335,6 @@ class GLContext:
         if first.group_framebuffer is not None:
             gl.deleteFramebuffer(first.group_framebuffer)
             self.live_framebuffers -= 1
-            self.gl_calls += 1
         framebuffer = gl.createFramebuffer()
         gl.bindFramebuffer(self.FRAMEBUFFER, framebuffer)
         attachments = [self.COLOR_ATTACHMENT0 + j for j in range(len(outputs))]
@@ -327,7 +344,6 @@ class GLContext:
         # The draw-buffer list is framebuffer state: set once here.
         gl.drawBuffers(_js_list(attachments))
         self._bound_framebuffer = framebuffer
-        self.gl_calls += 3 + len(outputs)
         self.live_framebuffers += 1
         first.group_framebuffer, first.group = framebuffer, handles
         return framebuffer
@@ -342,7 +358,6 @@ class GLContext:
         if self._bound_framebuffer is not framebuffer:
             self._bindFramebuffer(self.FRAMEBUFFER, framebuffer)
             self._bound_framebuffer = framebuffer
-            self.gl_calls += 1
         rows = -(-texels // texture.width)
         floats = 4 * texture.width * rows
         staging = self._read_staging.get(floats)
@@ -352,7 +367,6 @@ class GLContext:
             staging = self._new_float32(floats)
             self._read_staging[floats] = staging
         self._readPixels(0, 0, texture.width, rows, self.RGBA, self.FLOAT, staging)
-        self.gl_calls += 1
         rgba = array("f")
         rgba.frombytes(staging.to_bytes())
         del rgba[4 * texels:]
@@ -365,7 +379,6 @@ class GLContext:
         shader = gl.createShader(kind)
         gl.shaderSource(shader, source)
         gl.compileShader(shader)
-        self.gl_calls += 4
         if not gl.getShaderParameter(shader, self.COMPILE_STATUS):
             log = str(gl.getShaderInfoLog(shader) or "").strip()
             gl.deleteShader(shader)
@@ -384,7 +397,6 @@ class GLContext:
         gl.attachShader(handle, self._vertex_shader)
         gl.attachShader(handle, fragment)
         gl.linkProgram(handle)
-        self.gl_calls += 5
         if not gl.getProgramParameter(handle, self.LINK_STATUS):
             log = str(gl.getProgramInfoLog(handle) or "").strip()
             gl.deleteProgram(handle)
@@ -400,8 +412,6 @@ class GLContext:
             compiled.sampler_locations[name] = location
             # Sampler units never change: input k always reads texture unit k.
             gl.uniform1i(location, unit)
-            self.gl_calls += 2
-        self.gl_calls += 2
         self._programs[program.source] = compiled
         self.compiles += 1
         return compiled
@@ -432,20 +442,16 @@ class GLContext:
                 f"widths {program.input_widths}; draw was given widths "
                 f"{tuple(t.width for t in inputs)}"
             )
-        calls = 1
         if self._bound_framebuffer is not framebuffer:
             self._bindFramebuffer(self.FRAMEBUFFER, framebuffer)
             self._bound_framebuffer = framebuffer
-            calls += 1
         size = (output.width, output.height)
         if self._viewport_size != size:
             self._viewport(0, 0, output.width, output.height)
             self._viewport_size = size
-            calls += 1
         if self._current_program is not compiled.handle:
             self._useProgram(compiled.handle)
             self._current_program = compiled.handle
-            calls += 1
         unit_textures = self._unit_textures
         for unit, texture in enumerate(inputs):
             handle = texture.handle
@@ -453,20 +459,16 @@ class GLContext:
                 if self._active_unit != unit:
                     self._activeTexture(self.TEXTURE0 + unit)
                     self._active_unit = unit
-                    calls += 1
                 self._bindTexture(self.TEXTURE_2D, handle)
                 unit_textures[unit] = handle
-                calls += 1
         self._drawArrays(self.TRIANGLES, 0, 3)
         compiled.drawn = True
         self.draws += 1
-        self.gl_calls += calls
 
     def delete_programs(self) -> None:
         """Delete every cached program (they are rebuilt on demand)."""
         for compiled in self._programs.values():
             self.gl.deleteProgram(compiled.handle)
-            self.gl_calls += 1
         self._programs.clear()
         self._current_program = None
 
