@@ -1,9 +1,13 @@
 """Host data: the one place where values from the caller (Python sequences, buffers, JS
-typed arrays in the page) become flat float32 buffers for upload, in bulk."""
+typed arrays in the page) become flat float32 buffers for upload, in bulk, and where the
+JS values GL needs (Float32Array staging buffers, int arrays) are made."""
 
 from __future__ import annotations
 
+import sys
 from array import array
+
+IN_PYODIDE = sys.platform == "emscripten"
 
 
 def as_float_view(values):
@@ -69,3 +73,22 @@ def as_ints(value) -> array:
     if isinstance(value, memoryview):
         return array("i", value.tolist())
     return array("i", (int(v) for v in value))
+
+
+def float32_factory(gl):
+    """How to make a JS Float32Array of n floats for this context."""
+    fake_factory = getattr(gl, "new_float32_array", None)
+    if fake_factory is not None and not IN_PYODIDE:
+        return fake_factory
+    from js import Float32Array  # noqa: PLC0415 - only importable inside Pyodide
+
+    return Float32Array.new
+
+
+def js_list(values: list[int]):
+    """A JS Array of ints in the page (a Python list would cross as a proxy), else the list."""
+    if not IN_PYODIDE:
+        return values
+    from pyodide.ffi import to_js  # noqa: PLC0415 - only importable inside Pyodide
+
+    return to_js(values)

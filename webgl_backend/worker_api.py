@@ -12,8 +12,8 @@ and is tested in CPython too (with FakeGL). JS values coming in (typed arrays, o
 are converted at the edge by `host_data` (`as_bytes` / `as_floats` / `as_ints`).
 
 Fine-tuning mixes the person's few drawings, each with jittered copies, into a few hundred
-MNIST images (replay): DESIGN.md measured that training on the drawings alone makes the
-model forget the other digits.
+MNIST images (replay), because training on the drawings alone makes the model forget
+the other digits.
 """
 
 from __future__ import annotations

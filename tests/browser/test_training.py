@@ -214,7 +214,7 @@ def test_fine_tuning_learns_nines_with_replay_and_exports_what_it_predicts(
     train, test = load_split("train"), load_split("test")
     nines = np.flatnonzero(train.y == 9)[:NINES]
     replay = np.flatnonzero(train.y != 9)[20000:20000 + REPLAY_IMAGES]
-    # The person's samples count twice (DESIGN.md: their samples plus copies, and replay).
+    # The person's samples count twice (their samples plus copies, as the page does, and replay).
     samples = np.concatenate([np.repeat(nines, 2), replay])
     # Every unseen 9 of the test set and the first 2,000 test images of 0-8.
     keep = np.concatenate([np.flatnonzero(test.y == 9), np.flatnonzero(test.y != 9)[:2000]])
