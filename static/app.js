@@ -744,3 +744,4 @@ async function start() {
 }
 
 start();
+window.addEventListener("load", () => navigator.serviceWorker?.register("/sw.js").catch(() => {}));

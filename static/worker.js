@@ -3,9 +3,14 @@
 // things and relays messages.
 //
 // main -> worker: {id, method, args}           worker -> main: {id, result} | {id, error}
-// worker -> main (no id): {type: "progress", stage, message} while starting,
+// worker -> main (no id): {type: "progress", stage, message, fraction} while starting
+//                         (stage: download, restore, python, runtime, model, warmup),
 //                         {type: "warmup", ms, at} once the shaders are compiled,
+//                         {type: "snapshot", stored, bytes, error} once a new memory
+//                         snapshot of the interpreter is stored (static/snapshot_store.js),
 //                         {type: "train", step, total, loss, ms} while fine-tuning.
+
+import * as snapshots from "./snapshot_store.js";
 
 let session = null;        // PyProxy of worker_api.PageSession
 let pyodide = null;
@@ -13,10 +18,20 @@ let ready = null;          // resolves once Pyodide, the runtime and the first m
 const replayCache = new Map();
 
 const post = (message, transfer) => self.postMessage(message, transfer || []);
-const progress = (stage, message) => post({ type: "progress", stage, message });
+
+// A fetch that could not reach the server at all (not an HTTP error): say so plainly.
+function unreachable(error, url) {
+  return new Error(`The server is unreachable (${new URL(url, self.location.href).origin}): `
+                   + `could not load ${url} (${error.message || error}). Reload the page once it is back.`);
+}
 
 async function fetchOk(url, what) {
-  const response = await fetch(url);
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    throw unreachable(error, url);
+  }
   if (!response.ok) {
     let detail = "";
     try { detail = (await response.json()).detail || ""; } catch (_) { /* not JSON */ }
@@ -59,33 +74,91 @@ function errorMessage(error) {
   return text;
 }
 
+// What the worker imports before the memory snapshot; part of the snapshot's key, so a
+// change here (or in the files) never restores a snapshot made by other code.
+const SNAPSHOT_IMPORTS = "import webgl_backend.worker_api, webgl_backend.context";
+const STAGES = ["download", "python", "runtime", "model", "warmup"];
+let snapshotToStore = null;  // {key, bytes} made by this start, stored after "Ready"
+
+// {type: "progress", stage, message, fraction}: fraction = share of the start-up stages done.
+function stage(name, message) {
+  const index = STAGES.indexOf(name === "restore" ? "python" : name);
+  post({ type: "progress", stage: name, message, fraction: Math.max(index, 0) / STAGES.length });
+}
+
+// Pyodide from the browser's memory snapshot when one is stored under `key`, else a normal
+// start (which makes a snapshot when it can). Any failure of the snapshot path costs only
+// time: a corrupt record, a refused restore, an error while making one.
+async function bootPython(loadPyodide, config, key, stored, log, mark) {
+  const options = { indexURL: config.pyodide_base_url, stdLibURL: config.pyodide_stdlib_url };
+  if (stored.bytes) {
+    stage("restore", "Restoring Python from this browser's snapshot…");
+    try {
+      const restored = await loadPyodide({ ...options, _loadSnapshot: stored.bytes });
+      log.snapshot = "restored";
+      mark("restore");
+      return restored;
+    } catch (error) {
+      log.snapshot = `restore failed: ${error.message || error}`;
+      console.warn(`shadernet: snapshot not restored (${error.message || error}); starting Python normally`);
+      await snapshots.deleteSnapshot(key);
+    }
+  } else {
+    log.snapshot = stored.reason === "none" ? "none stored" : stored.reason;
+  }
+  stage("python", "Starting Python…");
+  return loadPyodide({ ...options, _makeSnapshot: key !== null });
+}
+
+// After a restore: what the snapshot cannot hold. The file system is new (the caller
+// unpacks the wheel again) and `random` would replay the snapshot's state on every visit.
+const RESEED = "import random; random.seed()";
+
 // Loads Pyodide, the runtime and the first model; resolves once the model can predict.
 // The shader warm-up is left to warmUp(), which runs right after the page is told "Ready".
 async function start(config) {
   const t0 = performance.now();
   const seconds = () => ((performance.now() - t0) / 1000).toFixed(1);
   const timings = {};  // stage -> ms since the worker started, for the 'Under the hood' panel
-  const mark = (stage) => { timings[stage] = Math.round(performance.now() - t0); };
+  const mark = (name) => { timings[name] = Math.round(performance.now() - t0); };
   // started_at: when this began on the shared wall clock, so the page can place the
   // stages on its own navigation timeline (performance.timeOrigin differs per thread).
   const startedAt = performance.timeOrigin + t0;
-  progress("pyodide", "Loading Python (Pyodide)…");
-  // Everything starts at once, Pyodide first: its module, then the runtime wheel and the
-  // model download while Pyodide compiles its wasm and boots Python.
+  const key = config.startup_key ? `${config.startup_key}|${SNAPSHOT_IMPORTS}` : null;
+  const log = { snapshot: null, key };
+  stage("download", "Downloading Python (Pyodide)…");
+  // Everything starts at once, Pyodide first: its module, the stored snapshot, then the
+  // runtime wheel and the model download while Pyodide compiles its wasm and boots Python.
   const pyodideModule = import(config.pyodide_module_url);
+  const storedLoading = key ? snapshots.readSnapshot(key) : Promise.resolve({ bytes: null, reason: "no key" });
   const wheelLoading = fetchOk(config.runtime_wheel_url, "runtime wheel").then((r) => r.arrayBuffer());
   const modelLoading = config.default_model_url ? fetchModel(config.default_model_url) : null;
   wheelLoading.catch(() => {});  // reported below, when awaited
   modelLoading?.catch(() => {});
-  const { loadPyodide } = await pyodideModule;
-  pyodide = await loadPyodide({ indexURL: config.pyodide_base_url });
+  let loadPyodide;
+  try {
+    ({ loadPyodide } = await pyodideModule);
+  } catch (error) {
+    throw unreachable(error, config.pyodide_module_url);
+  }
+  const stored = await storedLoading;
+  mark("snapshot_read");
+  pyodide = await bootPython(loadPyodide, config, key, stored, log, mark);
+  const restored = log.snapshot === "restored";
   mark("pyodide");
-  progress("runtime", `Python ready (${seconds()} s); installing the shadernet runtime…`);
+  stage("runtime", `Python ready (${seconds()} s); installing the shadernet runtime…`);
   // site-packages from sys.path (sys is loaded already; sysconfig would be one more import).
   const purelib = pyodide.runPython(
     "import sys; next(p for p in sys.path if p.endswith('site-packages'))");
   pyodide.unpackArchive(await wheelLoading, "wheel", { extractDir: purelib });
   mark("wheel");
+  if (restored) {
+    pyodide.runPython(RESEED);
+  } else {
+    pyodide.runPython(SNAPSHOT_IMPORTS);
+    if (key) snapshotToStore = makeSnapshot(key, log);
+    mark("snapshot_made");
+  }
   const api = pyodide.pyimport("webgl_backend.worker_api");
   const context = pyodide.pyimport("webgl_backend.context");
   mark("import");
@@ -100,12 +173,35 @@ async function start(config) {
   }
   mark("runtime");
   if (!modelLoading) {
-    return { model: null, timings, started_at: startedAt };
+    return { model: null, timings, started_at: startedAt, snapshot: log.snapshot };
   }
-  progress("model", `Runtime ready (${seconds()} s); loading the model…`);
-  const info = await loadFiles(await modelLoading);
+  stage("model", `Runtime ready (${seconds()} s); loading the model…`);
+  const info = loadFiles(await modelLoading);
   mark("model");
-  return { model: info, timings, started_at: startedAt };
+  // Posted before init's reply, so a page that shows stages sees the warm-up begin with "Ready".
+  stage("warmup", "Model ready; compiling its shaders in the background…");
+  return { model: info, timings, started_at: startedAt, snapshot: log.snapshot };
+}
+
+// The interpreter right after our imports, before any JS object is held by Python.
+function makeSnapshot(key, log) {
+  try {
+    return { key, bytes: pyodide.makeMemorySnapshot() };
+  } catch (error) {
+    log.snapshot = `not made: ${error.message || error}`;
+    console.warn(`shadernet: no memory snapshot (${error.message || error})`);
+    return null;
+  }
+}
+
+// Stores the snapshot made by this start (after "Ready" and the warm-up: hashing and
+// writing 30 MB would otherwise delay them). Posted as {type: "snapshot", stored, bytes, error}.
+async function storeSnapshot() {
+  const made = snapshotToStore;
+  snapshotToStore = null;
+  if (!made) return;
+  const error = await snapshots.writeSnapshot(made.key, made.bytes);
+  post({ type: "snapshot", stored: error === null, bytes: made.bytes.byteLength, error });
 }
 
 // Compile and draw every forward program once (SwiftShader compiles at a program's first
@@ -151,6 +247,7 @@ const METHODS = {
         try { resolve(warmUp(result)); } catch (error) { reject(error); }
       }, 0))
       : result));
+    ready.then(() => setTimeout(storeSnapshot, 0), () => {});
     ready.catch(() => {});  // a failed start is reported by init's own reply
     return loading;
   },
