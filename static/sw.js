@@ -9,7 +9,7 @@
 
 const CACHE = "shadernet-shell-v1";
 const SHELL_PATHS = ["/", "/static/app.js", "/static/index.css", "/static/worker.js",
-                     "/static/snapshot_store.js"];
+                     "/static/snapshot_store.js", "/static/python_boot.js"];
 
 // The shell, plus every /static/ file the page's HTML names (stylesheets, modules).
 async function precache() {

@@ -10,6 +10,7 @@
 //                         snapshot of the interpreter is stored (static/snapshot_store.js),
 //                         {type: "train", step, total, loss, ms} while fine-tuning.
 
+import { restorePyodide } from "./python_boot.js";
 import * as snapshots from "./snapshot_store.js";
 
 let session = null;        // PyProxy of worker_api.PageSession
@@ -94,7 +95,7 @@ async function bootPython(loadPyodide, config, key, stored, log, mark) {
   if (stored.bytes) {
     stage("restore", "Restoring Python from this browser's snapshot…");
     try {
-      const restored = await loadPyodide({ ...options, _loadSnapshot: stored.bytes });
+      const restored = await restorePyodide(loadPyodide, options, stored.bytes);
       log.snapshot = "restored";
       mark("restore");
       return restored;
