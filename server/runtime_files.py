@@ -89,9 +89,10 @@ class RuntimeFiles:
 
     def __init__(self, pyodide_dir: Path, pyodide_url: str, cache_dir: Path,
                  pyc_cache_dir: Path = DEFAULT_CACHE_DIR, compile_in_background: bool = True,
-                 bytecode: Bytecode | None = None) -> None:
+                 bytecode: Bytecode | None = None, wheel: HashedFile | None = None) -> None:
+        """`wheel`: the plain runtime wheel; by default built from this checkout."""
         self.pyodide_url = pyodide_url
-        self.plain_wheel = build_wheel(cache_dir)
+        self.plain_wheel = wheel or build_wheel(cache_dir)
         self.bytecode = bytecode or Bytecode(pyodide_dir, self.plain_wheel.data, pyc_cache_dir)
         self._pyodide_build = pyodide_build_id(pyodide_dir)
         self._plain_stdlib_digest = digest((pyodide_dir / STDLIB_NAME).read_bytes())

@@ -71,19 +71,22 @@ export async function digestOf(bytes, like = null) {
   return wordChecksum(bytes);
 }
 
-// {bytes: Uint8Array} when a sound snapshot is stored under `key`; otherwise
-// {bytes: null, reason} ("none", "corrupt: ...", "unavailable: ...").
+// {bytes, check} when a snapshot is stored under `key`: `check` resolves to null once its
+// digest matched, or to the reason it did not (the record is then deleted), so the caller
+// may restore while the digest is computed off the thread and throw the result away if
+// the check fails. Otherwise {bytes: null, reason} ("none", "unavailable: ...").
 export async function readSnapshot(key) {
   try {
     const record = await transaction("readonly", (store) => request(store.get(key)));
     if (!record) return { bytes: null, reason: "none" };
     const bytes = new Uint8Array(record.bytes);
-    const actual = await digestOf(bytes, String(record.digest));
-    if (actual !== record.digest) {
+    const stored = String(record.digest);
+    const check = digestOf(bytes, stored).then(async (actual) => {
+      if (actual === stored) return null;
       await deleteSnapshot(key);
-      return { bytes: null, reason: `corrupt: digest ${actual.slice(0, 19)}…, stored ${String(record.digest).slice(0, 19)}…` };
-    }
-    return { bytes, reason: "stored" };
+      return `corrupt: digest ${actual.slice(0, 19)}…, stored ${stored.slice(0, 19)}…`;
+    }, (error) => `digest failed: ${error.message || error}`);
+    return { bytes, reason: "stored", check };
   } catch (error) {
     return { bytes: null, reason: `unavailable: ${error.message || error}` };
   }

@@ -75,11 +75,21 @@ function errorMessage(error) {
   return text;
 }
 
-// What the worker imports before the memory snapshot; part of the snapshot's key, so a
-// change here (or in the files) never restores a snapshot made by other code.
-const SNAPSHOT_IMPORTS = "import webgl_backend.worker_api, webgl_backend.context";
+// What the worker runs before the memory snapshot: our imports, and every shader template
+// read into codegen's cache, so a restored interpreter needs no file to load the model
+// (the wheel's files are unpacked again only after "Ready"). Part of the snapshot's key:
+// a change here (or in the files) never restores a snapshot made by other code.
+const SNAPSHOT_PREPARE = `
+import webgl_backend.worker_api, webgl_backend.context
+from importlib.resources import files
+from webgl_backend.codegen import load_template
+for template in (files("webgl_backend") / "shaders").iterdir():
+    if template.name.endswith(".glsl"):
+        load_template(template.name[:-5])
+`;
 const STAGES = ["download", "python", "runtime", "model", "warmup"];
 let snapshotToStore = null;  // {key, bytes} made by this start, stored after "Ready"
+let wheelToUnpack = null;    // after a restore: the wheel's bytes, unpacked after "Ready"
 
 // {type: "progress", stage, message, fraction}: fraction = share of the start-up stages done.
 function stage(name, message) {
@@ -89,21 +99,27 @@ function stage(name, message) {
 
 // Pyodide from the browser's memory snapshot when one is stored under `key`, else a normal
 // start (which makes a snapshot when it can). Any failure of the snapshot path costs only
-// time: a corrupt record, a refused restore, an error while making one.
+// time: a corrupt record (its digest is checked while Python restores), a refused
+// restore, an error while making one.
 async function bootPython(loadPyodide, config, key, stored, log, mark) {
   const options = { indexURL: config.pyodide_base_url, stdLibURL: config.pyodide_stdlib_url };
   if (stored.bytes) {
     stage("restore", "Restoring Python from this browser's snapshot…");
+    let problem;
     try {
       const restored = await restorePyodide(loadPyodide, options, stored.bytes);
-      log.snapshot = "restored";
-      mark("restore");
-      return restored;
+      problem = await stored.check;
+      if (!problem) {
+        log.snapshot = "restored";
+        mark("restore");
+        return restored;
+      }
     } catch (error) {
-      log.snapshot = `restore failed: ${error.message || error}`;
-      console.warn(`shadernet: snapshot not restored (${error.message || error}); starting Python normally`);
+      problem = `restore failed: ${error.message || error}`;
       await snapshots.deleteSnapshot(key);
     }
+    log.snapshot = problem;
+    console.warn(`shadernet: snapshot not used (${problem}); starting Python normally`);
   } else {
     log.snapshot = stored.reason === "none" ? "none stored" : stored.reason;
   }
@@ -111,9 +127,16 @@ async function bootPython(loadPyodide, config, key, stored, log, mark) {
   return loadPyodide({ ...options, _makeSnapshot: key !== null });
 }
 
-// After a restore: what the snapshot cannot hold. The file system is new (the caller
-// unpacks the wheel again) and `random` would replay the snapshot's state on every visit.
+// After a restore: what the snapshot cannot hold. The file system is new (the wheel is
+// unpacked again) and `random` would replay the snapshot's state on every visit.
 const RESEED = "import random; random.seed()";
+
+function unpackWheel(wheel) {
+  // site-packages from sys.path (sys is loaded already; sysconfig would be one more import).
+  const purelib = pyodide.runPython(
+    "import sys; next(p for p in sys.path if p.endswith('site-packages'))");
+  pyodide.unpackArchive(wheel, "wheel", { extractDir: purelib });
+}
 
 // Loads Pyodide, the runtime and the first model; resolves once the model can predict.
 // The shader warm-up is left to warmUp(), which runs right after the page is told "Ready".
@@ -125,12 +148,14 @@ async function start(config) {
   // started_at: when this began on the shared wall clock, so the page can place the
   // stages on its own navigation timeline (performance.timeOrigin differs per thread).
   const startedAt = performance.timeOrigin + t0;
-  const key = config.startup_key ? `${config.startup_key}|${SNAPSHOT_IMPORTS}` : null;
+  const key = config.startup_key ? `${config.startup_key}|${SNAPSHOT_PREPARE}` : null;
   const log = { snapshot: null, key };
   stage("download", "Downloading Python (Pyodide)…");
   // Everything starts at once, Pyodide first: its module, the stored snapshot, then the
   // runtime wheel and the model download while Pyodide compiles its wasm and boots Python.
   const pyodideModule = import(config.pyodide_module_url);
+  // Its runtime module too (loadPyodide imports the same URL later): one module map entry.
+  import(`${config.pyodide_base_url}pyodide.asm.mjs`).catch(() => {});
   const storedLoading = key ? snapshots.readSnapshot(key) : Promise.resolve({ bytes: null, reason: "no key" });
   const wheelLoading = fetchOk(config.runtime_wheel_url, "runtime wheel").then((r) => r.arrayBuffer());
   const modelLoading = config.default_model_url ? fetchModel(config.default_model_url) : null;
@@ -148,15 +173,14 @@ async function start(config) {
   const restored = log.snapshot === "restored";
   mark("pyodide");
   stage("runtime", `Python ready (${seconds()} s); installing the shadernet runtime…`);
-  // site-packages from sys.path (sys is loaded already; sysconfig would be one more import).
-  const purelib = pyodide.runPython(
-    "import sys; next(p for p in sys.path if p.endswith('site-packages'))");
-  pyodide.unpackArchive(await wheelLoading, "wheel", { extractDir: purelib });
-  mark("wheel");
   if (restored) {
     pyodide.runPython(RESEED);
+    wheelToUnpack = wheelLoading;  // the runtime's modules came with the snapshot
+    mark("wheel");
   } else {
-    pyodide.runPython(SNAPSHOT_IMPORTS);
+    unpackWheel(await wheelLoading);
+    mark("wheel");
+    pyodide.runPython(SNAPSHOT_PREPARE);
     if (key) snapshotToStore = makeSnapshot(key, log);
     mark("snapshot_made");
   }
@@ -238,16 +262,18 @@ async function loadReplay(url, count) {
 }
 
 const METHODS = {
-  // Replies as soon as the model can predict; the warm-up runs in the next task, after the
-  // reply is posted, and every later call waits for it (`ready`), so predictions are the
-  // same, only the first one may wait for the compiles.
+  // Replies as soon as the model can predict; the wheel's files (after a restore) and the
+  // warm-up follow in the next task, after the reply is posted, and every later call
+  // waits for them (`ready`), so predictions are the same, only the first one may wait
+  // for the compiles.
   init(config) {
     const loading = start(config);
-    ready = loading.then((result) => (result.model
-      ? new Promise((resolve, reject) => setTimeout(() => {
-        try { resolve(warmUp(result)); } catch (error) { reject(error); }
-      }, 0))
-      : result));
+    ready = loading.then(async (result) => {
+      await new Promise((resolve) => setTimeout(resolve, 0));  // after init's reply
+      if (wheelToUnpack) unpackWheel(await wheelToUnpack);
+      wheelToUnpack = null;
+      return result.model ? warmUp(result) : result;
+    });
     ready.then(() => setTimeout(storeSnapshot, 0), () => {});
     ready.catch(() => {});  // a failed start is reported by init's own reply
     return loading;
