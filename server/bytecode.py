@@ -75,11 +75,14 @@ class Bytecode:
     """
 
     def __init__(self, pyodide_dir: Path, wheel_data: bytes,
-                 cache_dir: Path = DEFAULT_CACHE_DIR, node: str | None = None) -> None:
+                 cache_dir: Path = DEFAULT_CACHE_DIR, node: str | None = "node",
+                 stdlib_source: Path | None = None) -> None:
+        """`node`: the Node.js command (None: none, so nothing is compiled);
+        `stdlib_source`: the stdlib zip to compile (default: Pyodide's own)."""
         self.pyodide_dir = pyodide_dir
         self.cache_dir = cache_dir
-        self.node = node or shutil.which("node")
-        self._stdlib_source = pyodide_dir / STDLIB_NAME
+        self.node = shutil.which(node) if node else None
+        self._stdlib_source = stdlib_source or pyodide_dir / STDLIB_NAME
         self._wheel_data = wheel_data
         compiler = COMPILER.read_bytes() if COMPILER.is_file() else b""
         base = pyodide_build_id(pyodide_dir).encode() + hashlib.sha256(compiler).digest()
