@@ -4,14 +4,12 @@
 // over it: a snapshot of a heap that had grown past that fails with "RangeError: offset
 // is out of bounds" (Pyodide issue 6254). So the module is created here, from the same
 // pyodide.asm.mjs `loadPyodide` would import, and once its runtime is initialised (before
-// the snapshot is copied in) one malloc + free grows the memory to the snapshot's size,
-// through Emscripten's own resize, which keeps its views of the heap current.
-
-const HEAP_SLACK = 1 << 20;
+// the snapshot is copied in) one malloc + free of the snapshot's size grows the memory
+// past it (the block ends beyond `size`, wherever the allocator puts it), through
+// Emscripten's own resize, which keeps its views of the heap current.
 
 function growHeapTo(module, size) {
-  const missing = size + HEAP_SLACK - module.HEAP8.length;
-  if (missing > 0) module._free(module._malloc(missing));
+  if (module.HEAP8.length < size) module._free(module._malloc(size));
 }
 
 // `options`: loadPyodide's (indexURL is required); `bytes`: a snapshot (Uint8Array).
