@@ -556,8 +556,9 @@ class PageServer:
 
 def _visit(context, url: str, side: str) -> dict:
     """One navigation in `context`: ms to "Ready" and to the first prediction (navigation-
-    relative, from the page's own clock), our start-up stages; on our page it then waits
-    until the memory snapshot of this start, if one was made, is stored. The page is closed."""
+    relative, from the page's own clock), our start-up stages; on our page, unless it was
+    restored from a snapshot, it then waits until the snapshot made after its start is
+    stored. The page is closed."""
     page = context.new_page()
     console: list[str] = []
     page.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
@@ -573,8 +574,8 @@ def _visit(context, url: str, side: str) -> dict:
                                "window.shadernetStartup.warmup !== undefined", polling=100)
         result = page.evaluate("() => ({...window.__startup, stages: window.shadernetStartup"
                                " || null, tfjs: window.tfjsStages || null})")
-        if side == "ours" and "snapshot_made" in (result["stages"] or {}):
-            _wait_snapshot_stored(page)
+        if side == "ours" and "restore" not in (result["stages"] or {}):
+            _wait_snapshot_stored(page)  # made after the warm-up, in a second interpreter
     except Exception as error:
         raise RuntimeError(f"startup ({side}) {url}: {error}\n--- browser console ---\n"
                            + "\n".join(console[-40:])) from None
@@ -655,7 +656,6 @@ def _stage_rows(runs: list[dict], visit: str) -> list[tuple[str, float]]:
             ("restore", "Python restored from the snapshot"),
             ("pyodide", "Python ready (Pyodide loaded)"),
             ("wheel", "runtime installed (wheel or snapshot)"),
-            ("snapshot_made", "runtime imported + snapshot made"),
             ("import", "runtime imported"),
             ("runtime", "GL context + session"), ("model", "model loaded"),
             ("ready", "\"Ready\" shown"), ("warmup", "shaders warmed up")]

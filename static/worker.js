@@ -88,7 +88,7 @@ for template in (files("webgl_backend") / "shaders").iterdir():
         load_template(template.name[:-5])
 `;
 const STAGES = ["download", "python", "runtime", "model", "warmup"];
-let snapshotToStore = null;  // {key, bytes} made by this start, stored after "Ready"
+let snapshotToMake = null;   // {loadPyodide, options, key, wheel} when none was restored
 let wheelToUnpack = null;    // after a restore: the wheel's bytes, unpacked after "Ready"
 
 // {type: "progress", stage, message, fraction}: fraction = share of the start-up stages done.
@@ -98,9 +98,8 @@ function stage(name, message) {
 }
 
 // Pyodide from the browser's memory snapshot when one is stored under `key`, else a normal
-// start (which makes a snapshot when it can). Any failure of the snapshot path costs only
-// time: a corrupt record (its digest is checked while Python restores), a refused
-// restore, an error while making one.
+// start. Any failure of the snapshot path costs only time: a corrupt record (its digest
+// is checked while Python restores), a refused restore.
 async function bootPython(loadPyodide, config, key, stored, log, mark) {
   const options = { indexURL: config.pyodide_base_url, stdLibURL: config.pyodide_stdlib_url };
   if (stored.bytes) {
@@ -124,18 +123,18 @@ async function bootPython(loadPyodide, config, key, stored, log, mark) {
     log.snapshot = stored.reason === "none" ? "none stored" : stored.reason;
   }
   stage("python", "Starting Python…");
-  return loadPyodide({ ...options, _makeSnapshot: key !== null });
+  return loadPyodide(options);
 }
 
 // After a restore: what the snapshot cannot hold. The file system is new (the wheel is
 // unpacked again) and `random` would replay the snapshot's state on every visit.
 const RESEED = "import random; random.seed()";
 
-function unpackWheel(wheel) {
+function unpackWheel(python, wheel) {
   // site-packages from sys.path (sys is loaded already; sysconfig would be one more import).
-  const purelib = pyodide.runPython(
+  const purelib = python.runPython(
     "import sys; next(p for p in sys.path if p.endswith('site-packages'))");
-  pyodide.unpackArchive(wheel, "wheel", { extractDir: purelib });
+  python.unpackArchive(wheel, "wheel", { extractDir: purelib });
 }
 
 // Loads Pyodide, the runtime and the first model; resolves once the model can predict.
@@ -176,14 +175,15 @@ async function start(config) {
   if (restored) {
     pyodide.runPython(RESEED);
     wheelToUnpack = wheelLoading;  // the runtime's modules came with the snapshot
-    mark("wheel");
   } else {
-    unpackWheel(await wheelLoading);
-    mark("wheel");
-    pyodide.runPython(SNAPSHOT_PREPARE);
-    if (key) snapshotToStore = makeSnapshot(key, log);
-    mark("snapshot_made");
+    const wheel = await wheelLoading;
+    unpackWheel(pyodide, wheel);
+    if (key) {
+      const options = { indexURL: config.pyodide_base_url, stdLibURL: config.pyodide_stdlib_url };
+      snapshotToMake = { loadPyodide, options, key, wheel };
+    }
   }
+  mark("wheel");
   const api = pyodide.pyimport("webgl_backend.worker_api");
   const context = pyodide.pyimport("webgl_backend.context");
   mark("import");
@@ -208,25 +208,28 @@ async function start(config) {
   return { model: info, timings, started_at: startedAt, snapshot: log.snapshot };
 }
 
-// The interpreter right after our imports, before any JS object is held by Python.
-function makeSnapshot(key, log) {
+// After "Ready" and the warm-up: a second interpreter, started only to be snapshotted
+// right after our imports, before any JS object is held by Python (the page's own holds
+// its GL context), then stored. Off the path to "Ready", and the page's interpreter runs
+// without the snapshot mode's bookkeeping of JS globals. Posted as
+// {type: "snapshot", stored, bytes, error}.
+async function makeSnapshot() {
+  const job = snapshotToMake;
+  snapshotToMake = null;
+  if (!job) return;
+  let bytes = null;
+  let error = null;
   try {
-    return { key, bytes: pyodide.makeMemorySnapshot() };
-  } catch (error) {
-    log.snapshot = `not made: ${error.message || error}`;
-    console.warn(`shadernet: no memory snapshot (${error.message || error})`);
-    return null;
+    const maker = await job.loadPyodide({ ...job.options, _makeSnapshot: true });
+    unpackWheel(maker, job.wheel);
+    maker.runPython(SNAPSHOT_PREPARE);
+    bytes = maker.makeMemorySnapshot();
+    error = await snapshots.writeSnapshot(job.key, bytes);
+  } catch (failure) {
+    error = failure.message || String(failure);
   }
-}
-
-// Stores the snapshot made by this start (after "Ready" and the warm-up: hashing and
-// writing 30 MB would otherwise delay them). Posted as {type: "snapshot", stored, bytes, error}.
-async function storeSnapshot() {
-  const made = snapshotToStore;
-  snapshotToStore = null;
-  if (!made) return;
-  const error = await snapshots.writeSnapshot(made.key, made.bytes);
-  post({ type: "snapshot", stored: error === null, bytes: made.bytes.byteLength, error });
+  if (error) console.warn(`shadernet: no memory snapshot stored (${error})`);
+  post({ type: "snapshot", stored: error === null, bytes: bytes ? bytes.byteLength : 0, error });
 }
 
 // Compile and draw every forward program once (SwiftShader compiles at a program's first
@@ -270,11 +273,11 @@ const METHODS = {
     const loading = start(config);
     ready = loading.then(async (result) => {
       await new Promise((resolve) => setTimeout(resolve, 0));  // after init's reply
-      if (wheelToUnpack) unpackWheel(await wheelToUnpack);
+      if (wheelToUnpack) unpackWheel(pyodide, await wheelToUnpack);
       wheelToUnpack = null;
       return result.model ? warmUp(result) : result;
     });
-    ready.then(() => setTimeout(storeSnapshot, 0), () => {});
+    ready.then(() => setTimeout(makeSnapshot, 0), () => {});
     ready.catch(() => {});  // a failed start is reported by init's own reply
     return loading;
   },
