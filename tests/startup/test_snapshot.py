@@ -41,16 +41,42 @@ DAMAGE = """async ({offset, redigest}) => {
 }"""
 
 
+# Records the worker's progress messages as the page receives them.
+PROGRESS_RECORDER = """(() => {
+  window.__progress = [];
+  const Original = window.Worker;
+  window.Worker = class extends Original {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (event) => {
+        if (event.data && event.data.type === 'progress') window.__progress.push(event.data);
+      });
+    }
+  };
+})();"""
+
+
+def _stages(visit) -> list[str]:
+    progress = visit.page.evaluate("() => window.__progress")
+    fractions = [p["fraction"] for p in progress]
+    assert fractions == sorted(fractions) and 0 <= fractions[0] and fractions[-1] < 1, progress
+    assert all(p["message"] for p in progress), progress
+    return [p["stage"] for p in progress]
+
+
 def test_a_restored_page_predicts_exactly_what_a_normal_start_predicts(site_root, context):
+    context.add_init_script(PROGRESS_RECORDER)
     with serve(site_root) as url:
         first = open_visit(context, url + "/")
         assert not first.restored, first.stages
+        assert _stages(first) == ["download", "python", "runtime", "model", "warmup"]
         record = first.wait_snapshot_stored()
         assert record["bytes"] > 10_000_000 and record["digest"].startswith("sha256:")
         normal = [first.read(digit, where) for digit, where in READINGS]
         first.page.close()
         second = open_visit(context, url + "/")
         assert second.restored, (second.stages, second.console[-20:])
+        assert _stages(second) == ["download", "restore", "runtime", "model", "warmup"]
         restored = [second.read(digit, where) for digit, where in READINGS]
     assert [digit for digit, _ in normal] == [str(d) for d, _ in READINGS]
     assert restored == normal
