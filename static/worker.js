@@ -149,7 +149,7 @@ async function start(config) {
   const startedAt = performance.timeOrigin + t0;
   const key = config.startup_key ? `${config.startup_key}|${SNAPSHOT_PREPARE}` : null;
   const log = { snapshot: null, key };
-  stage("download", "Downloading Python (Pyodide)…");
+  stage("download", "Loading Python (Pyodide)…");
   // Everything starts at once, Pyodide first: its module, the stored snapshot, then the
   // runtime wheel and the model download while Pyodide compiles its wasm and boots Python.
   const pyodideModule = import(config.pyodide_module_url);
