@@ -10,7 +10,7 @@
 //                         snapshot of the interpreter is stored (static/snapshot_store.js),
 //                         {type: "train", step, total, loss, ms} while fine-tuning.
 
-import { restorePyodide } from "./python_boot.js";
+import { RESEED, SNAPSHOT_PREPARE, bootPython, makeSnapshot, unpackWheel } from "./python_boot.js";
 import * as snapshots from "./snapshot_store.js";
 
 let session = null;        // PyProxy of worker_api.PageSession
@@ -75,18 +75,6 @@ function errorMessage(error) {
   return text;
 }
 
-// What the worker runs before the memory snapshot: our imports, and every shader template
-// read into codegen's cache, so a restored interpreter needs no file to load the model
-// (the wheel's files are unpacked again only after "Ready"). Part of the snapshot's key:
-// a change here (or in the files) never restores a snapshot made by other code.
-const SNAPSHOT_PREPARE = `
-import webgl_backend.worker_api, webgl_backend.context
-from importlib.resources import files
-from webgl_backend.codegen import load_template
-for template in (files("webgl_backend") / "shaders").iterdir():
-    if template.name.endswith(".glsl"):
-        load_template(template.name[:-5])
-`;
 const STAGES = ["download", "python", "runtime", "model", "warmup"];
 let snapshotToMake = null;   // {loadPyodide, options, key, wheel} when none was restored
 let wheelToUnpack = null;    // after a restore: the wheel's bytes, unpacked after "Ready"
@@ -95,46 +83,6 @@ let wheelToUnpack = null;    // after a restore: the wheel's bytes, unpacked aft
 function stage(name, message) {
   const index = STAGES.indexOf(name === "restore" ? "python" : name);
   post({ type: "progress", stage: name, message, fraction: Math.max(index, 0) / STAGES.length });
-}
-
-// Pyodide from the browser's memory snapshot when one is stored under `key`, else a normal
-// start. Any failure of the snapshot path costs only time: a corrupt record (its digest
-// is checked while Python restores), a refused restore.
-async function bootPython(loadPyodide, config, key, stored, log, mark) {
-  const options = { indexURL: config.pyodide_base_url, stdLibURL: config.pyodide_stdlib_url };
-  if (stored.bytes) {
-    stage("restore", "Restoring Python from this browser's snapshot…");
-    let problem;
-    try {
-      const restored = await restorePyodide(loadPyodide, options, stored.bytes);
-      problem = await stored.check;
-      if (!problem) {
-        log.snapshot = "restored";
-        mark("restore");
-        return restored;
-      }
-    } catch (error) {
-      problem = `restore failed: ${error.message || error}`;
-      await snapshots.deleteSnapshot(key);
-    }
-    log.snapshot = problem;
-    console.warn(`shadernet: snapshot not used (${problem}); starting Python normally`);
-  } else {
-    log.snapshot = stored.reason === "none" ? "none stored" : stored.reason;
-  }
-  stage("python", "Starting Python…");
-  return loadPyodide(options);
-}
-
-// After a restore: what the snapshot cannot hold. The file system is new (the wheel is
-// unpacked again) and `random` would replay the snapshot's state on every visit.
-const RESEED = "import random; random.seed()";
-
-function unpackWheel(python, wheel) {
-  // site-packages from sys.path (sys is loaded already; sysconfig would be one more import).
-  const purelib = python.runPython(
-    "import sys; next(p for p in sys.path if p.endswith('site-packages'))");
-  python.unpackArchive(wheel, "wheel", { extractDir: purelib });
 }
 
 // Loads Pyodide, the runtime and the first model; resolves once the model can predict.
@@ -148,7 +96,6 @@ async function start(config) {
   // stages on its own navigation timeline (performance.timeOrigin differs per thread).
   const startedAt = performance.timeOrigin + t0;
   const key = config.startup_key ? `${config.startup_key}|${SNAPSHOT_PREPARE}` : null;
-  const log = { snapshot: null, key };
   stage("download", "Loading Python (Pyodide)…");
   // Everything starts at once, Pyodide first: its module, the stored snapshot, then the
   // runtime wheel and the model download while Pyodide compiles its wasm and boots Python.
@@ -168,8 +115,11 @@ async function start(config) {
   }
   const stored = await storedLoading;
   mark("snapshot_read");
-  pyodide = await bootPython(loadPyodide, config, key, stored, log, mark);
-  const restored = log.snapshot === "restored";
+  const options = { indexURL: config.pyodide_base_url, stdLibURL: config.pyodide_stdlib_url };
+  const booted = await bootPython(loadPyodide, options, key, stored,
+                                  { stage, restored: () => mark("restore") });
+  pyodide = booted.python;
+  const { restored, snapshot } = booted;  // snapshot: what happened to it, in words
   mark("pyodide");
   stage("runtime", `Python ready (${seconds()} s); installing the shadernet runtime…`);
   if (restored) {
@@ -178,10 +128,7 @@ async function start(config) {
   } else {
     const wheel = await wheelLoading;
     unpackWheel(pyodide, wheel);
-    if (key) {
-      const options = { indexURL: config.pyodide_base_url, stdLibURL: config.pyodide_stdlib_url };
-      snapshotToMake = { loadPyodide, options, key, wheel };
-    }
+    if (key) snapshotToMake = { loadPyodide, options, key, wheel };
   }
   mark("wheel");
   const api = pyodide.pyimport("webgl_backend.worker_api");
@@ -198,38 +145,21 @@ async function start(config) {
   }
   mark("runtime");
   if (!modelLoading) {
-    return { model: null, timings, started_at: startedAt, snapshot: log.snapshot };
+    return { model: null, timings, started_at: startedAt, snapshot };
   }
   stage("model", `Runtime ready (${seconds()} s); loading the model…`);
   const info = loadFiles(await modelLoading);
   mark("model");
   // Posted before init's reply, so a page that shows stages sees the warm-up begin with "Ready".
   stage("warmup", "Model ready; compiling its shaders in the background…");
-  return { model: info, timings, started_at: startedAt, snapshot: log.snapshot };
+  return { model: info, timings, started_at: startedAt, snapshot };
 }
 
-// After "Ready" and the warm-up: a second interpreter, started only to be snapshotted
-// right after our imports, before any JS object is held by Python (the page's own holds
-// its GL context), then stored. Off the path to "Ready", and the page's interpreter runs
-// without the snapshot mode's bookkeeping of JS globals. Posted as
-// {type: "snapshot", stored, bytes, error}.
-async function makeSnapshot() {
+// Posted as {type: "snapshot", stored, bytes, error} (python_boot.makeSnapshot).
+async function storeNewSnapshot() {
   const job = snapshotToMake;
   snapshotToMake = null;
-  if (!job) return;
-  let bytes = null;
-  let error = null;
-  try {
-    const maker = await job.loadPyodide({ ...job.options, _makeSnapshot: true });
-    unpackWheel(maker, job.wheel);
-    maker.runPython(SNAPSHOT_PREPARE);
-    bytes = maker.makeMemorySnapshot();
-    error = await snapshots.writeSnapshot(job.key, bytes);
-  } catch (failure) {
-    error = failure.message || String(failure);
-  }
-  if (error) console.warn(`shadernet: no memory snapshot stored (${error})`);
-  post({ type: "snapshot", stored: error === null, bytes: bytes ? bytes.byteLength : 0, error });
+  if (job) post({ type: "snapshot", ...(await makeSnapshot(job.loadPyodide, job.options, job.key, job.wheel)) });
 }
 
 // Compile and draw every forward program once (SwiftShader compiles at a program's first
@@ -277,7 +207,7 @@ const METHODS = {
       wheelToUnpack = null;
       return result.model ? warmUp(result) : result;
     });
-    ready.then(() => setTimeout(makeSnapshot, 0), () => {});
+    ready.then(() => setTimeout(storeNewSnapshot, 0), () => {});
     ready.catch(() => {});  // a failed start is reported by init's own reply
     return loading;
   },
