@@ -135,3 +135,24 @@ def test_a_bad_stored_snapshot_falls_back_to_a_normal_start(site_root, context, 
         second.page.close()
         third = open_visit(context, url + "/")
         assert third.restored, (why, third.stages)
+
+
+def test_a_restored_page_fine_tunes(site_root, context):
+    """Training imports modules the snapshot does not hold: the wheel's files, unpacked
+    again after "Ready", must be there."""
+    with serve(site_root) as url:
+        page_url = url + "/?replay=50&epochs=1&copies=1"
+        open_visit(context, page_url).wait_snapshot_stored()
+        restored = open_visit(context, page_url)
+        assert restored.restored, restored.stages
+        page = restored.page
+        restored.read(*READINGS[0])
+        page.get_by_test_id(f"label-{READINGS[0][0]}").click()
+        page.get_by_test_id("train").click()
+        page.wait_for_function(
+            "() => { const s = document.querySelector('[data-testid=status]').textContent;"
+            " if (/^Training failed/.test(s)) throw new Error(s);"
+            " return /Your samples right/.test("
+            "document.querySelector('[data-testid=train-result]').textContent); }",
+            timeout=180_000)
+        assert "Your samples right: 1 of 1" in page.get_by_test_id("train-result").text_content()
