@@ -7,7 +7,7 @@ SHADERNET := $(VENV)/bin/shadernet
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run setup test browser postgres data train-default bench clean
+.PHONY: run setup test browser postgres data pyc train-default bench clean
 
 run: setup
 	$(SHADERNET) serve --host $(HOST) --port $(PORT)
@@ -16,7 +16,12 @@ run: setup
 train-default: setup
 	$(SHADERNET) train --arch cnn --augment --epochs 24 --decay-steps 3000 --output runs/cnn-aug
 
-setup: $(VENV)/.installed node_modules/.installed data
+setup: $(VENV)/.installed node_modules/.installed data pyc
+
+# .pyc of Pyodide's stdlib and of the runtime wheel, compiled by Pyodide's CPython in Node
+# (cached by content in .cache/pyc; the server also builds them in the background).
+pyc: $(VENV)/.installed node_modules/.installed
+	$(PYTHON) -m server.bytecode
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

@@ -1,33 +1,28 @@
-"""The files the page loads besides itself: Pyodide, TF.js (benchmark page), the runtime wheel.
+"""The files the page loads besides itself: Pyodide, TF.js (benchmark page), the runtime files.
 
-Each is served under a URL that changes when its contents change (the npm version, or the
-wheel's content hash), so browsers may cache it for a year without revalidating. They are
-found and built once, at start-up: a missing `node_modules/` fails there, with the command
-that fixes it, not later as a 404 in the browser.
+Each is served under a URL that changes when its contents change (the npm version, or a
+content hash: server/runtime_files.py), so browsers may cache it for a year without
+revalidating. They are found and built once, at start-up: a missing `node_modules/` fails
+there, with the command that fixes it, not later as a 404 in the browser.
 """
 
 from __future__ import annotations
 
 import functools
 import gzip
-import hashlib
 import json
 import os
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.datastructures import Headers
-from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
-from webgl_backend.wheel import build_runtime_wheel
+from server.runtime_files import IMMUTABLE, RuntimeFiles
 
-IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"  # cache, but ask (ETag) before each use: the file may change
 # Explicit, so a machine's /etc/mime.types cannot change them (WebAssembly streaming
 # compilation requires application/wasm).
@@ -166,56 +161,6 @@ def _not_modified(response_headers: Headers, request_headers: Headers) -> bool:
     return "*" in tags or response_headers["etag"] in tags
 
 
-# ----------------------------------------------------------------------------- the runtime wheel
-
-@dataclass(frozen=True)
-class RuntimeWheel:
-    """The runtime wheel's bytes, served at `url` = /runtime/<sha256 prefix>/<wheel name>."""
-
-    filename: str
-    digest: str
-    data: bytes
-
-    @property
-    def url(self) -> str:
-        return f"/runtime/{self.digest}/{self.filename}"
-
-
-def build_wheel(cache_dir: Path) -> RuntimeWheel:
-    """Build the wheel in a fresh folder under `cache_dir/runtime`, keep it by content hash.
-
-    Each start-up builds its own copy (so two servers never write the same file); the kept
-    copy `cache_dir/runtime/<digest>/<wheel>` is for inspection, the server serves the bytes.
-    """
-    runtime_dir = cache_dir / "runtime"
-    runtime_dir.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(dir=runtime_dir, prefix=".build-"))
-    try:
-        path = build_runtime_wheel(scratch)
-        data = path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()[:16]
-        kept = runtime_dir / digest
-        if not kept.exists():
-            try:
-                os.rename(scratch, kept)
-            except OSError:
-                pass  # another server kept the same bytes first
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return RuntimeWheel(path.name, digest, data)
-
-
-def wheel_response(wheel: RuntimeWheel, digest: str, filename: str, scope: Scope) -> Response:
-    if (digest, filename) != (wheel.digest, wheel.filename):
-        raise HTTPException(404, f"runtime wheel {digest[:32]}/{filename[:80]} is not served "
-                                 f"here; the current one is {wheel.url}")
-    etag = f'"{wheel.digest}"'
-    headers = {"Cache-Control": IMMUTABLE, "ETag": etag}
-    if etag in (Headers(scope=scope).get("if-none-match") or ""):
-        return Response(status_code=304, headers=headers)
-    return Response(wheel.data, media_type=MEDIA_TYPES[".whl"], headers=headers)
-
-
 # ----------------------------------------------------------------------------- all of them
 
 @dataclass(frozen=True)
@@ -224,7 +169,7 @@ class Assets:
     tfjs: VendorPackage
     tfjs_wasm: VendorPackage | None
     swagger_ui: VendorPackage | None
-    wheel: RuntimeWheel
+    runtime: RuntimeFiles
 
     def vendor_packages(self) -> list[VendorPackage]:
         return [p for p in (self.pyodide, self.tfjs, self.tfjs_wasm, self.swagger_ui)
@@ -235,14 +180,17 @@ class Assets:
         return {
             "pyodide_base_url": self.pyodide.url,
             "pyodide_module_url": self.pyodide.url + "pyodide.mjs",
-            "runtime_wheel_url": self.wheel.url,
+            **self.runtime.urls(),  # runtime_wheel_url, pyodide_stdlib_url, startup_key
             "tfjs_url": self.tfjs.url + "tf.min.js",
             "tfjs_wasm_base_url": self.tfjs_wasm.url if self.tfjs_wasm else None,
         }
 
 
 def load_assets(node_modules: Path, cache_dir: Path) -> Assets:
-    """Find the npm packages and build the runtime wheel; AssetsError if something is missing."""
+    """Find the npm packages and build the runtime wheel; AssetsError if something is missing.
+
+    The runtime's and the stdlib's .pyc are compiled in the background when not cached yet.
+    """
     if not node_modules.is_dir():
         raise AssetsError(f"{node_modules} is missing (Pyodide and TF.js are served from it); "
                           f"{SETUP_HINT}")
@@ -257,7 +205,8 @@ def load_assets(node_modules: Path, cache_dir: Path) -> Assets:
     threading.Thread(target=_compress_ahead, args=([pyodide.directory / name
                                                     for name in PYODIDE_FILES],),
                      daemon=True, name="gzip-ahead").start()
-    return Assets(pyodide, tfjs, tfjs_wasm, swagger_ui, build_wheel(cache_dir))
+    runtime = RuntimeFiles(pyodide.directory, pyodide.url, cache_dir)
+    return Assets(pyodide, tfjs, tfjs_wasm, swagger_ui, runtime)
 
 
 def _compress_ahead(paths: list[Path]) -> None:

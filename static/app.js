@@ -18,3 +18,4 @@ import("./page.js").catch((error) => {
   status.textContent = `Could not start: the page's scripts did not load (${error.message})`;
   status.parentElement.className = "status error";
 });
+window.addEventListener("load", () => navigator.serviceWorker?.register("/sw.js").catch(() => {}));

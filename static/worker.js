@@ -3,9 +3,15 @@
 // things and relays messages.
 //
 // main -> worker: {id, method, args}           worker -> main: {id, result} | {id, error}
-// worker -> main (no id): {type: "progress", stage, message} while starting,
+// worker -> main (no id): {type: "progress", stage, message, fraction} while starting
+//                         (stage: download, restore, python, runtime, model, warmup),
 //                         {type: "warmup", ms, at} once the shaders are compiled,
+//                         {type: "snapshot", stored, bytes, error} once a new memory
+//                         snapshot of the interpreter is stored (static/snapshot_store.js),
 //                         {type: "train", step, total, loss, ms} while fine-tuning.
+
+import { RESEED, SNAPSHOT_PREPARE, bootPython, makeSnapshot, unpackWheel } from "./python_boot.js";
+import * as snapshots from "./snapshot_store.js";
 
 let session = null;        // PyProxy of worker_api.PageSession
 let pyodide = null;
@@ -13,10 +19,20 @@ let ready = null;          // resolves once Pyodide, the runtime and the first m
 const replayCache = new Map();
 
 const post = (message, transfer) => self.postMessage(message, transfer || []);
-const progress = (stage, message) => post({ type: "progress", stage, message });
+
+// A fetch that could not reach the server at all (not an HTTP error): say so plainly.
+function unreachable(error, url) {
+  return new Error(`The server is unreachable (${new URL(url, self.location.href).origin}): `
+                   + `could not load ${url} (${error.message || error}). Reload the page once it is back.`);
+}
 
 async function fetchOk(url, what) {
-  const response = await fetch(url);
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    throw unreachable(error, url);
+  }
   if (!response.ok) {
     let detail = "";
     try { detail = (await response.json()).detail || ""; } catch (_) { /* not JSON */ }
@@ -59,32 +75,61 @@ function errorMessage(error) {
   return text;
 }
 
+const STAGES = ["download", "python", "runtime", "model", "warmup"];
+let snapshotToMake = null;   // {loadPyodide, options, key, wheel} when none was restored
+let wheelToUnpack = null;    // after a restore: the wheel's bytes, unpacked after "Ready"
+
+// {type: "progress", stage, message, fraction}: fraction = share of the start-up stages done.
+function stage(name, message) {
+  const index = STAGES.indexOf(name === "restore" ? "python" : name);
+  post({ type: "progress", stage: name, message, fraction: Math.max(index, 0) / STAGES.length });
+}
+
 // Loads Pyodide, the runtime and the first model; resolves once the model can predict.
 // The shader warm-up is left to warmUp(), which runs right after the page is told "Ready".
 async function start(config) {
   const t0 = performance.now();
   const seconds = () => ((performance.now() - t0) / 1000).toFixed(1);
   const timings = {};  // stage -> ms since the worker started, for the 'Under the hood' panel
-  const mark = (stage) => { timings[stage] = Math.round(performance.now() - t0); };
+  const mark = (name) => { timings[name] = Math.round(performance.now() - t0); };
   // started_at: when this began on the shared wall clock, so the page can place the
   // stages on its own navigation timeline (performance.timeOrigin differs per thread).
   const startedAt = performance.timeOrigin + t0;
-  progress("pyodide", "Loading Python (Pyodide)…");
-  // Everything starts at once, Pyodide first: its module, then the runtime wheel and the
-  // model download while Pyodide compiles its wasm and boots Python.
+  const key = config.startup_key ? `${config.startup_key}|${SNAPSHOT_PREPARE}` : null;
+  stage("download", "Loading Python (Pyodide)…");
+  // Everything starts at once, Pyodide first: its module, the stored snapshot, then the
+  // runtime wheel and the model download while Pyodide compiles its wasm and boots Python.
   const pyodideModule = import(config.pyodide_module_url);
+  // Its runtime module too (loadPyodide imports the same URL later): one module map entry.
+  import(`${config.pyodide_base_url}pyodide.asm.mjs`).catch(() => {});
+  const storedLoading = key ? snapshots.readSnapshot(key) : Promise.resolve({ bytes: null, reason: "no key" });
   const wheelLoading = fetchOk(config.runtime_wheel_url, "runtime wheel").then((r) => r.arrayBuffer());
   const modelLoading = config.default_model_url ? fetchModel(config.default_model_url) : null;
   wheelLoading.catch(() => {});  // reported below, when awaited
   modelLoading?.catch(() => {});
-  const { loadPyodide } = await pyodideModule;
-  pyodide = await loadPyodide({ indexURL: config.pyodide_base_url });
+  let loadPyodide;
+  try {
+    ({ loadPyodide } = await pyodideModule);
+  } catch (error) {
+    throw unreachable(error, config.pyodide_module_url);
+  }
+  const stored = await storedLoading;
+  mark("snapshot_read");
+  const options = { indexURL: config.pyodide_base_url, stdLibURL: config.pyodide_stdlib_url };
+  const booted = await bootPython(loadPyodide, options, key, stored,
+                                  { stage, restored: () => mark("restore") });
+  pyodide = booted.python;
+  const { restored, snapshot } = booted;  // snapshot: what happened to it, in words
   mark("pyodide");
-  progress("runtime", `Python ready (${seconds()} s); installing the shadernet runtime…`);
-  // site-packages from sys.path (sys is loaded already; sysconfig would be one more import).
-  const purelib = pyodide.runPython(
-    "import sys; next(p for p in sys.path if p.endswith('site-packages'))");
-  pyodide.unpackArchive(await wheelLoading, "wheel", { extractDir: purelib });
+  stage("runtime", `Python ready (${seconds()} s); installing the shadernet runtime…`);
+  if (restored) {
+    pyodide.runPython(RESEED);
+    wheelToUnpack = wheelLoading;  // the runtime's modules came with the snapshot
+  } else {
+    const wheel = await wheelLoading;
+    unpackWheel(pyodide, wheel);
+    if (key) snapshotToMake = { loadPyodide, options, key, wheel };
+  }
   mark("wheel");
   const api = pyodide.pyimport("webgl_backend.worker_api");
   const context = pyodide.pyimport("webgl_backend.context");
@@ -100,12 +145,21 @@ async function start(config) {
   }
   mark("runtime");
   if (!modelLoading) {
-    return { model: null, timings, started_at: startedAt };
+    return { model: null, timings, started_at: startedAt, snapshot };
   }
-  progress("model", `Runtime ready (${seconds()} s); loading the model…`);
-  const info = await loadFiles(await modelLoading);
+  stage("model", `Runtime ready (${seconds()} s); loading the model…`);
+  const info = loadFiles(await modelLoading);
   mark("model");
-  return { model: info, timings, started_at: startedAt };
+  // Posted before init's reply, so a page that shows stages sees the warm-up begin with "Ready".
+  stage("warmup", "Model ready; compiling its shaders in the background…");
+  return { model: info, timings, started_at: startedAt, snapshot };
+}
+
+// Posted as {type: "snapshot", stored, bytes, error} (python_boot.makeSnapshot).
+async function storeNewSnapshot() {
+  const job = snapshotToMake;
+  snapshotToMake = null;
+  if (job) post({ type: "snapshot", ...(await makeSnapshot(job.loadPyodide, job.options, job.key, job.wheel)) });
 }
 
 // Compile and draw every forward program once (SwiftShader compiles at a program's first
@@ -141,16 +195,19 @@ async function loadReplay(url, count) {
 }
 
 const METHODS = {
-  // Replies as soon as the model can predict; the warm-up runs in the next task, after the
-  // reply is posted, and every later call waits for it (`ready`), so predictions are the
-  // same, only the first one may wait for the compiles.
+  // Replies as soon as the model can predict; the wheel's files (after a restore) and the
+  // warm-up follow in the next task, after the reply is posted, and every later call
+  // waits for them (`ready`), so predictions are the same, only the first one may wait
+  // for the compiles.
   init(config) {
     const loading = start(config);
-    ready = loading.then((result) => (result.model
-      ? new Promise((resolve, reject) => setTimeout(() => {
-        try { resolve(warmUp(result)); } catch (error) { reject(error); }
-      }, 0))
-      : result));
+    ready = loading.then(async (result) => {
+      await new Promise((resolve) => setTimeout(resolve, 0));  // after init's reply
+      if (wheelToUnpack) unpackWheel(pyodide, await wheelToUnpack);
+      wheelToUnpack = null;
+      return result.model ? warmUp(result) : result;
+    });
+    ready.then(() => setTimeout(storeNewSnapshot, 0), () => {});
     ready.catch(() => {});  // a failed start is reported by init's own reply
     return loading;
   },

@@ -3,7 +3,8 @@
 Standard library only. The wheel holds `webgl_backend/**.py` and the GLSL templates from
 the repository's `shaders/` packed as `webgl_backend/shaders/*.glsl` (where
 `codegen.load_template` looks first), plus METADATA, WHEEL and RECORD, so that
-`await pyodide.loadPackage(url)` installs it.
+`await pyodide.loadPackage(url)` installs it. `with_bytecode` adds the modules' `.pyc`
+(compiled elsewhere, by the CPython that will import them) to a built wheel.
 
     python -m webgl_backend.wheel build/wheels   # prints the wheel's path
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import sys
 import zipfile
 from pathlib import Path
@@ -69,6 +71,21 @@ def _wheel_file() -> bytes:
     ).encode("utf-8")
 
 
+def _record(entries: list[tuple[str, bytes]], dist_info: str) -> bytes:
+    lines = [f"{name},{_record_hash(data)},{len(data)}" for name, data in entries]
+    lines.append(f"{dist_info}/RECORD,,")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _write_zip(target, entries: list[tuple[str, bytes]]) -> None:
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+
+
 def build_runtime_wheel(out_dir) -> Path:
     """Write `shadernet_runtime-0.1.0-py3-none-any.whl` into `out_dir` and return its path.
 
@@ -81,19 +98,37 @@ def build_runtime_wheel(out_dir) -> Path:
     entries.append((f"{dist_info}/METADATA", _metadata()))
     entries.append((f"{dist_info}/WHEEL", _wheel_file()))
     entries.append((f"{dist_info}/top_level.txt", b"webgl_backend\n"))
-    record_lines = [f"{name},{_record_hash(data)},{len(data)}" for name, data in entries]
-    record_lines.append(f"{dist_info}/RECORD,,")
-    entries.append((f"{dist_info}/RECORD", ("\n".join(record_lines) + "\n").encode("utf-8")))
+    entries.append((f"{dist_info}/RECORD", _record(entries, dist_info)))
     target = out_dir / wheel_name()
     partial = out_dir / (wheel_name() + ".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries:
-            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
+    _write_zip(partial, entries)
     partial.replace(target)
     return target
+
+
+def with_bytecode(wheel: bytes, bytecode: bytes) -> bytes:
+    """The wheel's bytes with the `__pycache__/*.pyc` entries of the zip `bytecode` added.
+
+    Each `.pyc` must belong to a module of the wheel (a stray one would be imported in
+    place of nothing); RECORD is rewritten to list them.
+    """
+    dist_info = f"{DISTRIBUTION}-{VERSION}.dist-info"
+    with zipfile.ZipFile(io.BytesIO(wheel)) as archive:
+        entries = [(name, archive.read(name)) for name in archive.namelist()
+                   if name != f"{dist_info}/RECORD"]
+    modules = {name for name, _ in entries if name.endswith(".py")}
+    with zipfile.ZipFile(io.BytesIO(bytecode)) as archive:
+        for name in sorted(archive.namelist()):
+            folder, _, file = name.rpartition("/__pycache__/")
+            source = f"{folder}/{file.split('.', 1)[0]}.py"
+            if not file.endswith(".pyc") or source not in modules:
+                raise ValueError(f"bytecode archive: {name} is not the .pyc of a module in "
+                                 f"the wheel (expected <package>/__pycache__/<module>.<tag>.pyc)")
+            entries.append((name, archive.read(name)))
+    entries.append((f"{dist_info}/RECORD", _record(entries, dist_info)))
+    out = io.BytesIO()
+    _write_zip(out, entries)
+    return out.getvalue()
 
 
 if __name__ == "__main__":

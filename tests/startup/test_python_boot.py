@@ -1,0 +1,35 @@
+"""static/python_boot.js: a snapshot of a heap grown past Pyodide's initial 30 MiB restores."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+HEAP_MIB = 48
+GROWN_HEAP = f"""async () => {{
+  const {{ loadPyodide }} = await import('/node_modules/pyodide/pyodide.mjs');
+  const {{ restorePyodide }} = await import('/static/python_boot.js');
+  const indexURL = '/node_modules/pyodide/';
+  const maker = await loadPyodide({{ indexURL, _makeSnapshot: true }});
+  maker.runPython('kept = bytes(range(256)) * ({HEAP_MIB} * 4096)');
+  const bytes = maker.makeMemorySnapshot();
+  const restored = await restorePyodide(loadPyodide, {{ indexURL }}, bytes);
+  return {{
+    snapshot_mib: bytes.length / 2 ** 20,
+    kept: restored.runPython('len(kept) == {HEAP_MIB} * 2**20 and kept[257] == 1 and kept[-1] == 255'),
+    works: restored.runPython('sum(range(10))'),
+  }};
+}}"""
+
+
+def test_a_snapshot_bigger_than_the_initial_heap_restores(browser, static_server):
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{static_server.url}/tests/startup/blank.html")
+        result = page.evaluate(GROWN_HEAP)
+    finally:
+        context.close()
+    assert result["snapshot_mib"] > HEAP_MIB > 30
+    assert result["kept"] is True and result["works"] == 45
