@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 from server.settings import REPO_ROOT
-from tests.e2e.digits import DIGITS, PLACES, draw, place
+from tests.e2e.digits import DIGITS, PLACES, place
 from tests.e2e.models import default_model_dir
 from tests.support.live_server import live_server
+from tests.support.page_driver import draw
 
 READY_TIMEOUT_MS = 120_000
 STORED_TIMEOUT_S = 60

@@ -94,7 +94,7 @@ def test_compiled_files_replace_the_plain_ones_once_built(tmp_path, wheel):
     assert after["startup_key"] != before["startup_key"]  # a snapshot of the old files is not restored
     app = create_app(Settings(store_dir=tmp_path / "store", cache_dir=tmp_path / "cache2"))
     app.state.assets = dataclasses.replace(app.state.assets, runtime=files)
-    client = TestClient(app)
+    client = TestClient(app, base_url="http://localhost")  # a host the server serves
     for url in (after["pyodide_stdlib_url"], after["runtime_wheel_url"], before["runtime_wheel_url"]):
         response = client.get(url)
         assert response.status_code == 200, url
@@ -118,7 +118,8 @@ def test_a_pyc_of_no_module_is_refused(wheel):
 
 def test_the_service_worker_is_served_from_the_root(tmp_path):
     client = TestClient(create_app(Settings(store_dir=tmp_path / "store",
-                                            cache_dir=tmp_path / "cache")))
+                                            cache_dir=tmp_path / "cache")),
+                        base_url="http://localhost")  # a host the server serves
     response = client.get("/sw.js")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/javascript")
