@@ -40,6 +40,7 @@ test: setup browser
 	SHADERNET_REQUIRE_BROWSER=1 $(PYTHON) -m pytest
 
 bench: setup browser
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(PYTHON) bench/train_speed.py
 	$(PYTHON) bench/browser.py
 
