@@ -1,6 +1,7 @@
 """Time forward + backward of the three CNN conv layers at batch 100 (float32).
 
-Usage: .venv/bin/python bench/conv_speed.py [--runs 30] [--batch 100] [--torch]
+Usage: .venv/bin/python bench/conv_speed.py [--runs 30] [--batch 100] [--torch] [--threads N]
+                                            [--cpu]
 
 Prints median ms per layer: forward (keeping the im2col columns, as the layer
 does), backward (kernel, bias and input gradients; conv1 skips dx as a trainer
@@ -8,7 +9,9 @@ does for its first layer) and their sum. With --torch, and torch importable
 (it is no project dependency: e.g. `pip install --target /tmp/torchlib torch`
 then PYTHONPATH=/tmp/torchlib), also times torch.nn.functional.conv2d on the same
 shapes, interleaved run by run with ours so a busy neighbour on the shared cores
-skews both alike, and prints the ratio ours / torch.
+skews both alike, and prints the ratio ours / torch. `--threads` sets the BLAS and torch
+thread count (default 2); `--cpu` times the calling thread's CPU time instead of the wall
+clock, which on a crowded machine measures the work itself (meaningful with --threads 1).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import time
 from typing import Callable
 
 import numpy as np
+
+from threadpoolctl import threadpool_limits
 
 from model_export.nn.conv import conv2d_backward_cols, conv2d_forward_cols
 from model_export.nn.geometry import window_axis
@@ -31,6 +36,7 @@ LAYERS = [
 ]
 
 Step = Callable[[], tuple[float, float]]  # one forward + backward -> (fwd s, bwd s)
+clock = time.perf_counter
 
 
 def numpy_step(batch: int, layer: tuple) -> Step:
@@ -41,11 +47,11 @@ def numpy_step(batch: int, layer: tuple) -> Step:
     bias = np.zeros(cout, np.float32)
 
     def step() -> tuple[float, float]:
-        t0 = time.perf_counter()
+        t0 = clock()
         y, cols = conv2d_forward_cols(x, kernel, bias, (s, s), padding)
-        t1 = time.perf_counter()
+        t1 = clock()
         conv2d_backward_cols(y, cols, x.shape, kernel, (s, s), padding, need_dx=need_dx)
-        return t1 - t0, time.perf_counter() - t1
+        return t1 - t0, clock() - t1
 
     return step
 
@@ -63,11 +69,11 @@ def torch_step(batch: int, layer: tuple) -> Step:
     pad = (cols.pad_before, cols.pad_after, rows.pad_before, rows.pad_after)
 
     def step() -> tuple[float, float]:
-        t0 = time.perf_counter()
+        t0 = clock()
         y = F.conv2d(F.pad(x, pad), kernel, bias, stride=s)
-        t1 = time.perf_counter()
+        t1 = clock()
         y.backward(y.detach())
-        return t1 - t0, time.perf_counter() - t1
+        return t1 - t0, clock() - t1
 
     return step
 
@@ -82,16 +88,26 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--torch", action="store_true", help="also time PyTorch CPU")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cpu", action="store_true", help="time thread CPU, not the wall clock")
     args = parser.parse_args()
+    global clock
+    clock = time.thread_time if args.cpu else time.perf_counter
+    with threadpool_limits(args.threads):
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     with_torch = args.torch
     if with_torch:
         try:
             import torch
-            torch.set_num_threads(2)  # the target machine has 2 cores
+            torch.set_num_threads(args.threads)
         except ImportError:
             print("torch not importable: timing numpy only")
             with_torch = False
-    print(f"batch {args.batch}, median of {args.runs} runs after 3 warm-ups")
+    print(f"batch {args.batch}, {args.threads} threads, median {'CPU' if args.cpu else 'wall'} "
+          f"time of {args.runs} runs after 3 warm-ups")
     totals = {"numpy": 0.0, "torch": 0.0}
     for layer in LAYERS:
         steps = {"numpy": numpy_step(args.batch, layer)}

@@ -3,11 +3,10 @@
 Forward is im2col + one matmul. The im2col copy is one strided-window copy (or, for
 cin == 1, one slice copy per kernel position), never a loop over images or pixels. Backward:
 - dkernel = cols^T @ dy, one matmul on the cached columns;
-- dx: every kernel position's input gradient comes from one batched matmul
-  (P, N, cin); they are summed into one contiguous buffer per stride phase
-  (row % sh, col % sw), so each `+=` writes whole rows rather than a strided
-  lattice, and each phase is interleaved into dx once. A strided `+=` per kernel
-  position (plain col2im) was the training bottleneck (see ENVIRONMENT.md).
+- dx: a transposed convolution done on the space-to-depth grid of the input, where the
+  stride-s convolution is a stride-1 one: one window copy of dy, one GEMM, one copy back
+  (see `_input_gradient`). A strided `+=` per kernel position (plain col2im) was the
+  training bottleneck.
 
 Column layout: for cin == 1 the columns are stored position-major (K, N) so each
 kernel position copies into a contiguous row; otherwise pixel-major (N, K). Either
@@ -132,43 +131,61 @@ def conv2d_forward(
     return conv2d_forward_cols(x, kernel, bias, strides, padding)[0]
 
 
+def _stride1_windows(a: np.ndarray, kh: int, kw: int) -> np.ndarray:
+    """Every stride-1 (kh, kw) window of a (n, H, W, c): a read-only (n, H-kh+1, W-kw+1, kh, kw, c) view."""
+    n, rows, cols, c = a.shape
+    sn, s_row, s_col, s_chan = a.strides
+    return as_strided(a, shape=(n, rows - kh + 1, cols - kw + 1, kh, kw, c),
+                      strides=(sn, s_row, s_col, s_row, s_col, s_chan), writeable=False)
+
+
+def _phase_split_transposed_kernel(kernel: np.ndarray, sh: int, sw: int) -> np.ndarray:
+    """The kernel of the input gradient on the space-to-depth grid, as a 2-D GEMM operand.
+
+    Zero-padded to (qh*sh, qw*sw), split into stride phases and flipped:
+    [(P, Q, o), (a, b, c)] = kernel[sh*(qh-1-P) + a, sw*(qw-1-Q) + b, c, o].
+    """
+    kh, kw, cin, cout = kernel.shape
+    qh, qw = -(-kh // sh), -(-kw // sw)
+    padded = np.zeros((qh * sh, qw * sw, cin, cout), kernel.dtype)
+    padded[:kh, :kw] = kernel
+    phased = padded.reshape(qh, sh, qw, sw, cin, cout)[::-1, :, ::-1]
+    return np.ascontiguousarray(phased.transpose(0, 2, 5, 1, 3, 4)).reshape(
+        qh * qw * cout, sh * sw * cin)
+
+
 def _input_gradient(dy2d: np.ndarray, kernel: np.ndarray, x_shape: tuple, strides,
                     g: Geometry2D) -> np.ndarray:
-    """dx (n, h, w, cin) from dy as (n*oh*ow, cout), summed per stride phase."""
+    """dx (n, h, w, cin) from dy as (n*oh*ow, cout): a transposed convolution as one GEMM.
+
+    On the space-to-depth grid of the padded input (cell (I, J) holds rows sh*I..sh*I+sh-1,
+    columns sw*J..sw*J+sw-1, all channels) a stride-s convolution is a stride-1 one with a
+    (qh, qw) = ceil(k / s) kernel, so its input gradient is a plain "full" correlation of dy:
+    one window copy of the zero-bordered dy, one GEMM, one depth-to-space copy. No scatter
+    per kernel position (plain col2im was the training bottleneck).
+    """
     kh, kw, cin, cout = kernel.shape
     sh, sw = _pair(strides, "strides")
     n, h, w, _ = x_shape
     oh, ow = g.oh, g.ow
-    hp = h + g.pad_top + g.pad_bottom
-    wp = w + g.pad_left + g.pad_right
-    # (P, cout, cin) so one batched matmul gives every position's patch gradient.
-    # Contiguous on purpose: with a transposed view numpy's batched matmul leaves
-    # BLAS for its generic loop (measured 2.5x slower unloaded, 30x on a busy machine).
-    kernel_t = np.ascontiguousarray(kernel.reshape(kh * kw, cin, cout).transpose(0, 2, 1))
-    patches = np.matmul(dy2d, kernel_t).reshape(kh, kw, n, oh, ow, cin)
-    single_phase = sh == 1 and sw == 1
-    dxp = None if single_phase else np.empty((n, hp, wp, cin), dy2d.dtype)
-    for pi in range(min(sh, kh)):
-        for pj in range(min(sw, kw)):
-            rows = -(-(hp - pi) // sh)
-            cols = -(-(wp - pj) // sw)
-            phase = np.zeros((n, rows, cols, cin), dy2d.dtype)
-            for qi, i in enumerate(range(pi, kh, sh)):
-                for qj, j in enumerate(range(pj, kw, sw)):
-                    phase[:, qi:qi + oh, qj:qj + ow, :] += patches[i, j]
-            if single_phase:
-                dxp = phase
-            else:
-                dxp[:, pi::sh, pj::sw, :] = phase
-    if not single_phase and (sh > kh or sw > kw):
-        # Phases no kernel position reaches get no gradient; zero them explicitly.
-        for pi in range(sh):
-            for pj in range(sw):
-                if pi >= kh or pj >= kw:
-                    dxp[:, pi::sh, pj::sw, :] = 0
-    if not g.is_padded:
-        return dxp
-    return np.ascontiguousarray(dxp[:, g.pad_top:g.pad_top + h, g.pad_left:g.pad_left + w, :])
+    qh, qw = -(-kh // sh), -(-kw // sw)
+    grid_h, grid_w = oh + qh - 1, ow + qw - 1
+    bordered = np.zeros((n, oh + 2 * (qh - 1), ow + 2 * (qw - 1), cout), dy2d.dtype)
+    bordered[:, qh - 1:qh - 1 + oh, qw - 1:qw - 1 + ow] = dy2d.reshape(n, oh, ow, cout)
+    cols = np.ascontiguousarray(_stride1_windows(bordered, qh, qw))
+    cells = cols.reshape(n * grid_h * grid_w, qh * qw * cout) @ _phase_split_transposed_kernel(
+        kernel, sh, sw)
+    # Depth to space: (n, I, J, a, b, c) -> padded-input rows sh*I + a, columns sw*J + b.
+    padded = cells.reshape(n, grid_h, grid_w, sh, sw, cin).transpose(0, 1, 3, 2, 4, 5)
+    padded = padded.reshape(n, grid_h * sh, grid_w * sw, cin)
+    top, left = g.pad_top, g.pad_left
+    rows, columns = min(h, grid_h * sh - top), min(w, grid_w * sw - left)
+    if rows == h and columns == w:
+        return np.ascontiguousarray(padded[:, top:top + h, left:left + w])
+    # `valid` with rows/columns past the last window: they get no gradient.
+    dx = np.zeros(x_shape, dy2d.dtype)
+    dx[:, :rows, :columns] = padded[:, top:top + rows, left:left + columns]
+    return dx
 
 
 def conv2d_backward_cols(dy, cols, x_shape, kernel, strides=(1, 1), padding="valid",

@@ -20,7 +20,10 @@ from model_export.layers import (
     MaxPooling2D,
     layer_from_config,
 )
+from model_export.architectures import cnn_layers
+from model_export.model import Sequential
 from model_export.nn.conv import conv2d_backward, conv2d_forward
+from model_export.nn.optimizers import Adam
 from tests.nn.gradcheck import assert_gradients_close, numerical_gradient
 
 
@@ -298,3 +301,30 @@ def test_layer_from_config_rejects_unknown_class_and_unsupported_values():
     config["dilation_rate"] = [2, 2]
     with pytest.raises(LayerConfigError, match=r"Unsupported value for `dilation_rate`: \[2, 2\]"):
         Conv2D.from_config(config)
+
+
+# ---------------------------------------------------------------- training steps
+
+def _cnn_after_steps(steps: int) -> tuple[Sequential, Adam]:
+    """The shipped CNN architecture after `steps` Adam updates on fixed random batches."""
+    model = Sequential(cnn_layers(), (28, 28, 1), seed=3)
+    optimizer = Adam(0.003, epsilon=1e-7)
+    rng = np.random.default_rng(4)
+    for _ in range(steps):
+        x = rng.random((8, 28, 28, 1), dtype=np.float32)
+        model.train_step_gradients(x, rng.integers(0, 10, 8))
+        optimizer.apply(model.parameters(), model.gradients())
+    return model, optimizer
+
+
+def test_cnn_training_is_bit_stable_and_float32_end_to_end():
+    first, optimizer = _cnn_after_steps(3)
+    second, _ = _cnn_after_steps(3)
+    for (name, a), (_, b) in zip(first.get_weights(), second.get_weights()):
+        assert a.dtype == np.float32, name
+        assert np.array_equal(a, b), f"{name} differs between two runs with one seed"
+    for layer in first.layers:
+        for key, grad in layer.grads.items():
+            assert grad.dtype == np.float32, f"{layer.name}/{key} gradient is {grad.dtype}"
+    for slot, arrays in optimizer.state.items():
+        assert all(a.dtype == np.float32 for a in arrays), f"Adam state {slot!r} upcast"
