@@ -206,6 +206,9 @@ class Trainer:
                 self.on_epoch(record)
             if self._should_stop(epoch, best):
                 self._stop_early(epoch, best)
+                if checkpoint_path is not None:  # what is exported is the epoch kept, not the last
+                    save_checkpoint(checkpoint_path, self.model, self.optimizer,
+                                    asdict(self.config), self.history)
                 break
         return self.history
 

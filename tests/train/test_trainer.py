@@ -5,6 +5,7 @@ import io
 import numpy as np
 import pytest
 
+from model_export.checkpoint import load_checkpoint
 from model_export.data import Mnist, Split
 from model_export.train import ConfigError, ProgressBar, TrainConfig, Trainer, build_model, build_optimizer
 
@@ -33,6 +34,9 @@ def test_early_stopping_restores_the_best_epoch(monkeypatch, tmp_path):
     assert history["best_epoch"] == 2 and history["stopped_early_at"] == 4
     assert all(np.all(w == 2) for _, w in model.get_weights())
     assert "early stopping" in trainer.stream.getvalue()
+    saved = load_checkpoint(tmp_path / "checkpoint.npz")  # what `shadernet export` reads
+    assert saved.history["best_epoch"] == 2
+    assert all(np.all(w == 2) for _, w in saved.model.get_weights())
 
 
 def test_real_epoch_learns_and_reports(tmp_path):
