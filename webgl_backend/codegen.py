@@ -10,6 +10,9 @@ shape, and a program bakes every texture width it reads or writes in as a litera
 
 Set the environment variable SHADERNET_DUMP_SHADERS=1 (in the page: `os.environ`) to
 print every generated source as it is built.
+
+Over ~300 lines on purpose: the texture layout, template filling and the shared GLSL
+snippets are one vocabulary every op builder uses; split, each part would import the rest.
 """
 
 from __future__ import annotations

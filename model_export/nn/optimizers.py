@@ -9,6 +9,9 @@ floats first, so a numpy float64 scalar cannot promote the arithmetic).
 The classes add what the shaders do not need: lazily created state, shape
 checks, an iteration counter, learning-rate schedules, and a flat state dict
 for checkpoints (np.savez-friendly: "iterations", "<slot>/<index>").
+
+Longer than our ~300-line rule on purpose: each formula sits beside the class that applies
+it, so reading one checks the other (six optimizers, each short).
 """
 
 import numbers

@@ -2,6 +2,10 @@
 
 x is (..., k) and is read flat, so a Dense after Flatten or on the last axis of an NHWC
 tensor needs no copy; kernel is Keras's (k, units), bias (units,).
+
+Forward (one-row and four-row paths) and backward (dx, dkernel, dbias) stay in one module
+over ~300 lines on purpose: they share the packed-lane walkers and the row layouts, and the
+backward programs read the layouts the forward ones write.
 """
 
 from __future__ import annotations
