@@ -220,6 +220,11 @@ const METHODS = {
     await ready;
     return toJs(session.predict(images, n));
   },
+  // predict's answer plus every layer's output (the page's "Layers" view).
+  async layers(image) {
+    await ready;
+    return toJs(session.layers(image));
+  },
   async sources() {
     await ready;
     return toJs(session.sources());

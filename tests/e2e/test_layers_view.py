@@ -1,0 +1,128 @@
+"""The "Layers" view: every layer's output for the current drawing, read back from the
+GPU, compared with the numpy forward (model_export's reference layers) of the same 28x28
+input and the same weights; its canvases show what the numbers say; closing it leaves
+the forward path as it was."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from model_export.export import build_files
+from model_export.exported import load_exported
+from model_export.layers import Conv2D, Dense, Flatten
+from model_export.model import Sequential
+from tests.e2e.digits import DIGITS, PLACES, place
+from tests.e2e.models import default_model_dir
+from tests.e2e.pixels import save_page
+from tests.support.page_driver import draw
+from webgl_backend.fake_gl import FakeGL
+from webgl_backend.worker_api import PageSession
+
+MAP_PIXELS = """(name) => [...document.querySelectorAll(
+  `[data-testid=layer-map][data-layer="${name}"]`)].map((canvas) => Array.from(
+  canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data)
+  .filter((_, i) => i % 4 === 0))"""
+
+
+def numpy_outputs(model: Sequential, image: np.ndarray) -> dict[str, np.ndarray]:
+    """Each layer's output (batch 1) by name, the fused activation included."""
+    outputs, x = {}, image
+    for layer in model.layers:
+        x = layer.forward(x)
+        outputs[layer.name] = x[0]
+    return outputs
+
+
+# -- the worker method, in CPython -----------------------------------------------------
+
+def small_cnn_session() -> PageSession:
+    model = Sequential([Conv2D(3, 3, activation="relu"), Flatten(), Dense(10, activation="softmax")],
+                       input_shape=(28, 28, 1), seed=0)
+    model_json, shards = build_files(model)
+    session = PageSession(FakeGL())
+    session.load(json.dumps(model_json), shards)
+    session.warm_up()
+    return session
+
+
+def test_layers_returns_every_drawn_layer_and_the_first_kernels_without_extra_draws():
+    session = small_cnn_session()
+    image = [0.0] * 784
+    plain = session.predict(image, 1)["forward"]
+    result = session.layers(image)
+    assert result["forward"]["draws"] == plain["draws"]
+    assert len(result["probabilities"]) == 10 and len(result["input"]["values"]) == 784
+    layers = result["layers"]
+    assert [layer["class_name"] for layer in layers] == ["Conv2D", "Dense"]
+    assert [layer["shape"] for layer in layers] == [[26, 26, 3], [10]]
+    assert [layer["parameters"] for layer in layers] == [3 * 3 * 3 + 3, 26 * 26 * 3 * 10 + 10]
+    assert [len(layer["values"]) for layer in layers] == [26 * 26 * 3, 10]
+    assert result["kernels"]["shape"] == [3, 3, 1, 3] and len(result["kernels"]["values"]) == 27
+    assert session.predict(image, 1)["forward"] == plain
+
+
+# -- the page --------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_layer_maps_equal_the_numpy_forward_and_show_on_the_canvases(drawing_page):
+    page = drawing_page.page
+    plain = draw_and_forward(drawing_page)
+    page.locator("#layers > summary").focus()
+    page.keyboard.press("Enter")  # keyboard reachable: the summary toggles the panel
+    page.wait_for_function("() => window.shadernetLayers && window.shadernetLayers.layers")
+    drawing_page.wait_settled()
+    result = page.evaluate("() => window.shadernetLayers")
+    model = load_exported(default_model_dir())
+    image = np.array(result["input"]["values"], dtype=np.float32).reshape((1,) + model.input_shape)
+    expected = numpy_outputs(model, image)
+    assert [layer["name"].split("+")[0] for layer in result["layers"]] == [
+        layer.name for layer in model.layers
+        if type(layer).__name__ not in ("Flatten", "Dropout")]
+    for layer in result["layers"]:
+        name = layer["name"].split("+")[0]
+        want = expected[name]
+        got = np.array(layer["values"], dtype=np.float32).reshape(want.shape)
+        assert list(want.shape) == layer["shape"], name
+        assert np.abs(got - want).max() <= 1e-4, (name, np.abs(got - want).max())
+        if want.ndim == 3:
+            assert_maps_rendered(page, layer["name"], want)
+    assert result["probabilities"] == pytest.approx(expected[model.layers[-1].name].tolist(), abs=1e-4)
+    if any(isinstance(layer, Conv2D) for layer in model.layers):
+        assert page.get_by_test_id("layer-kernel").count() == model.layers[0].filters
+    save_page(page, "layers-1280.png")
+    page.set_viewport_size({"width": 390, "height": 900})
+    try:
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, f"the page scrolls sideways at 390 px: {width}"
+        save_page(page, "layers-390.png")
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 1000})
+    page.locator("#layers > summary").click()  # close
+    assert draw_and_forward(drawing_page) == plain
+
+
+def draw_and_forward(drawing_page) -> dict:
+    """Draw a 7 and return the forward counters of the predict that classified it."""
+    page = drawing_page.page
+    page.get_by_test_id("clear").click()
+    draw(page, place(DIGITS[7], *PLACES["centre-large"]))
+    drawing_page.wait_settled()
+    hood = page.get_by_test_id("hood")
+    return {"forward": hood.locator("#stat-forward").text_content()}
+
+
+def assert_maps_rendered(page, name: str, want: np.ndarray) -> None:
+    """Each channel's canvas is w x h and not blank wherever the numpy map varies."""
+    pixels = page.evaluate(MAP_PIXELS, name)
+    height, width, channels = want.shape
+    assert len(pixels) == channels, name
+    for channel, grey in enumerate(pixels):
+        grey = np.array(grey).reshape(height, width)
+        plane = want[..., channel]
+        if np.ptp(plane) > 1e-3:
+            assert np.ptp(grey) > 100, (name, channel)
+            # Brightest pixel where the map is highest.
+            assert plane.flat[grey.argmax()] >= plane.max() - 0.02 * np.ptp(plane), (name, channel)
