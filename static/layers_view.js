@@ -43,8 +43,10 @@ function symmetricScale(values) {
 
 function label(layer) {
   const shape = layer.shape.join("×");
+  const kind = layer.activation && layer.activation !== "linear"
+    ? `${layer.class_name} (${layer.activation})` : layer.class_name;
   const params = layer.parameters ? `${layer.parameters.toLocaleString()} parameters` : "no parameters";
-  return `${layer.name} · ${layer.class_name} · ${shape} · ${params}`;
+  return `${layer.name} · ${kind} · ${shape} · ${params}`;
 }
 
 // A link that opens this layer's program in "Under the hood" (hood.js names each by layer).
@@ -90,6 +92,19 @@ function mapsOf(values, shape, name) {
     canvas.setAttribute("aria-label", `${name}, channel ${channel + 1} of ${channels}`);
     return canvas;
   });
+}
+
+// Digits 0..9 under a 10-wide output strip, one per cell.
+function digitRow(count) {
+  const row = document.createElement("div");
+  row.className = "strip-labels";
+  row.style.setProperty("--cells", String(count));
+  for (let d = 0; d < count; d++) {
+    const cell = document.createElement("span");
+    cell.textContent = String(d);
+    row.append(cell);
+  }
+  return row;
 }
 
 function stripOf(values, name, isOutput) {
@@ -151,6 +166,7 @@ export class LayersView {
       const isOutput = index === layers.length - 1;
       const canvases = layer.shape.length === 3 ? mapsOf(layer.values, layer.shape, layer.name)
         : [stripOf(layer.values, layer.name, isOutput)];
+      if (isOutput && layer.shape.length === 1 && layer.shape[0] === 10) canvases.push(digitRow(10));
       shown.push(section(label(layer), layer.name, canvases, layer.shape.length === 3 ? "maps-layer" : "strip-layer"));
     });
     this.holder.replaceChildren(...shown);

@@ -29,6 +29,12 @@ def _class_names(model: GpuModel) -> dict[str, str]:
     return {spec.name: spec.class_name for spec in model.artifacts.layers}
 
 
+def _activations(model: GpuModel) -> dict[str, str]:
+    """The activation each layer applies: its own config's, or an Activation layer's."""
+    return {spec.name: "leaky_relu" if spec.class_name == "LeakyReLU"
+            else str(spec.config.get("activation", "linear")) for spec in model.artifacts.layers}
+
+
 def _drawn_outputs(plan: ForwardPlan) -> list[tuple[str, GpuTensor]]:
     """(layer name, output) of every layer that draws, in forward order, each once."""
     outputs: dict[str, GpuTensor] = {}
@@ -39,11 +45,14 @@ def _drawn_outputs(plan: ForwardPlan) -> list[tuple[str, GpuTensor]]:
 
 
 def describe_output(name: str, tensor: GpuTensor, classes: dict[str, str],
-                    parameters: dict[str, int]) -> dict:
-    """One layer's entry: fused names ('conv2d+activation') keep every part's class."""
+                    parameters: dict[str, int], activations: dict[str, str]) -> dict:
+    """One layer's entry: fused names ('dense+leaky_re_lu') keep every part's class, and
+    the activation is the last part's that is not linear."""
     parts = name.split("+")
+    applied = [activations.get(part, "linear") for part in parts]
     return {"name": name,
             "class_name": "+".join(classes.get(part, "?") for part in parts),
+            "activation": next((a for a in reversed(applied) if a != "linear"), "linear"),
             "shape": list(tensor.shape[1:]),
             "parameters": sum(parameters.get(part, 0) for part in parts),
             "values": tensor.read().tolist()}
@@ -68,8 +77,9 @@ def layer_maps(model: GpuModel, image) -> dict:
     """
     plan = model.forward_plan(1)
     classes, parameters = _class_names(model), _parameter_counts(model)
+    activations = _activations(model)
     return {"input": {"shape": list(model.input_shape), "values": list(image)},
-            "layers": [describe_output(name, tensor, classes, parameters)
+            "layers": [describe_output(name, tensor, classes, parameters, activations)
                        for name, tensor in _drawn_outputs(plan)
                        if classes.get(name) != "Flatten"],
             "kernels": first_conv_kernels(model)}

@@ -57,6 +57,7 @@ def test_layers_returns_every_drawn_layer_and_the_first_kernels_without_extra_dr
     assert len(result["probabilities"]) == 10 and len(result["input"]["values"]) == 784
     layers = result["layers"]
     assert [layer["class_name"] for layer in layers] == ["Conv2D", "Dense"]
+    assert [layer["activation"] for layer in layers] == ["relu", "softmax"]
     assert [layer["shape"] for layer in layers] == [[26, 26, 3], [10]]
     assert [layer["parameters"] for layer in layers] == [3 * 3 * 3 + 3, 26 * 26 * 3 * 10 + 10]
     assert [len(layer["values"]) for layer in layers] == [26 * 26 * 3, 10]
@@ -126,3 +127,15 @@ def assert_maps_rendered(page, name: str, want: np.ndarray) -> None:
             assert np.ptp(grey) > 100, (name, channel)
             # Brightest pixel where the map is highest.
             assert plane.flat[grey.argmax()] >= plane.max() - 0.02 * np.ptp(plane), (name, channel)
+
+
+def test_an_mlp_shows_its_dense_layers_only_and_no_kernels():
+    model = Sequential([Flatten(), Dense(8, activation="relu"), Dense(10, activation="softmax")],
+                       input_shape=(28, 28, 1), seed=0)
+    model_json, shards = build_files(model)
+    session = PageSession(FakeGL())
+    session.load(json.dumps(model_json), shards)
+    result = session.layers([0.0] * 784)
+    assert [(layer["class_name"], layer["shape"]) for layer in result["layers"]] == [
+        ("Dense", [8]), ("Dense", [10])]
+    assert result["kernels"] is None and result["input"]["shape"] == [28, 28, 1]
