@@ -25,6 +25,9 @@ printing its own table:
              under uvicorn) vs bench/pages/tfjs_startup.html on the same model and
              server; our start-up stages; what each visit asks the server for (goals,
              ours / TF.js: Ready <= 1.0 cold, <= 0.5 warm; issue 13).
+- layers     bench_layers (bench/layers_view.py): on the real drawing page, a refresh
+             with the "Layers" view open (worker `layers` + drawing the panel) vs a
+             plain `predict`, interleaved round trips (goal <= 2x, issue 12).
 A new section: add the function, then one SECTIONS entry; reuse `session.page` (BenchPage:
 .call, .python), `session.models`, `session.images` / `session.labels`, and
 `session.browser` / `session.launch_args` for fresh contexts. The drawing page is driven with
@@ -49,6 +52,7 @@ from pathlib import Path
 from typing import Callable
 
 from bench.inference import bench_inference
+from bench.layers_view import bench_layers
 from bench.report import median
 from bench.report import row as _row  # the startup section's name for it
 from bench.session import (BIG_BATCH, REPO_ROOT, BenchModel, BenchPage, BenchSession,
@@ -390,6 +394,7 @@ SECTIONS: dict[str, Callable[[BenchSession], None]] = {
     "inference": bench_inference,
     "training": bench_training,
     "startup": bench_startup,
+    "layers": bench_layers,
 }
 
 
