@@ -6,13 +6,18 @@
 
 const $ = (id) => document.getElementById(id);
 
-// One channel of flat NHWC values as a w x h greyscale canvas.
-function mapCanvas(values, height, width, channels, channel, scale) {
+// A width x height canvas for one channel; paint() fills it.
+function channelCanvas(width, height) {
   const canvas = document.createElement("canvas");
   canvas.width = width;
   canvas.height = height;
-  const pixels = new ImageData(width, height);
-  const count = width * height;
+  return canvas;
+}
+
+// One channel of flat NHWC values into its canvas, in grey (scale: value -> 0..1).
+function paint(canvas, values, channels, channel, scale) {
+  const count = canvas.width * canvas.height;
+  const pixels = new ImageData(canvas.width, canvas.height);
   const level = scale || rangeScale(values, channels, channel, count);
   for (let i = 0; i < count; i++) {
     const v = Math.round(255 * Math.min(1, Math.max(0, level(values[i * channels + channel]))));
@@ -20,7 +25,6 @@ function mapCanvas(values, height, width, channels, channel, scale) {
     pixels.data[4 * i + 3] = 255;
   }
   canvas.getContext("2d").putImageData(pixels, 0, 0);
-  return canvas;
 }
 
 // v -> 0..1 over this channel's own range; a constant channel is black.
@@ -81,15 +85,21 @@ function section(title, name, canvases, kind) {
   return box;
 }
 
-function mapsOf(values, shape, name) {
-  const [height, width, channels] = shape.length === 3 ? shape : [shape[0], shape[1] || 1, 1];
+// Where each part of a `layers` answer is drawn: pick(result) -> {values, shape}.
+const pickInput = (result) => result.input;
+const pickLayer = (index) => (result) => result.layers[index];
+
+// One canvas per channel of an (h, w, c) output (a flat one is shown as 28x28x1).
+function mapsOf(shape, name, pick, painters) {
+  const [height, width, channels] = shape.length === 3 ? shape : [28, 28, 1];
   return Array.from({ length: channels }, (_, channel) => {
-    const canvas = mapCanvas(values, height, width, channels, channel);
+    const canvas = channelCanvas(width, height);
     canvas.dataset.testid = "layer-map";
     canvas.dataset.layer = name;
     canvas.dataset.channel = String(channel);
     canvas.setAttribute("role", "img");
     canvas.setAttribute("aria-label", `${name}, channel ${channel + 1} of ${channels}`);
+    painters.push((result) => paint(canvas, pick(result).values, channels, channel));
     return canvas;
   });
 }
@@ -107,47 +117,84 @@ function digitRow(count) {
   return row;
 }
 
-function stripOf(values, name, isOutput) {
+function stripOf(units, name, isOutput, pick, painters) {
   const scale = isOutput ? (v) => v : undefined;
-  const canvas = mapCanvas(values, 1, values.length, 1, 0, scale);
+  const canvas = channelCanvas(units, 1);
   canvas.className = "strip";
   canvas.dataset.testid = "layer-strip";
   canvas.dataset.layer = name;
   canvas.setAttribute("role", "img");
-  canvas.setAttribute("aria-label", `${name}: ${values.length} ${isOutput ? "probabilities" : "units"}`);
+  canvas.setAttribute("aria-label", `${name}: ${units} ${isOutput ? "probabilities" : "units"}`);
+  painters.push((result) => paint(canvas, pick(result).values, 1, 0, scale));
   return canvas;
 }
 
-function kernelsOf({ layer, shape, values }) {
+// Kernel o of input channel 0 is values[(y*kw + x)*inputs*outputs + o]: one "map" per o.
+function firstInputKernels({ shape, values }) {
   const [kh, kw, inputs, outputs] = shape;
-  const scale = symmetricScale(values);
-  // Kernel o of input channel 0 is values[(y*kw + x)*inputs*outputs + o]: one "map" per o.
-  const firstInput = [];
+  const picked = [];
   for (let i = 0; i < kh * kw; i++) {
-    for (let o = 0; o < outputs; o++) firstInput.push(values[i * inputs * outputs + o]);
+    for (let o = 0; o < outputs; o++) picked.push(values[i * inputs * outputs + o]);
   }
+  return picked;
+}
+
+function kernelsOf({ layer, shape }, painters) {
+  const [kh, kw, inputs, outputs] = shape;
   const canvases = Array.from({ length: outputs }, (_, o) => {
-    const canvas = mapCanvas(firstInput, kh, kw, outputs, o, scale);
+    const canvas = channelCanvas(kw, kh);
     canvas.className = "kernel";
     canvas.dataset.testid = "layer-kernel";
     canvas.setAttribute("role", "img");
     canvas.setAttribute("aria-label", `${layer} kernel ${o + 1} of ${outputs}`);
     return canvas;
   });
+  painters.push((result) => {
+    const values = firstInputKernels(result.kernels);
+    const scale = symmetricScale(values);
+    canvases.forEach((canvas, o) => paint(canvas, values, outputs, o, scale));
+  });
   const note = inputs > 1 ? ` (input channel 1 of ${inputs})` : "";
   return section(`${layer} kernels · ${kh}×${kw}×${inputs}×${outputs}${note}`, null, canvases, "kernels");
 }
+
+// The panel's sections for answers shaped like `result`, and what repaints them.
+function build(result) {
+  const { input, layers, kernels } = result;
+  const painters = [];
+  const shown = [section(`input · ${input.shape.join("×")}`, null,
+                         mapsOf(input.shape, "input", pickInput, painters), "maps-layer")];
+  if (kernels) shown.push(kernelsOf(kernels, painters));
+  layers.forEach((layer, index) => {
+    const isOutput = index === layers.length - 1;
+    const pick = pickLayer(index);
+    const isMap = layer.shape.length === 3;
+    const canvases = isMap ? mapsOf(layer.shape, layer.name, pick, painters)
+      : [stripOf(layer.shape[0], layer.name, isOutput, pick, painters)];
+    if (isOutput && !isMap && layer.shape[0] === 10) canvases.push(digitRow(10));
+    shown.push(section(label(layer), layer.name, canvases, isMap ? "maps-layer" : "strip-layer"));
+  });
+  return { shown, painters };
+}
+
+// Same layers, same shapes, same labels: the canvases can be repainted in place.
+const layoutOf = ({ input, layers, kernels }) => JSON.stringify(
+  [input.shape, kernels && [kernels.layer, kernels.shape],
+   layers.map(({ name, class_name: c, activation, shape, parameters }) => [name, c, activation, shape, parameters])]);
 
 export class LayersView {
   constructor(panel, holder, onOpen) {
     this.panel = panel;
     this.holder = holder;
+    this.layout = null;
+    this.painters = [];
     panel.addEventListener("toggle", () => { if (panel.open) onOpen(); });
   }
 
   get open() { return this.panel.open; }
 
-  // result: the worker's `layers` answer, or null for an empty pad.
+  // result: the worker's `layers` answer, or null for an empty pad. Sections are built
+  // once per model layout; every refresh after that only repaints their canvases.
   show(result) {
     window.shadernetLayers = result;  // what the page's tests compare with numpy
     if (!result) {
@@ -155,21 +202,16 @@ export class LayersView {
       hint.className = "hint";
       hint.textContent = "Draw a digit to see each layer's output.";
       this.holder.replaceChildren(hint);
+      this.layout = null;
       return;
     }
-    const { input, layers, kernels } = result;
-    const shown = [section(`input · ${input.shape.join("×")}`, null,
-                           mapsOf(input.values, input.shape.length === 3 ? input.shape : [28, 28, 1], "input"),
-                           "maps-layer")];
-    if (kernels) shown.push(kernelsOf(kernels));
-    layers.forEach((layer, index) => {
-      const isOutput = index === layers.length - 1;
-      const canvases = layer.shape.length === 3 ? mapsOf(layer.values, layer.shape, layer.name)
-        : [stripOf(layer.values, layer.name, isOutput)];
-      if (isOutput && layer.shape.length === 1 && layer.shape[0] === 10) canvases.push(digitRow(10));
-      shown.push(section(label(layer), layer.name, canvases, layer.shape.length === 3 ? "maps-layer" : "strip-layer"));
-    });
-    this.holder.replaceChildren(...shown);
-    this.holder.dataset.refreshMs = String(result.ms);
+    const layout = layoutOf(result);
+    if (layout !== this.layout) {
+      const { shown, painters } = build(result);
+      this.holder.replaceChildren(...shown);
+      this.layout = layout;
+      this.painters = painters;
+    }
+    for (const repaint of this.painters) repaint(result);
   }
 }

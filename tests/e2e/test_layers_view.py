@@ -26,6 +26,15 @@ MAP_PIXELS = """(name) => [...document.querySelectorAll(
   canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data)
   .filter((_, i) => i % 4 === 0))"""
 
+# The view's last answer, its Float32Arrays as plain arrays.
+LAYERS_RESULT = """() => { const r = window.shadernetLayers;
+  const plain = (part) => part && {...part, values: Array.from(part.values)};
+  return {...r, input: plain(r.input), kernels: plain(r.kernels), layers: r.layers.map(plain)}; }"""
+
+
+def floats(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype=np.float32)
+
 
 def numpy_outputs(model: Sequential, image: np.ndarray) -> dict[str, np.ndarray]:
     """Each layer's output (batch 1) by name, the fused activation included."""
@@ -54,14 +63,14 @@ def test_layers_returns_every_drawn_layer_and_the_first_kernels_without_extra_dr
     plain = session.predict(image, 1)["forward"]
     result = session.layers(image)
     assert result["forward"]["draws"] == plain["draws"]
-    assert len(result["probabilities"]) == 10 and len(result["input"]["values"]) == 784
+    assert len(result["probabilities"]) == 10 and floats(result["input"]["values"]).size == 784
     layers = result["layers"]
     assert [layer["class_name"] for layer in layers] == ["Conv2D", "Dense"]
     assert [layer["activation"] for layer in layers] == ["relu", "softmax"]
     assert [layer["shape"] for layer in layers] == [[26, 26, 3], [10]]
     assert [layer["parameters"] for layer in layers] == [3 * 3 * 3 + 3, 26 * 26 * 3 * 10 + 10]
-    assert [len(layer["values"]) for layer in layers] == [26 * 26 * 3, 10]
-    assert result["kernels"]["shape"] == [3, 3, 1, 3] and len(result["kernels"]["values"]) == 27
+    assert [floats(layer["values"]).size for layer in layers] == [26 * 26 * 3, 10]
+    assert result["kernels"]["shape"] == [3, 3, 1, 3] and floats(result["kernels"]["values"]).size == 27
     assert session.predict(image, 1)["forward"] == plain
 
 
@@ -75,7 +84,7 @@ def test_layer_maps_equal_the_numpy_forward_and_show_on_the_canvases(drawing_pag
     page.keyboard.press("Enter")  # keyboard reachable: the summary toggles the panel
     page.wait_for_function("() => window.shadernetLayers && window.shadernetLayers.layers")
     drawing_page.wait_settled()
-    result = page.evaluate("() => window.shadernetLayers")
+    result = page.evaluate(LAYERS_RESULT)
     model = load_exported(default_model_dir())
     image = np.array(result["input"]["values"], dtype=np.float32).reshape((1,) + model.input_shape)
     expected = numpy_outputs(model, image)
