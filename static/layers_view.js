@@ -70,13 +70,15 @@ function glslLink(name) {
   return link;
 }
 
-function section(title, name, canvases, kind) {
+// time: an element the painters keep up to date (a layer's draw + readback ms), or null.
+function section(title, name, canvases, kind, time = null) {
   const box = document.createElement("section");
   box.className = `layer ${kind}`;
   box.dataset.testid = "layer";
   if (name) box.dataset.layer = name;
   const heading = document.createElement("h3");
   heading.textContent = title;
+  if (time) heading.append(" · ", time);
   if (name) heading.append(" · ", glslLink(name));
   const maps = document.createElement("div");
   maps.className = "maps";
@@ -172,7 +174,11 @@ function build(result) {
     const canvases = isMap ? mapsOf(layer.shape, layer.name, pick, painters)
       : [stripOf(layer.shape[0], layer.name, isOutput, pick, painters)];
     if (isOutput && !isMap && layer.shape[0] === 10) canvases.push(digitRow(10));
-    shown.push(section(label(layer), layer.name, canvases, isMap ? "maps-layer" : "strip-layer"));
+    const time = document.createElement("span");
+    time.className = "ms";
+    time.title = "this layer's draw and the readback of its output, in the worker";
+    painters.push((answer) => { time.textContent = `${answer.layers[index].ms.toFixed(2)} ms`; });
+    shown.push(section(label(layer), layer.name, canvases, isMap ? "maps-layer" : "strip-layer", time));
   });
   return { shown, painters };
 }

@@ -128,15 +128,12 @@ class PageSession:
                 "forward": dict(self.model.last_forward)}
 
     def layers(self, image) -> dict:
-        """One 28x28 image -> predict's answer plus "layers": every layer's output read
-        back from the forward it just drew (layer_maps; the 'Layers' view). "ms" covers
-        the forward and the readbacks, "forward" the forward alone."""
+        """One 28x28 image -> predict's answer ("probabilities", "ms", "forward") plus
+        every layer's output and time (layer_maps: the 'Layers' view). "ms" covers the
+        forward and its readbacks."""
         started = time.perf_counter()
-        floats = as_floats(image)
-        probabilities = self.model.predict(floats, 1)
-        maps = layer_maps(self.model, floats)
-        return {"probabilities": probabilities.tolist(), "ms": _ms_since(started),
-                "forward": dict(self.model.last_forward), **maps}
+        maps = layer_maps(self.model, as_floats(image))
+        return {**maps, "ms": _ms_since(started)}
 
     def sources(self) -> list[dict]:
         """[{layer, program, source}] of the batch-1 forward pass (the 'Under the hood' panel)."""

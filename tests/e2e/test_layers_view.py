@@ -6,6 +6,7 @@ the forward path as it was."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -67,6 +68,7 @@ def test_layers_returns_every_drawn_layer_and_the_first_kernels_without_extra_dr
     layers = result["layers"]
     assert [layer["class_name"] for layer in layers] == ["Conv2D", "Dense"]
     assert [layer["activation"] for layer in layers] == ["relu", "softmax"]
+    assert all(layer["ms"] >= 0 for layer in layers)
     assert [layer["shape"] for layer in layers] == [[26, 26, 3], [10]]
     assert [layer["parameters"] for layer in layers] == [3 * 3 * 3 + 3, 26 * 26 * 3 * 10 + 10]
     assert [floats(layer["values"]).size for layer in layers] == [26 * 26 * 3, 10]
@@ -100,9 +102,23 @@ def test_layer_maps_equal_the_numpy_forward_and_show_on_the_canvases(drawing_pag
         if want.ndim == 3:
             assert_maps_rendered(page, layer["name"], want)
     assert result["probabilities"] == pytest.approx(expected[model.layers[-1].name].tolist(), abs=1e-4)
+    headings = page.locator("[data-testid=layer][data-layer] h3").all_text_contents()
+    assert len(headings) == len(result["layers"])
+    for heading, layer in zip(headings, result["layers"]):
+        shape = "×".join(map(str, layer["shape"]))
+        assert f"{shape} · {layer['parameters']:,} parameters · " in heading, heading
+        assert re.search(r"· \d+\.\d\d ms · GLSL$", heading), heading
     if any(isinstance(layer, Conv2D) for layer in model.layers):
         assert page.get_by_test_id("layer-kernel").count() == model.layers[0].filters
     save_page(page, "layers-1280.png")
+    # A layer's GLSL link opens that layer's program in "Under the hood".
+    first = result["layers"][0]["name"]
+    page.locator(f"[data-testid=layer][data-layer='{first}'] h3 a").click()
+    program = page.locator("#sources details[open] pre")
+    assert page.get_by_test_id("hood").get_attribute("open") is not None
+    assert "void main()" in program.first.text_content()
+    assert page.locator("#sources details[open] summary").first.text_content().startswith(f"{first} —")
+    page.locator("#hood > summary").click()
     page.set_viewport_size({"width": 390, "height": 900})
     try:
         width = page.evaluate("() => document.documentElement.scrollWidth")
