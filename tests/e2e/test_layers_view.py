@@ -119,6 +119,7 @@ def test_layer_maps_equal_the_numpy_forward_and_show_on_the_canvases(drawing_pag
     assert "void main()" in program.first.text_content()
     assert page.locator("#sources details[open] summary").first.text_content().startswith(f"{first} —")
     page.locator("#hood > summary").click()
+    assert_follows_the_pen(drawing_page, result)
     page.set_viewport_size({"width": 390, "height": 900})
     try:
         width = page.evaluate("() => document.documentElement.scrollWidth")
@@ -128,6 +129,27 @@ def test_layer_maps_equal_the_numpy_forward_and_show_on_the_canvases(drawing_pag
         page.set_viewport_size({"width": 1280, "height": 1000})
     page.locator("#layers > summary").click()  # close
     assert draw_and_forward(drawing_page) == plain
+
+
+PREVIEW = """() => Array.from(document.querySelector('[data-testid=input-preview]')
+  .getContext('2d').getImageData(0, 0, 28, 28).data).filter((_, i) => i % 4 === 0)"""
+
+
+def assert_follows_the_pen(drawing_page, before: dict) -> None:
+    """With the view open, a new drawing repaints it: its input is the new preview, and the
+    first layer's maps (numbers and pixels) change with it."""
+    page = drawing_page.page
+    name = before["layers"][0]["name"]
+    pixels_before = page.evaluate(MAP_PIXELS, name)
+    page.get_by_test_id("clear").click()
+    draw(page, place(DIGITS[0], *PLACES["centre-large"]))
+    drawing_page.wait_settled()
+    after = page.evaluate(LAYERS_RESULT)
+    preview = np.array(page.evaluate(PREVIEW), dtype=np.float32) / 255
+    assert np.abs(np.array(after["input"]["values"]) - preview).max() <= 1 / 255 + 1e-6
+    assert np.abs(np.array(after["layers"][0]["values"])
+                  - np.array(before["layers"][0]["values"])).max() > 0.1
+    assert page.evaluate(MAP_PIXELS, name) != pixels_before
 
 
 def draw_and_forward(drawing_page) -> dict:
