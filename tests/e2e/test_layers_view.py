@@ -118,6 +118,7 @@ def test_layer_maps_equal_the_numpy_forward_and_show_on_the_canvases(drawing_pag
     assert page.get_by_test_id("hood").get_attribute("open") is not None
     assert "void main()" in program.first.text_content()
     assert page.locator("#sources details[open] summary").first.text_content().startswith(f"{first} —")
+    page.locator("#sources details[open] > summary").first.click()  # as the other tests expect
     page.locator("#hood > summary").click()
     assert_follows_the_pen(drawing_page, result)
     page.set_viewport_size({"width": 390, "height": 900})
