@@ -187,3 +187,10 @@ def test_an_mlp_shows_its_dense_layers_only_and_no_kernels():
     assert [(layer["class_name"], layer["shape"]) for layer in result["layers"]] == [
         ("Dense", [8]), ("Dense", [10])]
     assert result["kernels"] is None and result["input"]["shape"] == [28, 28, 1]
+
+
+def test_layers_refuses_an_image_of_the_wrong_size():
+    session = small_cnn_session()
+    with pytest.raises(ValueError, match=r"layers: expected one image of shape \(28, 28, 1\) "
+                                         r"\(784 floats\), got 10 floats"):
+        session.layers([0.0] * 10)
