@@ -13,9 +13,10 @@ import pytest
 
 from model_export.export import build_files
 from model_export.exported import load_exported
-from model_export.layers import Conv2D, Dense, Flatten
+from model_export.layers import Conv2D, Dense, Flatten, LeakyReLU, MaxPooling2D
 from model_export.model import Sequential
 from tests.e2e.digits import DIGITS, PLACES, place
+from tests.browser.pyodide import shared_pyodide_page
 from tests.e2e.models import default_model_dir
 from tests.e2e.pixels import save_page
 from tests.support.page_driver import draw
@@ -194,3 +195,59 @@ def test_layers_refuses_an_image_of_the_wrong_size():
     with pytest.raises(ValueError, match=r"layers: expected one image of shape \(28, 28, 1\) "
                                          r"\(784 floats\), got 10 floats"):
         session.layers([0.0] * 10)
+
+
+# -- layer_maps on real WebGL2 (Pyodide), other layer kinds -------------------------------
+
+# Loads the model given as JSON text + one float32 shard, returns layer_maps of INPUTS['x'].
+RUN_LAYER_MAPS = """
+from array import array as _array
+from webgl_backend.layer_maps import layer_maps as _layer_maps
+from webgl_backend.runtime import Runtime as _Runtime
+
+def _floats(data):
+    values = _array("f")
+    values.frombytes(data)
+    return values
+
+_runtime = _Runtime(CTX)
+_model = _runtime.load_model({model_json!r}, {{{shard_name!r}: INPUTS["shard"].tobytes()}})
+_maps = _layer_maps(_model, INPUTS["x"])
+_runtime.dispose()
+{{"names": [layer["name"] for layer in _maps["layers"]],
+  "shapes": [layer["shape"] for layer in _maps["layers"]],
+  "values": [_floats(layer["values"]) for layer in _maps["layers"]],
+  "kernels": _maps["kernels"] and _floats(_maps["kernels"]["values"])}}
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("kind", ["cnn-pool-leaky", "mlp"])
+def test_layer_maps_match_numpy_on_webgl_for_pooling_fused_activations_and_mlps(
+        browser, static_server, kind):
+    if kind == "mlp":
+        layers = [Flatten(), Dense(16, activation="relu"), Dense(10, activation="softmax")]
+    else:
+        layers = [Conv2D(4, 3, padding="same"), LeakyReLU(alpha=0.2), MaxPooling2D(2),
+                  Conv2D(8, 3, activation="relu"), Flatten(), Dense(10, activation="softmax")]
+    model = Sequential(layers, input_shape=(28, 28, 1), seed=3)
+    model_json, shards = build_files(model)
+    (shard_name, shard), = shards.items()
+    image = np.random.default_rng(0).random((1, 28, 28, 1), dtype=np.float32)
+    page = shared_pyodide_page(browser, static_server)
+    got = page.run(RUN_LAYER_MAPS.format(model_json=json.dumps(model_json), shard_name=shard_name),
+                   x=image, shard=np.frombuffer(shard, dtype=np.float32))
+    expected = numpy_outputs(model, image)
+    by_name = {layer.name: layer for layer in model.layers}
+    drawn = [layer.name for layer in model.layers if not isinstance(layer, (Flatten, LeakyReLU))]
+    assert [name.split("+")[0] for name in got["names"]] == drawn
+    for name, shape, values in zip(got["names"], got["shapes"], got["values"]):
+        last = name.split("+")[-1]  # a fused activation: the map after it
+        want = expected[last]
+        assert list(want.shape) == shape, name
+        assert np.abs(values.reshape(want.shape) - want).max() <= 1e-4, name
+    if kind == "mlp":
+        assert got["kernels"] is None
+    else:
+        assert "+" in got["names"][0] and isinstance(by_name[got["names"][0].split("+")[1]], LeakyReLU)
+        assert np.array_equal(got["kernels"], model.layers[0].weights["kernel"].ravel())
