@@ -25,6 +25,9 @@ printing its own table:
              under uvicorn) vs bench/pages/tfjs_startup.html on the same model and
              server; our start-up stages; what each visit asks the server for (goals,
              ours / TF.js: Ready <= 1.0 cold, <= 0.5 warm; issue 13).
+- layers     bench_layers (bench/layers_view.py): on the real drawing page, a refresh
+             with the "Layers" view open (worker `layers` + drawing the panel) vs a
+             plain `predict`, interleaved round trips (goal <= 2x, issue 12).
 A new section: a module with the function (like bench/inference.py, bench/startup.py), then
 one SECTIONS entry; reuse `session.page` (BenchPage:
 .call, .python), `session.models`, `session.images` / `session.labels`, and
@@ -48,6 +51,7 @@ from pathlib import Path
 from typing import Callable
 
 from bench.inference import bench_inference
+from bench.layers_view import bench_layers
 from bench.startup import bench_startup
 from bench.session import (BIG_BATCH, REPO_ROOT, BenchPage, BenchSession,
                            load_images, prepare_models)
@@ -68,6 +72,7 @@ SECTIONS: dict[str, Callable[[BenchSession], None]] = {
     "inference": bench_inference,
     "training": bench_training,
     "startup": bench_startup,
+    "layers": bench_layers,
 }
 
 

@@ -3,6 +3,7 @@
 
 import { ProbabilityBars } from "./bars.js";
 import { describeModel, showCounters, showForward, showSources, showStartup } from "./hood.js";
+import { LayersView } from "./layers_view.js";
 import { ModelShelf } from "./models.js";
 import { Pen } from "./pen.js";
 import { InputPreview, mnistImage } from "./preprocess.js";
@@ -31,6 +32,7 @@ const preview = new InputPreview($("input-preview"));
 const bars = new ProbabilityBars($("bars"), $("prediction"), $("confidence"));
 const teacher = new Teacher(app, preview);
 const shelf = new ModelShelf(app);
+const layersView = new LayersView($("layers"), $("layer-maps"), () => app.drawingUpdated());
 
 function updateControls() {
   const usable = state.modelReady && !teacher.training;
@@ -69,6 +71,7 @@ function drawingChanged(final) {
   if (pen.empty) {
     preview.show(null);
     bars.show(null);
+    layersView.show(null);
     pad.dataset.settled = String(drawingVersion);
     return;
   }
@@ -92,8 +95,11 @@ async function classify() {
   inFlight = true;
   const version = drawingVersion;
   try {
-    const result = await worker.call("predict", image, 1);
+    // With "Layers" open, one call returns the prediction and every layer's output.
+    const result = layersView.open ? await worker.call("layers", image)
+      : await worker.call("predict", image, 1);
     if (!pen.empty) bars.show(result.probabilities);
+    if (!pen.empty && result.layers) layersView.show(result);
     pad.dataset.classified = String(version);
     showForward(result);
   } catch (error) {

@@ -220,6 +220,16 @@ const METHODS = {
     await ready;
     return toJs(session.predict(images, n));
   },
+  // predict's answer plus every layer's output (the page's "Layers" view).
+  // Each part's values come as float32 bytes: handed on as a Float32Array.
+  async layers(image) {
+    await ready;
+    const result = toJs(session.layers(image));
+    for (const part of [result.input, result.kernels, ...result.layers]) {
+      if (part) part.values = new Float32Array(part.values.slice().buffer);
+    }
+    return result;
+  },
   async sources() {
     await ready;
     return toJs(session.sources());

@@ -71,7 +71,8 @@ class GpuModel:
         layers = self.artifacts.layers
         return tuple(layers[-1].output_shape) if layers else self.input_shape
 
-    def _plan(self, n: int) -> ForwardPlan:
+    def forward_plan(self, n: int) -> ForwardPlan:
+        """The plan of batch n (built on first use; the last MAX_PLANS are kept)."""
         plan = self._plans.get(n)
         if plan is not None:
             self._plans.move_to_end(n)
@@ -120,7 +121,7 @@ class GpuModel:
         programs = set()
         for start in range(0, n, self.max_batch):
             count = min(self.max_batch, n - start)
-            plan = self._plan(count)
+            plan = self.forward_plan(count)
             programs.update(id(s.compiled) for s in plan.steps if s.compiled is not None)
             result.extend(self._forward(plan, flat, start * per_image, count * per_image))
         after = self.context.counters()
@@ -139,7 +140,7 @@ class GpuModel:
     def generated_sources(self, n: int = 1) -> list[dict[str, str]]:
         """[{layer, program, source}] of the forward pass for batch n ('Under the hood')."""
         sources = []
-        for step in self._plan(n).steps:
+        for step in self.forward_plan(n).steps:
             if step.compiled is not None:
                 program = step.compiled.program
                 sources.append({"layer": step.layer_name, "program": program.name,

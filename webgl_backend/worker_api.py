@@ -3,6 +3,7 @@
     session = PageSession(gl)                   # gl: the worker's OffscreenCanvas WebGL2 context
     info = session.load(model_json_text, shards)     # then session.warm_up()
     session.predict(images, n)                  # {"probabilities": [n*10 floats], "ms", "forward"}
+    session.layers(image)                       # predict's answer + every layer's output
     await session.fit(images, labels, n, replay_images, replay_labels, replay_n, on_progress)
     session.reset(); session.export(); session.sources(); session.counters()
 
@@ -27,6 +28,7 @@ from dataclasses import asdict, dataclass
 
 from webgl_backend.errors import TrainingUnavailableError
 from webgl_backend.host_data import as_bytes, as_floats, as_ints, to_py
+from webgl_backend.layer_maps import layer_maps
 from webgl_backend.runtime import GpuModel, Runtime
 from webgl_backend.training import FineTuner
 
@@ -124,6 +126,14 @@ class PageSession:
         probabilities = self.model.predict(as_floats(images), int(n))
         return {"probabilities": probabilities.tolist(), "ms": _ms_since(started),
                 "forward": dict(self.model.last_forward)}
+
+    def layers(self, image) -> dict:
+        """One 28x28 image -> predict's answer ("probabilities", "ms", "forward") plus
+        every layer's output and time (layer_maps: the 'Layers' view). "ms" covers the
+        forward and its readbacks."""
+        started = time.perf_counter()
+        maps = layer_maps(self.model, as_floats(image))
+        return {**maps, "ms": _ms_since(started)}
 
     def sources(self) -> list[dict]:
         """[{layer, program, source}] of the batch-1 forward pass (the 'Under the hood' panel)."""
