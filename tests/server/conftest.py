@@ -110,6 +110,30 @@ def exports(server_dirs):
     return files
 
 
+def json_detail(response) -> str:
+    """The `detail` sentence of an error answer, checking the body is exactly {"detail": str}."""
+    body = response.json()
+    assert set(body) == {"detail"} and isinstance(body["detail"], str), body
+    return body["detail"]
+
+
+@pytest.fixture
+def unchanged(server_dirs):
+    """Assert, after the test, that nothing under the store or models/ changed."""
+    before = snapshot(server_dirs["store"], server_dirs["models"])
+    yield
+    assert snapshot(server_dirs["store"], server_dirs["models"]) == before
+
+
+@pytest.fixture(scope="module")
+def http(live_server):
+    """An httpx client on the live server."""
+    import httpx
+
+    with httpx.Client(base_url=live_server, timeout=30) as client:
+        yield client
+
+
 @pytest.fixture(scope="module")
 def live_server(app):
     """The app under a real uvicorn on 127.0.0.1 at an ephemeral port; yields its base URL."""

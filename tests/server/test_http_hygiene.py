@@ -14,27 +14,8 @@ import pytest
 from server.connections import IdleClosingH11Protocol
 from server.deps import get_store
 from server.http_hygiene import CONTENT_SECURITY_POLICY
-from tests.server.conftest import snapshot, upload
+from tests.server.conftest import json_detail, upload
 from tests.support.live_server import live_server
-
-
-def _detail(response) -> str:
-    body = response.json()
-    assert set(body) == {"detail"} and isinstance(body["detail"], str), body
-    return body["detail"]
-
-
-@pytest.fixture(scope="module")
-def http(live_server):
-    with httpx.Client(base_url=live_server, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-def unchanged(server_dirs):
-    before = snapshot(server_dirs["store"], server_dirs["models"])
-    yield
-    assert snapshot(server_dirs["store"], server_dirs["models"]) == before
 
 
 # ----------------------------------------------------------------------------- JSON limits
@@ -74,7 +55,7 @@ def test_json_limits_refuse_with_4xx(http, exports, unchanged, case):
     model_json, shards = exports(seed=1)
     response = upload(http, "limits", edit(model_json), shards)
     assert response.status_code == status, response.text
-    assert re.search(pattern, _detail(response)), _detail(response)
+    assert re.search(pattern, json_detail(response)), json_detail(response)
 
 
 def test_model_json_over_a_mebibyte_is_413(settings, tmp_path, exports):
@@ -88,15 +69,15 @@ def test_model_json_over_a_mebibyte_is_413(settings, tmp_path, exports):
     with live_server(create_app(big)) as url, httpx.Client(base_url=url, timeout=30) as client:
         response = upload(client, "padded", padded, shards)
     assert response.status_code == 413
-    assert re.search(r"model.json is \d+ bytes, over the limit of 1048576", _detail(response))
+    assert re.search(r"model.json is \d+ bytes, over the limit of 1048576", json_detail(response))
     assert list((tmp_path / "store").iterdir()) == []
 
 
 # ----------------------------------------------------------------------------- errors, HEAD, headers
 
 def test_every_error_is_json(app, http, unchanged):
-    assert _detail(http.get("/no/such/page")) == "Not Found"
-    assert _detail(http.post("/healthz")) == "Method Not Allowed"
+    assert json_detail(http.get("/no/such/page")) == "Not Found"
+    assert json_detail(http.post("/healthz")) == "Method Not Allowed"
     assert http.get("/static/missing.js").status_code == 404
 
     def broken_store():
@@ -108,7 +89,7 @@ def test_every_error_is_json(app, http, unchanged):
         app.dependency_overrides.clear()
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/json"
-    assert _detail(response) == ("internal server error (RuntimeError); the server log has "
+    assert json_detail(response) == ("internal server error (RuntimeError); the server log has "
                                  "the details")
 
 

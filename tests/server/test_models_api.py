@@ -14,21 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.server.conftest import UPLOAD_LIMIT, snapshot, upload
-
-
-@pytest.fixture
-def unchanged(server_dirs):
-    """Assert, after the test, that nothing under the store or models/ changed."""
-    before = snapshot(server_dirs["store"], server_dirs["models"])
-    yield
-    assert snapshot(server_dirs["store"], server_dirs["models"]) == before
-
-
-def _detail(response) -> str:
-    body = response.json()
-    assert set(body) == {"detail"} and isinstance(body["detail"], str), body
-    return body["detail"]
+from tests.server.conftest import UPLOAD_LIMIT, json_detail, snapshot, upload
 
 
 # ----------------------------------------------------------------------------- reading
@@ -79,7 +65,7 @@ def test_shipped_files_download_with_types_and_revalidation(client, server_dirs)
 def test_get_unknown_things_is_a_sentence(client, url, status, match):
     response = client.get(url)
     assert response.status_code == status
-    assert re.search(match, _detail(response)), _detail(response)
+    assert re.search(match, json_detail(response)), json_detail(response)
 
 
 # ----------------------------------------------------------------------------- uploads that land
@@ -210,13 +196,13 @@ def test_refused_upload_changes_nothing(client, exports, unchanged, case):
     model_json, shards = build(exports(seed=31))
     response = upload(client, name, model_json, shards, base=base)
     assert response.status_code == status, response.text
-    assert re.search(pattern, _detail(response)), _detail(response)
+    assert re.search(pattern, json_detail(response)), json_detail(response)
 
 
 def test_wrong_shapes_vs_base_name_the_layer(client, exports, unchanged):
     response = upload(client, "refused", *exports(units=16, seed=32))
     assert response.status_code == 422
-    assert _detail(response) == (
+    assert json_detail(response) == (
         "model.json does not match the topology of its base 'default' (shipped): "
         "layers[1] 'dense': config 'units' is 16, the base has 8")
 
@@ -232,7 +218,7 @@ def test_other_topology_under_a_taken_name_is_a_conflict(client, exports, server
     response = upload(client, "mixed", *exports(units=16, seed=35), base="wide")
     assert response.status_code == 409
     assert "model 'mixed' already holds versions of another topology (v1: layers[1] 'dense': " \
-           "config 'units' is 16, it has 8)" in _detail(response)
+           "config 'units' is 16, it has 8)" in json_detail(response)
     assert snapshot(server_dirs["store"], server_dirs["models"]) == before
 
 
@@ -240,7 +226,7 @@ def test_oversized_body_is_refused_from_content_length(client, exports, unchange
     model_json, shards = exports(units=80, seed=36)  # 63,610 parameters, about 254 kB
     response = upload(client, "too-big", model_json, shards)
     assert response.status_code == 413
-    assert re.search(r"request body is \d+ bytes, over the limit of 200000 bytes", _detail(response))
+    assert re.search(r"request body is \d+ bytes, over the limit of 200000 bytes", json_detail(response))
 
 
 def test_oversized_chunked_body_is_cut_off_while_reading(live_server, exports, unchanged):
@@ -261,7 +247,7 @@ def test_oversized_chunked_body_is_cut_off_while_reading(live_server, exports, u
                              headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert response.status_code == 413
     assert re.search(r"request body is over \d+ bytes, over the limit of 200000 bytes",
-                     _detail(response))
+                     json_detail(response))
 
 
 def test_store_refuses_oversized_files_even_without_the_middleware(app, exports, unchanged):
@@ -278,13 +264,13 @@ def test_versions_cannot_be_replaced(client, method, unchanged):
                 "/api/models/default/versions/shipped"):
         response = client.request(method.upper(), url, content=b"{}")
         assert response.status_code == 405
-        assert _detail(response) == "Method Not Allowed"
+        assert json_detail(response) == "Method Not Allowed"
 
 
 def test_shipped_versions_cannot_be_deleted(client, unchanged):
     response = client.delete("/api/models/default/versions/shipped")
     assert response.status_code == 409
-    assert "ships with the server and is read-only; only saved versions" in _detail(response)
+    assert "ships with the server and is read-only; only saved versions" in json_detail(response)
     assert client.delete("/api/models/default/versions/shipped/model.json").status_code == 405
 
 
@@ -294,7 +280,7 @@ def test_multi_shard_upload_missing_one_shard_names_it(client, exports, unchange
     del shards["group1-shard3of3.bin"]
     response = upload(client, "refused", model_json, shards)
     assert response.status_code == 422
-    assert _detail(response) == ("shard file 'group1-shard3of3.bin' listed in model.json's "
+    assert json_detail(response) == ("shard file 'group1-shard3of3.bin' listed in model.json's "
                                  "weightsManifest was not uploaded (2 of 3 shards received)")
 
 
@@ -352,7 +338,7 @@ def test_an_upload_the_pre_check_cannot_read_is_still_checked_by_the_reader(
     before = snapshot(server_dirs["store"])
     response = upload(client, "unread", model_json, {**shards, "extra.bin": b"1234"})
     assert response.status_code == 422
-    assert "shard file 'extra.bin' is not listed" in _detail(response)
+    assert "shard file 'extra.bin' is not listed" in json_detail(response)
     assert snapshot(server_dirs["store"]) == before
     response = upload(client, "unread", model_json, shards)
     assert response.status_code == 201, response.text

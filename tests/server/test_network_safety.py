@@ -14,17 +14,11 @@ import httpx
 import pytest
 
 from server.main import create_app
-from tests.server.conftest import snapshot, upload
+from tests.server.conftest import json_detail, snapshot, upload
 from tests.support.live_server import live_server
 
 TOKEN = "s3cret-token-for-tests"
 OTHER_SITE = {"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
-
-
-def _detail(response) -> str:
-    body = response.json()
-    assert set(body) == {"detail"} and isinstance(body["detail"], str), body
-    return body["detail"]
 
 
 @contextlib.contextmanager
@@ -33,19 +27,6 @@ def _served(settings, tmp_path, **changes):
     settings = replace(settings, store_dir=tmp_path / "store", **changes)
     with live_server(create_app(settings)) as url, httpx.Client(base_url=url, timeout=30) as http:
         yield http, settings.store_dir
-
-
-@pytest.fixture(scope="module")
-def http(live_server):
-    with httpx.Client(base_url=live_server, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-def unchanged(server_dirs):
-    before = snapshot(server_dirs["store"], server_dirs["models"])
-    yield
-    assert snapshot(server_dirs["store"], server_dirs["models"]) == before
 
 
 # ----------------------------------------------------------------------------- same-origin writes
@@ -62,8 +43,8 @@ def test_cross_origin_writes_are_refused(http, exports, unchanged, headers, matc
         ("shards", (k, v)) for k, v in exports(seed=1)[1].items()]
     response = http.post("/api/models/evil/versions", files=files, headers=headers)
     assert response.status_code == 403
-    assert re.search(match, _detail(response)), _detail(response)
-    assert "--allow-origin" in _detail(response)
+    assert re.search(match, json_detail(response)), json_detail(response)
+    assert "--allow-origin" in json_detail(response)
     response = http.delete("/api/models/anything/versions/v1", headers=headers)
     assert response.status_code == 403
 
@@ -95,7 +76,7 @@ def test_unknown_host_header_is_refused(http, host, unchanged, exports):
         response = http.request(method, url, headers={"Host": host})
         assert response.status_code == 400
         assert re.search(rf"Host '{re.escape(host)}' is not served here .*--allowed-host",
-                         _detail(response))
+                         json_detail(response))
 
 
 # ----------------------------------------------------------------------------- write access
@@ -113,7 +94,7 @@ def test_upload_token_required_when_set(settings, tmp_path, exports):
             response = http.post("/api/models/mine/versions", files=_files(*exports(seed=4)),
                                  headers=headers)
             assert response.status_code == 401
-            assert re.search(match, _detail(response)), _detail(response)
+            assert re.search(match, json_detail(response)), json_detail(response)
             assert response.headers["www-authenticate"].startswith("Bearer")
         assert snapshot(store) == before
         response = http.post("/api/models/mine/versions", files=_files(*exports(seed=4)),
@@ -131,7 +112,7 @@ def test_read_only_server_refuses_every_write(settings, tmp_path, exports):
         for response in (http.post("/api/models/mine/versions", files=_files(*exports(seed=5))),
                          http.delete("/api/models/mine/versions/v1")):
             assert response.status_code == 403
-            assert _detail(response).startswith("this server is read-only (--read-only)")
+            assert json_detail(response).startswith("this server is read-only (--read-only)")
         assert http.get("/api/models").status_code == 200
         assert snapshot(store) == before
 
@@ -145,7 +126,7 @@ def test_writes_are_rate_limited_per_client(settings, tmp_path, exports):
         response = http.post("/api/models/burst/versions", files=_files(*exports(seed=6)))
         assert response.status_code == 429
         assert re.search(r"too many writes from 127.0.0.1: at most 3 per minute; try again in "
-                         r"\d+ s", _detail(response))
+                         r"\d+ s", json_detail(response))
         assert 1 <= int(response.headers["retry-after"]) <= 20
         assert http.get("/api/models/burst").status_code == 200  # reads are not limited
         assert snapshot(store) == before
@@ -161,7 +142,7 @@ def test_store_quota_refuses_with_507_then_413(settings, tmp_path, exports):
         response = http.post("/api/models/full/versions", files=_files(*exports(seed=8)))
         assert response.status_code == 507
         assert re.search(r"the store is full: it holds \d+ of \d+ bytes \(--max-store-mb\) and "
-                         r"this upload needs \d+; delete saved versions", _detail(response))
+                         r"this upload needs \d+; delete saved versions", json_detail(response))
         assert snapshot(store) == before
         assert http.delete("/api/models/full/versions/v1").status_code == 204
         assert http.post("/api/models/full/versions", files=_files(*exports(seed=8))
@@ -169,7 +150,7 @@ def test_store_quota_refuses_with_507_then_413(settings, tmp_path, exports):
     with _served(settings, tmp_path / "tiny", max_store_bytes=size // 2) as (http, store):
         response = http.post("/api/models/big/versions", files=_files(model_json, shards))
         assert response.status_code == 413
-        assert "more than the whole store's quota" in _detail(response)
+        assert "more than the whole store's quota" in json_detail(response)
 
 
 def test_delete_removes_a_saved_version_and_never_reuses_its_number(http, exports, server_dirs):
@@ -180,11 +161,11 @@ def test_delete_removes_a_saved_version_and_never_reuses_its_number(http, export
     assert response.status_code == 204 and response.content == b""
     assert [v["version"] for v in http.get("/api/models/gone").json()["versions"]] == ["v1"]
     response = http.get("/api/models/gone/versions/v2/model.json")
-    assert response.status_code == 404 and "no version 'v2'" in _detail(response)
+    assert response.status_code == 404 and "no version 'v2'" in json_detail(response)
     again = upload(http, "gone", *exports(seed=11))
     assert again.json()["version"] == "v3"  # v2's cached URLs can never show other files
     response = http.delete("/api/models/gone/versions/v2")
-    assert response.status_code == 404 and "has no version 'v2'" in _detail(response)
+    assert response.status_code == 404 and "has no version 'v2'" in json_detail(response)
     assert not (server_dirs["store"] / "gone" / "v2").exists()
     assert http.get("/api/models/gone/versions/v1/model.json").content == first[0]
 
@@ -237,4 +218,4 @@ def test_refused_writes_answer_even_while_the_client_still_sends(http, unchanged
     for _ in range(5):
         response = http.post("/api/models/evil/versions", files=body, headers=OTHER_SITE)
         assert response.status_code == 403
-        assert "cross-origin write refused" in _detail(response)
+        assert "cross-origin write refused" in json_detail(response)

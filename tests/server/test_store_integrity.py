@@ -13,26 +13,13 @@ import re
 import shutil
 import urllib.parse
 
-import httpx
 import pytest
 
 from server.main import create_app
-from tests.server.conftest import upload
+from tests.server.conftest import json_detail, upload
 
 NEWEST_CASES = ["meta-wrong-types", "meta-not-json", "meta-missing", "file-missing",
                 "shard-truncated", "shard-same-size-other-bytes", "model-json-edited"]
-
-
-def _detail(response) -> str:
-    body = response.json()
-    assert set(body) == {"detail"} and isinstance(body["detail"], str), body
-    return body["detail"]
-
-
-@pytest.fixture(scope="module")
-def http(live_server):
-    with httpx.Client(base_url=live_server, timeout=30) as client:
-        yield client
 
 
 def _saved(http, exports, name: str, seed: int) -> tuple[str, dict]:
@@ -86,7 +73,7 @@ def test_damaged_newest_version_is_skipped_and_blocks_nothing(http, exports, ser
     for file in ("model.json", "group1-shard1of1.bin", "meta.json"):
         response = http.get(f"/api/models/{name}/versions/{bad}/{file}")
         assert response.status_code == 404
-        assert f"no version '{bad}'" in _detail(response)
+        assert f"no version '{bad}'" in json_detail(response)
     # Neither as the newest version of the name nor as a base does it break an upload.
     again = upload(http, name, *exports(seed=3))
     assert again.status_code == 201, again.text
@@ -144,7 +131,7 @@ def test_manifest_shard_name_with_a_newline_is_refused(http, exports, server_dir
     response = upload(http, "newline", json.dumps(parsed).encode(),
                       {"shard.bin\n": next(iter(shards.values()))})
     assert response.status_code == 422
-    assert re.search(r"shard 'shard.bin\\n', not a plain file name|shard.bin", _detail(response))
+    assert re.search(r"shard 'shard.bin\\n', not a plain file name|shard.bin", json_detail(response))
     assert sorted(p.name for p in server_dirs["store"].iterdir()) == before
 
 
