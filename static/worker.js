@@ -20,10 +20,16 @@ const replayCache = new Map();
 
 const post = (message, transfer) => self.postMessage(message, transfer || []);
 
+// An Error with a `code` the public module (shadernet.mjs) turns into its error class.
+function codedError(message, code) {
+  return Object.assign(new Error(message), { code });
+}
+
 // A fetch that could not reach the server at all (not an HTTP error): say so plainly.
 function unreachable(error, url) {
-  return new Error(`The server is unreachable (${new URL(url, self.location.href).origin}): `
-                   + `could not load ${url} (${error.message || error}). Reload the page once it is back.`);
+  return codedError(`The server is unreachable (${new URL(url, self.location.href).origin}): `
+                    + `could not load ${url} (${error.message || error}). Reload the page once it is back.`,
+                    "fetch");
 }
 
 async function fetchOk(url, what) {
@@ -36,7 +42,7 @@ async function fetchOk(url, what) {
   if (!response.ok) {
     let detail = "";
     try { detail = (await response.json()).detail || ""; } catch (_) { /* not JSON */ }
-    throw new Error(`${what}: HTTP ${response.status} for ${url}${detail ? ": " + detail : ""}`);
+    throw codedError(`${what}: HTTP ${response.status} for ${url}${detail ? ": " + detail : ""}`, "fetch");
   }
   return response;
 }
@@ -47,7 +53,7 @@ async function fetchModel(modelJsonUrl) {
   const base = modelJsonUrl.slice(0, modelJsonUrl.lastIndexOf("/") + 1);
   let manifest;
   try { manifest = JSON.parse(text).weightsManifest || []; } catch (error) {
-    throw new Error(`model.json at ${modelJsonUrl} is not JSON: ${error.message}`);
+    throw codedError(`model.json at ${modelJsonUrl} is not JSON: ${error.message}`, "model-format");
   }
   const paths = manifest.flatMap((group) => group.paths || []);
   const buffers = await Promise.all(paths.map(async (path) =>
@@ -73,6 +79,23 @@ function errorMessage(error) {
     return start >= 0 ? lines.slice(start).join("\n") : lines[lines.length - 1];
   }
   return text;
+}
+
+// The error's `code` (see shadernet.mjs): set on our own JS errors, from the class of a
+// Python one (webgl_backend/errors.py).
+const PYTHON_ERROR_CODES = {
+  WebGL2UnavailableError: "webgl2-unavailable", ContextLostError: "context-lost",
+  ModelFormatError: "model-format", ShapeError: "shape", TrainingError: "training",
+  TrainingUnavailableError: "training", ShaderCompileError: "shader-compile",
+};
+
+function errorCode(error) {
+  if (error && error.code) return error.code;
+  const code = PYTHON_ERROR_CODES[error && error.type];
+  if (code === "webgl2-unavailable" && /EXT_color_buffer_float/.test(error.message)) {
+    return "float-render-targets";
+  }
+  return code || "runtime";
 }
 
 const STAGES = ["download", "python", "runtime", "model", "warmup"];
@@ -251,30 +274,102 @@ const METHODS = {
   },
   async export() {
     await ready;
-    const exported = session.export();
-    try {
-      const text = exported.get("model_json");
-      const shardsPy = exported.get("shards");
-      const shards = {};
-      for (const name of shardsPy.keys()) {
-        const data = shardsPy.get(name);
-        shards[name] = data.toJs ? toJs(data) : new Uint8Array(data);
-      }
-      shardsPy.destroy();
-      return { model_json: text, shards };
-    } finally {
-      exported.destroy();
-    }
+    return exportedFiles(session.export());
   },
 };
+
+// {model_json, shards: {name: Uint8Array}} from an export's PyProxy (destroyed).
+function exportedFiles(exported) {
+  try {
+    const text = exported.get("model_json");
+    const shardsPy = exported.get("shards");
+    const shards = {};
+    for (const name of shardsPy.keys()) {
+      const data = shardsPy.get(name);
+      shards[name] = data.toJs ? toJs(data) : new Uint8Array(data);
+    }
+    shardsPy.destroy();
+    return { model_json: text, shards };
+  } finally {
+    exported.destroy();
+  }
+}
+
+// The public module's models (shadernet.mjs), by id, on the worker's GL context
+// (webgl_backend/model_sessions.py). `init` with no default model starts the runtime.
+let publicModels = null;   // PyProxy of model_sessions.ModelSessions
+
+async function modelSessions() {
+  await ready;
+  if (!publicModels) {
+    const module = pyodide.pyimport("webgl_backend.model_sessions");
+    const runtime = session.runtime;
+    const context = runtime.context;
+    try {
+      publicModels = module.ModelSessions(context);
+    } finally {
+      context.destroy();
+      runtime.destroy();
+      module.destroy();
+    }
+  }
+  return publicModels;
+}
+
+Object.assign(METHODS, {
+  async model_open(modelJsonUrl) {
+    const models = await modelSessions();
+    const files = await fetchModel(modelJsonUrl);
+    const shards = pyodide.toPy(files.shards, { depth: 1 });
+    try {
+      return toJs(models.open(files.text, shards));
+    } finally {
+      shards.destroy();
+    }
+  },
+  async model_predict(modelId, images, n) {
+    const result = toJs((await modelSessions()).predict(modelId, images, n));
+    const probabilities = Float32Array.from(result.probabilities);
+    return transferable({ ...result, probabilities }, [probabilities.buffer]);
+  },
+  // Progress goes to the page as {type: "fit", token, step, total, loss, ms}.
+  async model_fit(modelId, images, labels, n, options, token) {
+    const models = await modelSessions();
+    const onProgress = (step, total, loss, ms) => post({ type: "fit", token, step, total, loss, ms });
+    const optionsPy = pyodide.toPy(options || {});
+    try {
+      return toJs(await models.fit(modelId, images, labels, n, onProgress, optionsPy));
+    } finally {
+      optionsPy.destroy();
+    }
+  },
+  async model_info(modelId) {
+    return toJs((await modelSessions()).info(modelId));
+  },
+  async model_export(modelId) {
+    const files = exportedFiles((await modelSessions()).export(modelId));
+    return transferable(files, Object.values(files.shards).map((shard) => shard.buffer));
+  },
+  async model_close(modelId) {
+    (await modelSessions()).close(modelId);
+    return true;
+  },
+});
+
+// A reply whose typed arrays move to the page instead of being copied.
+const TRANSFER = Symbol("transfer");
+function transferable(result, buffers) {
+  return Object.assign(result, { [TRANSFER]: buffers });
+}
 
 self.onmessage = async (event) => {
   const { id, method, args } = event.data;
   try {
     const handler = METHODS[method];
     if (!handler) throw new Error(`worker: unknown method ${method}`);
-    post({ id, result: await handler(...(args || [])) });
+    const result = await handler(...(args || []));
+    post({ id, result }, result?.[TRANSFER]);
   } catch (error) {
-    post({ id, error: errorMessage(error) });
+    post({ id, error: errorMessage(error), code: errorCode(error) });
   }
 };
