@@ -32,8 +32,13 @@ const ERROR_CLASSES = {
   argument: ArgumentError, shape: ArgumentError, training: ArgumentError,
 };
 
+// The worker's message of a Python exception starts with its class ("webgl_backend.errors.
+// ModelFormatError: ..."): the code says that, the message keeps the words.
+const PYTHON_CLASS_PREFIX = /^(?:\w+\.)*\w*(?:Error|Exception): /;
+
 function shadernetError(message, code) {
-  const error = new (ERROR_CLASSES[code] || ShadernetError)(message, code);
+  const text = String(message).replace(PYTHON_CLASS_PREFIX, "");
+  const error = new (ERROR_CLASSES[code] || ShadernetError)(text, code);
   error.name = (ERROR_CLASSES[code] || ShadernetError).name;
   return error;
 }
