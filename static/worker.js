@@ -12,6 +12,7 @@
 
 import { RESEED, SNAPSHOT_PREPARE, bootPython, makeSnapshot, unpackWheel } from "./python_boot.js";
 import * as snapshots from "./snapshot_store.js";
+import { TRANSFER, modelMethods } from "./worker_models.js";
 
 let session = null;        // PyProxy of worker_api.PageSession
 let pyodide = null;
@@ -295,72 +296,11 @@ function exportedFiles(exported) {
   }
 }
 
-// The public module's models (shadernet.mjs), by id, on the worker's GL context
-// (webgl_backend/model_sessions.py). `init` with no default model starts the runtime.
-let publicModels = null;   // PyProxy of model_sessions.ModelSessions
-
-async function modelSessions() {
-  await ready;
-  if (!publicModels) {
-    const module = pyodide.pyimport("webgl_backend.model_sessions");
-    const runtime = session.runtime;
-    const context = runtime.context;
-    try {
-      publicModels = module.ModelSessions(context);
-    } finally {
-      context.destroy();
-      runtime.destroy();
-      module.destroy();
-    }
-  }
-  return publicModels;
-}
-
-Object.assign(METHODS, {
-  async model_open(modelJsonUrl) {
-    const models = await modelSessions();
-    const files = await fetchModel(modelJsonUrl);
-    const shards = pyodide.toPy(files.shards, { depth: 1 });
-    try {
-      return toJs(models.open(files.text, shards));
-    } finally {
-      shards.destroy();
-    }
-  },
-  async model_predict(modelId, images, n) {
-    const result = toJs((await modelSessions()).predict(modelId, images, n));
-    const probabilities = Float32Array.from(result.probabilities);
-    return transferable({ ...result, probabilities }, [probabilities.buffer]);
-  },
-  // Progress goes to the page as {type: "fit", token, step, total, loss, ms}.
-  async model_fit(modelId, images, labels, n, options, token) {
-    const models = await modelSessions();
-    const onProgress = (step, total, loss, ms) => post({ type: "fit", token, step, total, loss, ms });
-    const optionsPy = pyodide.toPy(options || {});
-    try {
-      return toJs(await models.fit(modelId, images, labels, n, onProgress, optionsPy));
-    } finally {
-      optionsPy.destroy();
-    }
-  },
-  async model_info(modelId) {
-    return toJs((await modelSessions()).info(modelId));
-  },
-  async model_export(modelId) {
-    const files = exportedFiles((await modelSessions()).export(modelId));
-    return transferable(files, Object.values(files.shards).map((shard) => shard.buffer));
-  },
-  async model_close(modelId) {
-    (await modelSessions()).close(modelId);
-    return true;
-  },
-});
-
-// A reply whose typed arrays move to the page instead of being copied.
-const TRANSFER = Symbol("transfer");
-function transferable(result, buffers) {
-  return Object.assign(result, { [TRANSFER]: buffers });
-}
+// The public module's methods (shadernet.mjs: model_open, model_predict, ...).
+Object.assign(METHODS, modelMethods({
+  ready: () => ready, python: () => pyodide, session: () => session,
+  fetchModel, toJs, exportedFiles, post,
+}));
 
 self.onmessage = async (event) => {
   const { id, method, args } = event.data;
