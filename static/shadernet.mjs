@@ -165,7 +165,8 @@ export class Model {
 
   /** n images (Float32Array of n * the input size) -> Float32Array of n * the output size. */
   async predict(images, n) {
-    const result = await this.#call("model_predict", [Float32Array.from(images), n]);
+    const copy = Float32Array.from(images);  // moved to the worker, the caller's stays
+    const result = await this.#call("model_predict", [copy, n], [copy.buffer]);
     return result.probabilities;
   }
 

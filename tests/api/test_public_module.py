@@ -200,3 +200,12 @@ def test_without_webgl2_the_example_says_webgl2_unavailable(browser, static_serv
     assert shown.startswith("webgl2-unavailable: WebGL2 is not available: OffscreenCanvas"), shown
     assert "returned null" in error["message"]
     assert error["code"] == "webgl2-unavailable" and error["name"] == "WebGLUnavailableError"
+
+
+def test_an_unknown_fit_option_is_an_argument_error_naming_it(example):
+    error = example.evaluate("""async () => {
+        try { await window.model.fit(new Float32Array(784), [1], 1, { epochz: 2 }); }
+        catch (error) { return { name: error.name, code: error.code, message: error.message }; }
+    }""")
+    assert error["code"] == "argument" and error["name"] == "ArgumentError"
+    assert "epochz" in error["message"] and "epochs" in error["message"]
