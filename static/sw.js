@@ -9,7 +9,8 @@
 
 const CACHE = "shadernet-shell-v1";
 const SHELL_PATHS = ["/", "/static/app.js", "/static/index.css", "/static/worker.js",
-                     "/static/snapshot_store.js", "/static/python_boot.js"];
+                     "/static/snapshot_store.js", "/static/python_boot.js",
+                     "/static/worker_models.js"];
 
 // The shell, plus every /static/ file the page's HTML names (stylesheets, modules).
 async function precache() {

@@ -12,6 +12,7 @@
 
 import { RESEED, SNAPSHOT_PREPARE, bootPython, makeSnapshot, unpackWheel } from "./python_boot.js";
 import * as snapshots from "./snapshot_store.js";
+import { TRANSFER, modelMethods } from "./worker_models.js";
 
 let session = null;        // PyProxy of worker_api.PageSession
 let pyodide = null;
@@ -20,10 +21,16 @@ const replayCache = new Map();
 
 const post = (message, transfer) => self.postMessage(message, transfer || []);
 
+// An Error with a `code` the public module (shadernet.mjs) turns into its error class.
+function codedError(message, code) {
+  return Object.assign(new Error(message), { code });
+}
+
 // A fetch that could not reach the server at all (not an HTTP error): say so plainly.
 function unreachable(error, url) {
-  return new Error(`The server is unreachable (${new URL(url, self.location.href).origin}): `
-                   + `could not load ${url} (${error.message || error}). Reload the page once it is back.`);
+  return codedError(`The server is unreachable (${new URL(url, self.location.href).origin}): `
+                    + `could not load ${url} (${error.message || error}). Reload the page once it is back.`,
+                    "fetch");
 }
 
 async function fetchOk(url, what) {
@@ -36,7 +43,7 @@ async function fetchOk(url, what) {
   if (!response.ok) {
     let detail = "";
     try { detail = (await response.json()).detail || ""; } catch (_) { /* not JSON */ }
-    throw new Error(`${what}: HTTP ${response.status} for ${url}${detail ? ": " + detail : ""}`);
+    throw codedError(`${what}: HTTP ${response.status} for ${url}${detail ? ": " + detail : ""}`, "fetch");
   }
   return response;
 }
@@ -47,7 +54,7 @@ async function fetchModel(modelJsonUrl) {
   const base = modelJsonUrl.slice(0, modelJsonUrl.lastIndexOf("/") + 1);
   let manifest;
   try { manifest = JSON.parse(text).weightsManifest || []; } catch (error) {
-    throw new Error(`model.json at ${modelJsonUrl} is not JSON: ${error.message}`);
+    throw codedError(`model.json at ${modelJsonUrl} is not JSON: ${error.message}`, "model-format");
   }
   const paths = manifest.flatMap((group) => group.paths || []);
   const buffers = await Promise.all(paths.map(async (path) =>
@@ -73,6 +80,24 @@ function errorMessage(error) {
     return start >= 0 ? lines.slice(start).join("\n") : lines[lines.length - 1];
   }
   return text;
+}
+
+// The error's `code` (see shadernet.mjs): set on our own JS errors, from the class of a
+// Python one (webgl_backend/errors.py).
+const PYTHON_ERROR_CODES = {
+  WebGL2UnavailableError: "webgl2-unavailable", ContextLostError: "context-lost",
+  ModelFormatError: "model-format", ShapeError: "shape", TrainingError: "training",
+  TrainingUnavailableError: "training", ShaderCompileError: "shader-compile",
+  ValueError: "argument", TypeError: "argument",
+};
+
+function errorCode(error) {
+  if (error && error.code) return error.code;
+  const code = PYTHON_ERROR_CODES[error && error.type];
+  if (code === "webgl2-unavailable" && /EXT_color_buffer_float/.test(error.message)) {
+    return "float-render-targets";
+  }
+  return code || "runtime";
 }
 
 const STAGES = ["download", "python", "runtime", "model", "warmup"];
@@ -261,30 +286,41 @@ const METHODS = {
   },
   async export() {
     await ready;
-    const exported = session.export();
-    try {
-      const text = exported.get("model_json");
-      const shardsPy = exported.get("shards");
-      const shards = {};
-      for (const name of shardsPy.keys()) {
-        const data = shardsPy.get(name);
-        shards[name] = data.toJs ? toJs(data) : new Uint8Array(data);
-      }
-      shardsPy.destroy();
-      return { model_json: text, shards };
-    } finally {
-      exported.destroy();
-    }
+    return exportedFiles(session.export());
   },
 };
+
+// {model_json, shards: {name: Uint8Array}} from an export's PyProxy (destroyed).
+function exportedFiles(exported) {
+  try {
+    const text = exported.get("model_json");
+    const shardsPy = exported.get("shards");
+    const shards = {};
+    for (const name of shardsPy.keys()) {
+      const data = shardsPy.get(name);
+      shards[name] = data.toJs ? toJs(data) : new Uint8Array(data);
+    }
+    shardsPy.destroy();
+    return { model_json: text, shards };
+  } finally {
+    exported.destroy();
+  }
+}
+
+// The public module's methods (shadernet.mjs: model_open, model_predict, ...).
+Object.assign(METHODS, modelMethods({
+  ready: () => ready, python: () => pyodide, session: () => session,
+  fetchModel, toJs, exportedFiles, post,
+}));
 
 self.onmessage = async (event) => {
   const { id, method, args } = event.data;
   try {
     const handler = METHODS[method];
     if (!handler) throw new Error(`worker: unknown method ${method}`);
-    post({ id, result: await handler(...(args || [])) });
+    const result = await handler(...(args || []));
+    post({ id, result }, result?.[TRANSFER]);
   } catch (error) {
-    post({ id, error: errorMessage(error) });
+    post({ id, error: errorMessage(error), code: errorCode(error) });
   }
 };

@@ -44,6 +44,7 @@ def create_webgl2_context(width: int = 1, height: int = 1):
     """
     from js import OffscreenCanvas  # noqa: PLC0415 - only importable inside Pyodide
     from pyodide.code import run_js  # noqa: PLC0415
+    from pyodide import ffi  # noqa: PLC0415
     from pyodide.ffi import to_js  # noqa: PLC0415
 
     from js import Object  # noqa: PLC0415
@@ -53,6 +54,8 @@ def create_webgl2_context(width: int = 1, height: int = 1):
                      "premultipliedAlpha": False, "preserveDrawingBuffer": False},
                     dict_converter=Object.fromEntries)
     gl = canvas.getContext("webgl2", options)
+    if gl is getattr(ffi, "jsnull", None):  # this Pyodide hands JS null back as jsnull
+        gl = None
     if gl is not None:
         # Without preventDefault on 'webglcontextlost' the browser never restores the
         # context; a JS listener needs no Python proxy kept alive.

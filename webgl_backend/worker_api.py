@@ -206,6 +206,14 @@ class PageSession:
         return {"model_json": model_json, "shards": {name: bytes(data)
                                                      for name, data in shards.items()}}
 
+    def dispose(self) -> None:
+        """Free the model's and the fine-tuning's GPU objects (the context stays)."""
+        self._check_idle("dispose of the model")
+        if self._tuner is not None:
+            self._tuner.dispose()
+            self._tuner = None
+        self.runtime.dispose()
+
     def _check_idle(self, what: str) -> None:
         if self.training:
             raise RuntimeError(f"cannot {what} while the model is training; wait for it to end")

@@ -1,4 +1,5 @@
-"""The runtime files at content-hashed URLs, and the service worker at the site's root.
+"""The runtime files at content-hashed URLs, where they are (GET /api/runtime, for the
+public module static/shadernet.mjs), and the service worker at the site's root.
 
 Pyodide and TF.js are mounted in main.py. The service worker must be served from `/` to
 control the page at `/` (a worker's scope is its own folder by default).
@@ -18,6 +19,14 @@ SERVICE_WORKER = "sw.js"
 @router.get("/runtime/{digest}/{filename}")
 def runtime_file(digest: str, filename: str, assets: AssetsDep, request: Request) -> Response:
     return assets.runtime.response(digest, filename, request.scope)
+
+
+@router.get("/api/runtime")
+def runtime_urls(assets: AssetsDep) -> dict[str, str | None]:
+    """Where Pyodide, its stdlib and the runtime wheel are served (they move per version)."""
+    urls = assets.urls()
+    return {key: urls[key] for key in ("pyodide_base_url", "pyodide_stdlib_url",
+                                       "runtime_wheel_url")}
 
 
 @router.get(f"/{SERVICE_WORKER}")

@@ -1,0 +1,46 @@
+"""webgl_backend.model_sessions in CPython (FakeGL): the public module's models by id,
+several on one GL context."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_worker_api import blob, mlp_files, run_to_end
+from webgl_backend.context import GLContext
+from webgl_backend.fake_gl import FakeGL
+from webgl_backend.model_sessions import ModelSessions
+
+
+def open_mlp(models: ModelSessions) -> int:
+    text, shards = mlp_files()
+    return models.open(text, shards)["id"]
+
+
+def test_two_models_share_one_context_and_close_frees_their_textures():
+    context = GLContext(FakeGL())
+    models = ModelSessions(context)
+    empty = context.counters()["live_textures"]
+    first, second = open_mlp(models), open_mlp(models)
+    assert first != second
+    assert len(models.predict(first, blob(0, 2), 2)["probabilities"]) == 20
+    info = models.info(second)
+    assert [layer["class_name"] for layer in info["layers"]] == ["Flatten", "Dense", "Dense"]
+    assert info["input_shape"] == [28, 28, 1] and info["output_shape"] == [10]
+    assert [s["program"] for s in info["sources"]] == ["dense_forward", "dense_forward"]
+    models.close(first)
+    models.close(second)
+    assert context.counters()["live_textures"] == empty
+    with pytest.raises(ValueError, match="model 1 is not loaded"):
+        models.predict(first, blob(0), 1)
+
+
+def test_fit_trains_on_exactly_the_images_given():
+    models = ModelSessions(GLContext(FakeGL()))
+    model = open_mlp(models)
+    steps = []
+    result = run_to_end(models.fit(model, blob(1, 4), [3, 3, 3, 3], 4,
+                                   lambda step, total, *_: steps.append((step, total)),
+                                   {"epochs": 2, "batch_size": 4}))
+    assert result["samples"] == 4 and result["steps"] == 2 and steps == [(1, 2), (2, 2)]
+    model_json, shards = models.export(model)["model_json"], models.export(model)["shards"]
+    assert "weightsManifest" in model_json and shards

@@ -1,0 +1,78 @@
+"""The public JS module's models (static/shadernet.mjs): several models on one GL context.
+
+    models = ModelSessions(context)             # context: the worker's GLContext
+    info = models.open(model_json_text, shards) # {"id", "layers", "input_shape", ...}
+    models.predict(id, images, n); await models.fit(id, images, labels, n, on_progress, options)
+    models.info(id); models.export(id); models.close(id)
+
+Each model is a `PageSession` of its own (its Runtime, its FineTuner) on the shared
+context, so one worker serves every model of a page. Like worker_api, every value
+returned is plain Python and this runs in CPython too (with FakeGL).
+"""
+
+from __future__ import annotations
+
+from webgl_backend.context import GLContext
+from webgl_backend.host_data import to_py
+from webgl_backend.worker_api import PageSession
+
+# The public fit trains on exactly what it is given: no jittered copies unless asked.
+PUBLIC_FIT_DEFAULTS = {"copies": 0}
+
+
+class ModelSessions:
+    """Loaded models by id, all on one GLContext."""
+
+    def __init__(self, context: GLContext) -> None:
+        self.context = context
+        self._sessions: dict[int, PageSession] = {}
+        self._next_id = 1
+
+    def open(self, model_json_text, shards) -> dict:
+        """Validate and upload a model; returns its load info with the new model's "id"."""
+        session = PageSession(self.context)
+        info = session.load(model_json_text, shards)
+        session.warm_up()
+        model_id = self._next_id
+        self._next_id += 1
+        self._sessions[model_id] = session
+        return {"id": model_id, **info}
+
+    def session(self, model_id) -> PageSession:
+        session = self._sessions.get(int(model_id))
+        if session is None:
+            raise ValueError(f"model {model_id} is not loaded (disposed, or never loaded); "
+                             f"loaded: {sorted(self._sessions) or 'none'}")
+        return session
+
+    def predict(self, model_id, images, n: int) -> dict:
+        return self.session(model_id).predict(images, n)
+
+    async def fit(self, model_id, images, labels, n: int, on_progress=None, options=None) -> dict:
+        """Fine-tune on exactly the n images given (no replay); options as TrainOptions."""
+        settings = {**PUBLIC_FIT_DEFAULTS, **_as_dict(options)}
+        return await self.session(model_id).fit(images, labels, n, on_progress=on_progress,
+                                                options=settings)
+
+    def info(self, model_id) -> dict:
+        """Layers and shapes, the last forward pass's draws and GL calls, the generated GLSL."""
+        session = self.session(model_id)
+        model = session.model
+        layers = [{"name": spec.name, "class_name": spec.class_name,
+                   "output_shape": list(spec.output_shape)} for spec in model.artifacts.layers]
+        return {"layers": layers, "input_shape": list(model.input_shape),
+                "output_shape": list(model.output_shape), **session.counters(),
+                "sources": session.sources()}
+
+    def export(self, model_id) -> dict:
+        return self.session(model_id).export()
+
+    def close(self, model_id) -> None:
+        """Free the model's textures and programs; its id is refused from then on."""
+        session = self.session(model_id)
+        del self._sessions[int(model_id)]
+        session.dispose()
+
+
+def _as_dict(options) -> dict:
+    return dict(to_py(options)) if options is not None else {}
