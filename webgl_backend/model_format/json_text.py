@@ -44,6 +44,8 @@ def load_json(data: bytes | str) -> dict:
                                f"column {error.colno})") from None
     except RecursionError:
         raise ModelFormatError("model.json: not JSON we accept (nested too deeply)") from None
+    except ValueError as error:  # e.g. an integer past Python's int-digit limit
+        raise ModelFormatError(f"model.json: a number we cannot read ({error})") from None
     if not isinstance(model_json, dict):
         raise ModelFormatError(f"model.json: the top level must be an object, got "
                                f"{type(model_json).__name__}")

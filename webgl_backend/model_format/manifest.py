@@ -33,7 +33,7 @@ def parse_manifest(manifest) -> list[tuple[list[str], list[WeightEntry]]]:
         if not isinstance(paths, list) or not isinstance(weights, list):
             raise ModelFormatError(f"model.json: {where}: paths and weights must be lists")
         for p, path in enumerate(paths):
-            if (not isinstance(path, str) or not SHARD_NAME.match(path)
+            if (not isinstance(path, str) or not SHARD_NAME.fullmatch(path)
                     or len(path) > MAX_NAME_LENGTH):
                 raise ModelFormatError(f"model.json: {where}.paths[{p}]: {path!r} is not a plain "
                                        "file name (letters, digits, '.', '_', '-'; no folders)")
