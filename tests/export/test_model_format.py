@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,11 +143,14 @@ def test_read_model_dir_reads_the_files(tmp_path):
     assert got["conv2d_1/kernel"].tobytes() == weights["conv2d_1/kernel"].tobytes()
 
 
-def test_module_imports_only_the_standard_library():
-    source = open(model_format.__file__, encoding="utf-8").read()
-    imported = set(re.findall(r"^(?:from|import) ([\w.]+)", source, flags=re.M))
-    assert imported <= {"__future__", "array", "json", "math", "os", "re", "struct", "sys",
-                        "dataclasses", "webgl_backend.errors"}, imported
+def test_package_imports_only_the_standard_library():
+    imported = set()
+    for path in Path(model_format.__file__).parent.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        imported |= set(re.findall(r"^(?:from|import) ([\w.]+)", source, flags=re.M))
+    ours = {name for name in imported if name.startswith("webgl_backend.model_format.")}
+    assert imported - ours <= {"__future__", "array", "json", "math", "os", "re", "struct",
+                               "sys", "dataclasses", "webgl_backend.errors"}, imported
 
 
 # ----------------------------------------------------------------------------- refusals: JSON

@@ -76,7 +76,7 @@ def test_runtime_wheel_url_serves_a_valid_wheel(client):
     with zipfile.ZipFile(io.BytesIO(response.content)) as wheel:
         assert wheel.testzip() is None
         names = wheel.namelist()
-    assert "webgl_backend/model_format.py" in names
+    assert "webgl_backend/model_format/reader.py" in names
     assert any(n.startswith("webgl_backend/shaders/") and n.endswith(".glsl") for n in names)
     assert any(n.endswith(".dist-info/RECORD") for n in names)
     assert client.get(url, headers={"If-None-Match": response.headers["etag"]}).status_code == 304

@@ -1,0 +1,66 @@
+"""Read a TensorFlow.js layers model (`model.json` + weight shards) and validate all of it.
+
+Standard library only: the same package runs in CPython and, unchanged, in Pyodide, where
+the page fetches the files itself (`shard_paths`) and hands the bytes to `read_model`.
+
+What is accepted is what tfjs-layers writes for a Keras `Sequential` of Dense, Conv2D,
+MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation, LeakyReLU (and a leading
+InputLayer), NHWC, with float32 weights stored as float32, float16 or affine uint8
+(`quantization: {"dtype": "uint8", "min": m, "scale": s}`, value = q * scale + min), as
+tfjs-converter's `write_weights.py` writes them.
+
+Everything is checked before anything is returned, so a bad file loads nothing: fields,
+layer classes and activations, each layer's output shape chained from the input shape,
+every weight's name, order and shape against the topology, shard lengths, byte totals,
+and finiteness of every weight value. Each error is a `ModelFormatError` naming the file,
+the field and what was expected, e.g.
+`model.json: layers[2] 'conv2d_1': weight 'conv2d_1/kernel' needs 288 floats, shards hold 256`.
+
+Layouts are Keras's: Dense kernel (in, units), Conv2D kernel (kh, kw, cin, filters),
+activations NHWC, Flatten in NHWC order.
+
+Modules, in the order a file flows through them: `json_text` (bytes -> dict; sizes in
+`limits`), `document` (top-level fields), `topology` (layers, shapes chained; each class's
+config read in `layer_configs`), `manifest` (weight entries matched to the topology),
+`quantization` (stored dtypes), `shards` (bytes -> checked values), `reader` (`read_model`),
+`folder` (`read_model_dir`); the results are `artifacts`. Small shared checks: `checks`.
+"""
+
+from webgl_backend.model_format.artifacts import LayerSpec, ModelArtifacts, WeightEntry
+from webgl_backend.model_format.document import (
+    FORMAT,
+    OPTIONAL_FIELDS,
+    REQUIRED_FIELDS,
+    parse_model_json,
+    shard_paths,
+)
+from webgl_backend.model_format.folder import read_model_dir
+from webgl_backend.model_format.layer_configs import (
+    ACTIVATIONS,
+    LAYER_CLASSES,
+    LEAKY_RELU_DEFAULT_ALPHA,
+    PADDINGS,
+)
+from webgl_backend.model_format.limits import (
+    MAX_ACTIVATION_FLOATS,
+    MAX_INPUT_RANK,
+    MAX_LAYERS,
+    MAX_MODEL_JSON_BYTES,
+    MAX_NAME_LENGTH,
+    MAX_SHARDS,
+    MAX_WEIGHT_FLOATS,
+    MAX_WEIGHT_RANK,
+)
+from webgl_backend.model_format.manifest import SHARD_NAME
+from webgl_backend.model_format.quantization import QUANTIZATION_BYTES
+from webgl_backend.model_format.reader import read_model
+from webgl_backend.model_format.topology import TOPOLOGY_OPTIONAL, TOPOLOGY_REQUIRED
+
+__all__ = [
+    "ACTIVATIONS", "FORMAT", "LAYER_CLASSES", "LEAKY_RELU_DEFAULT_ALPHA", "MAX_ACTIVATION_FLOATS",
+    "MAX_INPUT_RANK", "MAX_LAYERS", "MAX_MODEL_JSON_BYTES", "MAX_NAME_LENGTH", "MAX_SHARDS",
+    "MAX_WEIGHT_FLOATS", "MAX_WEIGHT_RANK", "OPTIONAL_FIELDS", "PADDINGS", "QUANTIZATION_BYTES",
+    "REQUIRED_FIELDS", "SHARD_NAME", "TOPOLOGY_OPTIONAL", "TOPOLOGY_REQUIRED", "LayerSpec",
+    "ModelArtifacts", "WeightEntry", "parse_model_json", "read_model", "read_model_dir",
+    "shard_paths",
+]
