@@ -183,7 +183,7 @@ def branchy() -> keras.Model:
 
 
 REFUSALS = {
-    "branchy_functional": (branchy, {"layer": "left", "key": "inbound_nodes"}),
+    "branchy_functional": (branchy, {"layer": "right", "key": "inbound_nodes", "value": "trunk"}),
     "dilation_rate_2": (lambda: keras.Sequential([
         L.InputLayer(SMALL), L.Conv2D(2, 3, dilation_rate=2, name="dilated"), L.Flatten()]),
         {"layer": "dilated", "key": "dilation_rate", "value": "[2, 2]"}),
