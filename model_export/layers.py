@@ -18,16 +18,41 @@ from typing import Any
 
 import numpy as np
 
+from model_export.nn.activation_layers import relu_layer_backward, relu_layer_forward
 from model_export.nn.activations import (
+    ELU_ALPHA,
     LEAKY_RELU_ALPHA,
+    elu_backward,
+    elu_forward,
     get_activation,
     leaky_relu_backward,
     leaky_relu_forward,
 )
+from model_export.nn.batchnorm import (
+    DEFAULT_EPSILON,
+    DEFAULT_MOMENTUM,
+    batch_norm_inference_backward,
+    batch_norm_inference_forward,
+    batch_norm_train_backward,
+    batch_norm_train_forward,
+    update_moving,
+)
 from model_export.nn.conv import conv2d_backward_cols, conv2d_forward_cols
 from model_export.nn.dense import dense_backward, dense_forward
 from model_export.nn.geometry import PADDINGS, window_geometry
+from model_export.nn.global_pool import (
+    global_avg_pool2d_backward,
+    global_avg_pool2d_forward,
+    global_max_pool2d_backward,
+    global_max_pool2d_forward,
+)
 from model_export.nn.init import get_initializer, initializer_config
+from model_export.nn.padding import (
+    PaddingError,
+    normalize_pads,
+    zero_padding2d_backward,
+    zero_padding2d_forward,
+)
 from model_export.nn.pool import (
     avg_pool2d_backward,
     avg_pool2d_forward,
@@ -35,6 +60,7 @@ from model_export.nn.pool import (
     max_pool2d_forward,
 )
 from model_export.nn.regularizers import get_regularizer
+from model_export.nn.reshape import ReshapeError, reshape_backward, reshape_forward, resolve_target
 
 
 class LayerConfigError(ValueError):
@@ -95,6 +121,8 @@ class Layer:
     """Base class: name, trainable, weights/grads dicts, build/forward/backward/config."""
 
     default_name_prefix = "layer"
+    # Weights the optimizer never updates (BatchNormalization's moving statistics).
+    non_trainable_weights: tuple[str, ...] = ()
 
     def __init__(self, name: str | None = None, trainable: bool = True):
         self.name = name
@@ -545,10 +573,300 @@ class LeakyReLU(Layer):
         return f"LeakyReLU(alpha={self.alpha})"
 
 
+class BatchNormalization(Layer):
+    """Normalise the last axis: batch statistics in training (the moving averages follow
+    them), the moving statistics at inference. gamma/beta train; the moving ones do not."""
+
+    default_name_prefix = "batch_normalization"
+    non_trainable_weights = ("moving_mean", "moving_variance")
+
+    def __init__(self, axis=-1, momentum: float = DEFAULT_MOMENTUM,
+                 epsilon: float = DEFAULT_EPSILON, center: bool = True, scale: bool = True,
+                 name: str | None = None):
+        super().__init__(name=name)
+        if axis not in (-1, [-1]):
+            raise _invalid("axis", "-1 (the last axis, channels_last)", axis)
+        if not _is_number(momentum) or not 0 <= momentum <= 1:
+            raise _invalid("momentum", "a float in [0, 1]", momentum)
+        if not _is_number(epsilon) or epsilon <= 0:
+            raise _invalid("epsilon", "a float > 0", epsilon)
+        self.momentum, self.epsilon = float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self._cache: dict[str, Any] = {}
+
+    def build(self, input_shape: tuple, rng: np.random.Generator) -> None:
+        super().build(input_shape, rng)
+        channels = self.input_shape[-1]
+        self.weights = {}
+        if self.scale:
+            self.weights["gamma"] = np.ones(channels, np.float32)
+        if self.center:
+            self.weights["beta"] = np.zeros(channels, np.float32)
+        self.weights["moving_mean"] = np.zeros(channels, np.float32)
+        self.weights["moving_variance"] = np.ones(channels, np.float32)
+
+    def forward(self, x: np.ndarray, training: bool = False, activate: bool = True) -> np.ndarray:
+        self._check_input(x)
+        gamma, beta = self.weights.get("gamma"), self.weights.get("beta")
+        if not training:
+            self._cache = {"x": x, "statistics": None}
+            return batch_norm_inference_forward(x, gamma, beta, self.weights["moving_mean"],
+                                                self.weights["moving_variance"], self.epsilon)
+        y, statistics = batch_norm_train_forward(x, gamma, beta, self.epsilon)
+        for key, batch in (("moving_mean", statistics.mean),
+                           ("moving_variance", statistics.variance)):
+            self.weights[key][...] = update_moving(self.weights[key], batch, self.momentum)
+        self._cache = {"x": x, "statistics": statistics}
+        return y.astype(x.dtype, copy=False)
+
+    def backward(self, dy: np.ndarray, activated: bool = True) -> np.ndarray:
+        gamma = self.weights.get("gamma")
+        statistics = self._cache["statistics"]
+        if statistics is None:  # after an inference forward: the statistics are constants
+            dx, dgamma, dbeta = batch_norm_inference_backward(
+                dy, self._cache["x"], gamma, self.weights["moving_mean"],
+                self.weights["moving_variance"], self.epsilon)
+        else:
+            dx, dgamma, dbeta = batch_norm_train_backward(dy, gamma, statistics, self.epsilon)
+        self.grads = {}
+        if self.scale:
+            self.grads["gamma"] = dgamma.astype(np.float32, copy=False)
+        if self.center:
+            self.grads["beta"] = dbeta.astype(np.float32, copy=False)
+        return dx.astype(dy.dtype, copy=False)
+
+    def get_config(self) -> dict:
+        return {**self._base_config(), "axis": -1, "momentum": self.momentum,
+                "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "beta_initializer": {"class_name": "Zeros", "config": {}},
+                "gamma_initializer": {"class_name": "Ones", "config": {}},
+                "moving_mean_initializer": {"class_name": "Zeros", "config": {}},
+                "moving_variance_initializer": {"class_name": "Ones", "config": {}},
+                "beta_regularizer": None, "gamma_regularizer": None,
+                "beta_constraint": None, "gamma_constraint": None}
+
+    @classmethod
+    def _init_kwargs(cls, config: dict) -> dict:
+        kwargs = super()._init_kwargs(config)
+        for key in ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
+                    "moving_variance_initializer"):
+            kwargs.pop(key, None)  # the weights come from the file or from build()
+        for key in ("beta_regularizer", "gamma_regularizer", "beta_constraint",
+                    "gamma_constraint"):
+            _drop_fixed(kwargs, key, (None,))
+        return kwargs
+
+    def __repr__(self) -> str:
+        return f"BatchNormalization(momentum={self.momentum}, epsilon={self.epsilon})"
+
+
+class _GlobalPooling2D(Layer):
+    """(n, h, w, c) -> (n, c)."""
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        if len(input_shape) != 3:
+            raise LayerShapeError(f"{self._label()}: expects input (height, width, channels) "
+                                  f"but got input shape {tuple(input_shape)} (without batch).")
+        return (input_shape[2],)
+
+    def get_config(self) -> dict:
+        return {**self._base_config(), "data_format": "channels_last", "keepdims": False}
+
+    @classmethod
+    def _init_kwargs(cls, config: dict) -> dict:
+        kwargs = super()._init_kwargs(config)
+        _drop_fixed(kwargs, "data_format", ("channels_last", None))
+        _drop_fixed(kwargs, "keepdims", (False,))
+        return kwargs
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class GlobalAveragePooling2D(_GlobalPooling2D):
+    default_name_prefix = "global_average_pooling2d"
+
+    def forward(self, x: np.ndarray, training: bool = False, activate: bool = True) -> np.ndarray:
+        self._check_input(x)
+        self._x_shape = x.shape
+        return global_avg_pool2d_forward(x)
+
+    def backward(self, dy: np.ndarray, activated: bool = True) -> np.ndarray:
+        return global_avg_pool2d_backward(dy, self._x_shape)
+
+
+class GlobalMaxPooling2D(_GlobalPooling2D):
+    default_name_prefix = "global_max_pooling2d"
+
+    def forward(self, x: np.ndarray, training: bool = False, activate: bool = True) -> np.ndarray:
+        self._check_input(x)
+        self._x = x
+        return global_max_pool2d_forward(x)
+
+    def backward(self, dy: np.ndarray, activated: bool = True) -> np.ndarray:
+        return global_max_pool2d_backward(dy, self._x)
+
+
+class ReLU(Layer):
+    """Keras ReLU: min(x, max_value) above `threshold`, negative_slope * (x - threshold) below."""
+
+    default_name_prefix = "re_lu"
+
+    def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
+                 threshold: float = 0.0, name: str | None = None):
+        super().__init__(name=name)
+        for argument, value in (("negative_slope", negative_slope), ("threshold", threshold)):
+            if not _is_number(value) or value < 0:
+                raise _invalid(argument, "a float >= 0", value)
+        if max_value is not None and (not _is_number(max_value) or max_value < 0):
+            raise _invalid("max_value", "None or a float >= 0", max_value)
+        self.max_value = None if max_value is None else float(max_value)
+        self.negative_slope, self.threshold = float(negative_slope), float(threshold)
+
+    def _arguments(self) -> dict:
+        return {"max_value": self.max_value, "negative_slope": self.negative_slope,
+                "threshold": self.threshold}
+
+    def forward(self, x: np.ndarray, training: bool = False, activate: bool = True) -> np.ndarray:
+        self._x = x
+        return relu_layer_forward(x, **self._arguments())
+
+    def backward(self, dy: np.ndarray, activated: bool = True) -> np.ndarray:
+        return relu_layer_backward(dy, self._x, **self._arguments())
+
+    def get_config(self) -> dict:
+        return {**self._base_config(), **self._arguments()}
+
+    def __repr__(self) -> str:
+        return (f"ReLU(max_value={self.max_value}, negative_slope={self.negative_slope}, "
+                f"threshold={self.threshold})")
+
+
+class ELU(Layer):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+
+    default_name_prefix = "elu"
+
+    def __init__(self, alpha: float = ELU_ALPHA, name: str | None = None):
+        super().__init__(name=name)
+        if not _is_number(alpha):
+            raise _invalid("alpha", "a finite float", alpha)
+        self.alpha = float(alpha)
+
+    def forward(self, x: np.ndarray, training: bool = False, activate: bool = True) -> np.ndarray:
+        self._x = x
+        self._y = elu_forward(x, self.alpha)
+        return self._y
+
+    def backward(self, dy: np.ndarray, activated: bool = True) -> np.ndarray:
+        return elu_backward(dy, self._x, self._y, self.alpha)
+
+    def get_config(self) -> dict:
+        return {**self._base_config(), "alpha": self.alpha}
+
+    def __repr__(self) -> str:
+        return f"ELU(alpha={self.alpha})"
+
+
+class Softmax(Activation):
+    """Softmax over the last axis, as a layer class (a model may end in it)."""
+
+    default_name_prefix = "softmax"
+
+    def __init__(self, axis=-1, name: str | None = None):
+        if axis not in (-1, [-1]):
+            raise _invalid("axis", "-1 (the last axis)", axis)
+        super().__init__("softmax", name=name)
+
+    def get_config(self) -> dict:
+        return {**self._base_config(), "axis": -1}
+
+    def __repr__(self) -> str:
+        return "Softmax()"
+
+
+class ZeroPadding2D(Layer):
+    """Zeros around height and width: padding ((top, bottom), (left, right))."""
+
+    default_name_prefix = "zero_padding2d"
+
+    def __init__(self, padding=1, name: str | None = None):
+        super().__init__(name=name)
+        try:
+            self.pads = normalize_pads(padding)
+        except PaddingError:
+            raise _invalid("padding", "an int, (rows, cols) or ((top, bottom), (left, right)) "
+                                      "of non-negative ints", padding) from None
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        if len(input_shape) != 3:
+            raise LayerShapeError(f"{self._label()}: expects input (height, width, channels) "
+                                  f"but got input shape {tuple(input_shape)} (without batch).")
+        (top, bottom), (left, right) = self.pads
+        return (input_shape[0] + top + bottom, input_shape[1] + left + right, input_shape[2])
+
+    def forward(self, x: np.ndarray, training: bool = False, activate: bool = True) -> np.ndarray:
+        self._check_input(x)
+        return zero_padding2d_forward(x, self.pads)
+
+    def backward(self, dy: np.ndarray, activated: bool = True) -> np.ndarray:
+        return zero_padding2d_backward(dy, self.pads)
+
+    def get_config(self) -> dict:
+        return {**self._base_config(), "padding": [list(p) for p in self.pads],
+                "data_format": "channels_last"}
+
+    @classmethod
+    def _init_kwargs(cls, config: dict) -> dict:
+        kwargs = super()._init_kwargs(config)
+        _drop_fixed(kwargs, "data_format", ("channels_last", None))
+        return kwargs
+
+    def __repr__(self) -> str:
+        return f"ZeroPadding2D({self.pads})"
+
+
+class Reshape(Layer):
+    """Each sample's values, in NHWC order, under `target_shape` (one -1 allowed)."""
+
+    default_name_prefix = "reshape"
+
+    def __init__(self, target_shape, name: str | None = None):
+        super().__init__(name=name)
+        self.target_shape = tuple(target_shape)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        try:
+            return resolve_target(tuple(input_shape), self.target_shape)
+        except ReshapeError as error:
+            raise LayerShapeError(f"{self._label()}: {error}") from None
+
+    def forward(self, x: np.ndarray, training: bool = False, activate: bool = True) -> np.ndarray:
+        self._x_shape = x.shape
+        return reshape_forward(x, self.target_shape)
+
+    def backward(self, dy: np.ndarray, activated: bool = True) -> np.ndarray:
+        return reshape_backward(dy, self._x_shape)
+
+    def get_config(self) -> dict:
+        return {**self._base_config(),
+                "target_shape": list(self.compute_output_shape(self.input_shape))
+                if self.built else list(self.target_shape)}
+
+    def __repr__(self) -> str:
+        return f"Reshape({self.target_shape})"
+
+
+def _is_number(value) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, (int, float, np.floating))
+            and bool(np.isfinite(value)))
+
+
 LAYER_CLASSES: dict[str, type[Layer]] = {
     cls.__name__: cls
     for cls in (Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation,
-                LeakyReLU)
+                LeakyReLU, BatchNormalization, GlobalAveragePooling2D, GlobalMaxPooling2D, ReLU,
+                ELU, Softmax, ZeroPadding2D, Reshape)
 }
 
 
