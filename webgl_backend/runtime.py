@@ -20,9 +20,11 @@ from array import array
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from webgl_backend.batchnorm_fold import fold_batch_norms
 from webgl_backend.codegen import Program, shape_size
 from webgl_backend.context import CompiledProgram, GLContext
 from webgl_backend.errors import ContextLostError, ModelFormatError, ShapeError
+from webgl_backend.keras_layer_ops import FORWARD_ONLY_KINDS, keras_layer_op, keras_program
 from webgl_backend.model_format import ModelArtifacts, read_model
 from webgl_backend.ops.activations import activation_forward
 from webgl_backend.ops.conv import conv2d_forward
@@ -79,6 +81,8 @@ class _LayerOp:
         if kind == "activation":
             return activation_forward(attrs["activation"], x_shape, attrs.get("alpha"),
                                       max_texture_size=mts, widths=widths)
+        if kind in FORWARD_ONLY_KINDS:
+            return keras_program(kind, attrs, x_shape, widths, mts)
         raise AssertionError(f"unknown op kind {kind!r}")
 
     def programs(self, x_shape: tuple[int, ...], x_width: int,
@@ -151,7 +155,7 @@ class GpuModel:
     def _build_ops(self) -> None:
         """Upload weights and turn layer specs into ops, fusing activations into producers."""
         ops: list[_LayerOp] = []
-        for spec in self.artifacts.layers:
+        for spec in fold_batch_norms(self.artifacts.layers):
             builder = _LAYER_BUILDERS.get(spec.class_name)
             if builder is None:
                 raise ModelFormatError(
@@ -476,6 +480,12 @@ def _identity(context, spec) -> None:
     return None
 
 
+def _keras_layer(context, spec) -> _LayerOp:
+    kind, attrs, weights = keras_layer_op(spec)
+    return _LayerOp(spec.name, kind, attrs,
+                    [GpuTensor.from_host(context, shape, values) for shape, values in weights])
+
+
 _LAYER_BUILDERS = {
     "InputLayer": _identity,
     "Dense": _dense,
@@ -486,6 +496,14 @@ _LAYER_BUILDERS = {
     "Dropout": _identity,  # inference: identity
     "Activation": _activation,
     "LeakyReLU": _leaky_relu,
+    "BatchNormalization": _keras_layer,  # only where batchnorm_fold could not fold it
+    "GlobalAveragePooling2D": _keras_layer,
+    "GlobalMaxPooling2D": _keras_layer,
+    "ReLU": _keras_layer,
+    "ELU": _keras_layer,
+    "Softmax": _keras_layer,
+    "ZeroPadding2D": _keras_layer,
+    "Reshape": _flatten,  # a view in NHWC order, as Flatten
 }
 
 

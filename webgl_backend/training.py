@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from webgl_backend.codegen import Program, shape_size
 from webgl_backend.context import CompiledProgram, GLContext
 from webgl_backend.errors import ShapeError
+from webgl_backend.keras_layer_ops import FORWARD_ONLY_CLASSES, FORWARD_ONLY_KINDS
 from webgl_backend.model_writer import write_model
 from webgl_backend.ops.activations import activation_backward
 from webgl_backend.ops.conv import (
@@ -131,6 +132,7 @@ class Trainer:
     """The fine-tuning state of one GpuModel (see the module docstring)."""
 
     def __init__(self, model) -> None:
+        _check_fine_tunable(model)
         self.model = model
         self.context: GLContext = model.context
         self.config: TrainingConfig | None = None
@@ -538,6 +540,18 @@ class Trainer:
             for tensor, (name, _) in zip(op.weights, initial):
                 weights[name] = tensor.read()
         return write_model(self.model.artifacts, weights)
+
+
+def _check_fine_tunable(model) -> None:
+    """Refuse, naming the layer, a model holding a layer with no backward programs yet."""
+    for spec in model.artifacts.layers:
+        if spec.class_name in FORWARD_ONLY_CLASSES:
+            raise TrainingError(f"fine-tuning: layer '{spec.name}' is a {spec.class_name}, "
+                                "which the page can run but not fine-tune yet")
+    for op in model._ops:
+        if op.kind in FORWARD_ONLY_KINDS:
+            raise TrainingError(f"fine-tuning: layer '{op.layer_name}' ({op.kind}) can run "
+                                "in the page but not be fine-tuned yet")
 
 
 def _only(widths: dict[str, int], *names: str) -> dict[str, int]:

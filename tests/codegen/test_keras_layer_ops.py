@@ -1,0 +1,76 @@
+"""Runtime plans of the new layer classes over FakeGL: BatchNormalization folded where it
+can be, ops chosen per layer, the generated GLSL of each new builder, and the trainer's
+refusal of layers with no backward programs yet."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.export.keras_corpus import CORPUS
+from webgl_backend.errors import ShapeError
+from webgl_backend.fake_gl import FakeGL
+from webgl_backend.model_format import read_model_dir
+from webgl_backend.ops.channel_affine import channel_affine_forward
+from webgl_backend.ops.global_pool import global_pool2d_forward
+from webgl_backend.ops.keras_activations import keras_activation_snippet, layer_activation
+from webgl_backend.ops.zero_padding import zero_padding2d_forward
+from webgl_backend.runtime import Runtime
+from webgl_backend.training import TrainingError
+
+
+def loaded(name: str):
+    return Runtime(FakeGL()).load_model(read_model_dir(CORPUS / name), {}, warm_up=False)
+
+
+def test_batch_norms_fold_into_the_dense_or_conv_next_to_them():
+    ops = [(op.layer_name, op.kind) for op in loaded("dense_batchnorm")._ops]
+    assert ops == [("flatten", "view"),
+                   ("dense+batch_normalization+activation", "dense"),
+                   ("dense_1+batch_normalization_1+re_lu", "dense"),  # bias created
+                   ("dense_2+batch_normalization_2", "dense")]  # after the ReLU: into the next
+    model = loaded("conv_batchnorm")
+    assert [op.kind for op in model._ops] == ["conv2d", "conv2d", "global_avg_pool2d", "dense"]
+    assert len(model._ops[0].weights) == 2  # the bias-free conv got the folded bias
+
+
+def test_relu_layers_fuse_when_they_are_a_plain_activation():
+    kinds = [(op.layer_name, op.kind, op.attrs.get("activation")) for op in
+             loaded("relu_variants")._ops]
+    assert ("dense_1+re_lu_1", "dense", "leaky_relu") in kinds  # negative_slope only
+    assert ("re_lu", "keras_activation", None) in kinds  # max_value: its own draw
+    assert layer_activation("ReLU", {"max_value": None, "negative_slope": 0.0,
+                                     "threshold": 0.0}) == ("relu", None)
+    assert layer_activation("ELU", {"alpha": 0.7}) is None
+
+
+def test_keras_relu_snippet_bakes_in_every_argument():
+    snippet = keras_activation_snippet("ReLU", {"max_value": 1.5, "negative_slope": 0.1,
+                                                "threshold": 0.25})
+    assert snippet == ("vec4 activate(vec4 v) { return mix((v - 0.25) * 0.1, min(v, 1.5), "
+                       "greaterThan(v, vec4(0.25))); }")
+    assert "0.7 * (exp(min(v, 0.0)) - 1.0)" in keras_activation_snippet("ELU", {"alpha": 0.7})
+
+
+def test_new_builders_generate_their_programs():
+    pad = zero_padding2d_forward((2, 3, 4, 5), ((1, 2), (0, 3)))
+    assert pad.output_shape == (2, 6, 7, 5) and "int row = y.y - 1;" in pad.source
+    gap = global_pool2d_forward("avg", (2, 3, 4, 5))
+    assert gap.output_shape == (2, 5) and "acc / float(12)" in gap.source
+    assert "greaterThan(v, acc)" in global_pool2d_forward("max", (1, 2, 2, 3)).source
+    affine = channel_affine_forward((4, 6))
+    assert affine.inputs == ("x", "scale", "shift") and "x_at(o.x, c4)" in affine.source
+    with pytest.raises(ShapeError, match="global_pool2d: mode 'sum'"):
+        global_pool2d_forward("sum", (1, 2, 2, 3))
+    with pytest.raises(ShapeError, match=r"zero_padding2d: needs x \(n, h, w, c\)"):
+        zero_padding2d_forward((2, 3), ((0, 0), (0, 0)))
+
+
+@pytest.mark.parametrize("name, message", [
+    ("conv_batchnorm", "layer 'batch_normalization' is a BatchNormalization, which the page "
+                       "can run but not fine-tune yet"),
+    ("zero_padding", r"layer 'zero_padding2d' \(zero_padding2d\) can run in the page but not "
+                     "be fine-tuned yet"),
+])
+def test_fine_tuning_refuses_layers_without_backward_programs(name, message):
+    with pytest.raises(TrainingError, match=message):
+        loaded(name).configure_training()
