@@ -7,8 +7,8 @@ A BatchNormalization reaching here (one `batchnorm_fold` could not fold) becomes
 arguments match a fusable activation become plain activation ops, which the runtime fuses
 into the producer's draw.
 
-These kinds have no backward programs yet: `FORWARD_ONLY_KINDS` lets the trainer refuse a
-model holding them, naming the layer.
+`keras_backward_program` gives the trainer each kind's dx program; `channel_affine` has
+none yet (`FORWARD_ONLY_KINDS`), so the trainer refuses it naming the layer.
 """
 
 from __future__ import annotations
@@ -21,10 +21,16 @@ from webgl_backend.model_format import LayerSpec
 from webgl_backend.ops.channel_affine import channel_affine_forward
 from webgl_backend.ops.global_pool import global_pool2d_forward
 from webgl_backend.ops.keras_activations import keras_activation_forward, layer_activation
+from webgl_backend.ops.keras_layers_backward import (
+    global_pool2d_backward,
+    keras_activation_backward,
+    zero_padding2d_backward,
+)
 from webgl_backend.ops.zero_padding import zero_padding2d_forward
 
-FORWARD_ONLY_KINDS = ("channel_affine", "global_avg_pool2d", "global_max_pool2d",
-                      "keras_activation", "zero_padding2d")
+KERAS_KINDS = ("channel_affine", "global_avg_pool2d", "global_max_pool2d",
+               "keras_activation", "zero_padding2d")
+FORWARD_ONLY_KINDS = ("channel_affine",)
 # Classes the trainer cannot fine-tune yet, even when folded away (their weights would be
 # lost on export).
 FORWARD_ONLY_CLASSES = ("BatchNormalization",)
@@ -66,3 +72,23 @@ def keras_program(kind: str, attrs: dict, x_shape: tuple[int, ...], widths: dict
     if kind == "zero_padding2d":
         return zero_padding2d_forward(x_shape, attrs["pads"], **options)
     raise ValueError(f"keras_program: unknown op kind {kind!r}")
+
+
+def keras_backward_program(kind: str, attrs: dict, dy_shape: tuple[int, ...],
+                           x_shape: tuple[int, ...], widths: dict[str, int],
+                           max_texture_size: int) -> Program:
+    """The dx program of a kind of KERAS_KINDS but FORWARD_ONLY_KINDS; `widths` holds the
+    real texture widths of dy and x, of which each program is told those it reads."""
+    def reads(*names: str) -> dict:
+        return {"max_texture_size": max_texture_size,
+                "widths": {name: widths[name] for name in names if name in widths}}
+    if kind == "global_avg_pool2d":
+        return global_pool2d_backward(dy_shape, x_shape, mode="avg", **reads("dy"))
+    if kind == "global_max_pool2d":
+        return global_pool2d_backward(dy_shape, x_shape, mode="max", **reads("dy", "x"))
+    if kind == "zero_padding2d":
+        return zero_padding2d_backward(dy_shape, pads=attrs["pads"], **reads("dy"))
+    if kind == "keras_activation":
+        return keras_activation_backward(dy_shape, x_shape, class_name=attrs["class_name"],
+                                         config=attrs["config"], **reads("dy", "x"))
+    raise ValueError(f"keras_backward_program: no backward for op kind {kind!r}")

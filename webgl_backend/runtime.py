@@ -24,7 +24,7 @@ from webgl_backend.batchnorm_fold import fold_batch_norms
 from webgl_backend.codegen import Program, shape_size
 from webgl_backend.context import CompiledProgram, GLContext
 from webgl_backend.errors import ContextLostError, ModelFormatError, ShapeError
-from webgl_backend.keras_layer_ops import FORWARD_ONLY_KINDS, keras_layer_op, keras_program
+from webgl_backend.keras_layer_ops import KERAS_KINDS, keras_layer_op, keras_program
 from webgl_backend.model_format import ModelArtifacts, read_model
 from webgl_backend.ops.activations import activation_forward
 from webgl_backend.ops.conv import conv2d_forward
@@ -81,7 +81,7 @@ class _LayerOp:
         if kind == "activation":
             return activation_forward(attrs["activation"], x_shape, attrs.get("alpha"),
                                       max_texture_size=mts, widths=widths)
-        if kind in FORWARD_ONLY_KINDS:
+        if kind in KERAS_KINDS:
             return keras_program(kind, attrs, x_shape, widths, mts)
         raise AssertionError(f"unknown op kind {kind!r}")
 

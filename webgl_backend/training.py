@@ -38,7 +38,12 @@ from dataclasses import dataclass, field, replace
 from webgl_backend.codegen import Program, shape_size
 from webgl_backend.context import CompiledProgram, GLContext
 from webgl_backend.errors import ShapeError
-from webgl_backend.keras_layer_ops import FORWARD_ONLY_CLASSES, FORWARD_ONLY_KINDS
+from webgl_backend.keras_layer_ops import (
+    FORWARD_ONLY_CLASSES,
+    FORWARD_ONLY_KINDS,
+    KERAS_KINDS,
+    keras_backward_program,
+)
 from webgl_backend.model_writer import write_model
 from webgl_backend.ops.activations import activation_backward
 from webgl_backend.ops.conv import (
@@ -402,6 +407,9 @@ class Trainer:
             program = reshape_forward(dy.shape, x.shape, max_texture_size=mts,
                                       widths={"x": dy.texture.width})
             return self._add(draws, owned, f"{label} dx", program, {"x": dy})
+        if op.kind in KERAS_KINDS:
+            program = keras_backward_program(op.kind, attrs, dy.shape, x.shape, widths, mts)
+            return self._add(draws, owned, f"{label} dx", program, named)
         raise AssertionError(f"no backward for op kind {op.kind!r}")
 
     def _add_updates(self, draws: list[_Draw]) -> None:

@@ -65,12 +65,17 @@ def test_new_builders_generate_their_programs():
         zero_padding2d_forward((2, 3), ((0, 0), (0, 0)))
 
 
-@pytest.mark.parametrize("name, message", [
-    ("conv_batchnorm", "layer 'batch_normalization' is a BatchNormalization, which the page "
-                       "can run but not fine-tune yet"),
-    ("zero_padding", r"layer 'zero_padding2d' \(zero_padding2d\) can run in the page but not "
-                     "be fine-tuned yet"),
-])
-def test_fine_tuning_refuses_layers_without_backward_programs(name, message):
-    with pytest.raises(TrainingError, match=message):
-        loaded(name).configure_training()
+def test_fine_tuning_refuses_batch_normalization_naming_the_layer():
+    with pytest.raises(TrainingError, match="layer 'batch_normalization' is a "
+                       "BatchNormalization, which the page can run but not fine-tune yet"):
+        loaded("conv_batchnorm").configure_training()
+
+
+def test_fine_tuning_plans_the_new_backward_programs():
+    model = loaded("zero_padding")
+    model.configure_training(optimizer="sgd", learning_rate=0.1)
+    plan = model._training()._plan(2)
+    labels = [draw.label for draw in plan.draws]
+    assert "zero_padding2d_1 dx" in labels and "zero_padding2d_2 dx" in labels
+    assert [draw.compiled.program.name for draw in plan.draws
+            if draw.label == "zero_padding2d_1 dx"] == ["zero_padding2d_backward"]
