@@ -31,9 +31,6 @@ from webgl_backend.ops.zero_padding import zero_padding2d_forward
 KERAS_KINDS = ("channel_affine", "global_avg_pool2d", "global_max_pool2d",
                "keras_activation", "zero_padding2d")
 FORWARD_ONLY_KINDS = ("channel_affine",)
-# Classes the trainer cannot fine-tune yet, even when folded away (their weights would be
-# lost on export).
-FORWARD_ONLY_CLASSES = ("BatchNormalization",)
 
 HostWeights = list[tuple[tuple[int, ...], array]]
 

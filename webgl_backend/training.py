@@ -38,8 +38,8 @@ from dataclasses import dataclass, field, replace
 from webgl_backend.codegen import Program, shape_size
 from webgl_backend.context import CompiledProgram, GLContext
 from webgl_backend.errors import ShapeError
+from webgl_backend.batchnorm_fold import fold_batch_norms, fold_plan, unfold_weights
 from webgl_backend.keras_layer_ops import (
-    FORWARD_ONLY_CLASSES,
     FORWARD_ONLY_KINDS,
     KERAS_KINDS,
     keras_backward_program,
@@ -154,7 +154,7 @@ class Trainer:
 
     def _initial_weights(self) -> list[list[tuple[str, array]]]:
         """Per op with weights: (full name, loaded values), matched to the layer specs."""
-        specs = [spec for spec in self.model.artifacts.layers if spec.weights]
+        specs = [spec for spec in fold_batch_norms(self.model.artifacts.layers) if spec.weights]
         ops = [op for op in self.model._ops if op.weights]
         if len(specs) != len(ops):
             raise TrainingError(f"fine-tuning: {len(ops)} GPU ops hold weights but the model "
@@ -544,18 +544,24 @@ class Trainer:
         """(model.json text, shards) of the current weights, TF.js layers format."""
         self.model._check_usable()
         weights = {}
+        _, folds = fold_plan(self.model.artifacts.layers)
         for op, initial in zip([op for op in self.model._ops if op.weights], self._initial):
-            for tensor, (name, _) in zip(op.weights, initial):
-                weights[name] = tensor.read()
+            values = [tensor.read() for tensor in op.weights]
+            fold = folds.get(op.layer_name.split("+")[0] + "+" + op.layer_name.split("+")[1]) \
+                if op.layer_name.count("+") else None
+            if fold is not None:
+                try:
+                    weights.update(unfold_weights(*fold, *values))
+                except ValueError as error:
+                    raise TrainingError(f"export: {error}") from None
+                continue
+            for (name, _), value in zip(initial, values):
+                weights[name] = value
         return write_model(self.model.artifacts, weights)
 
 
 def _check_fine_tunable(model) -> None:
     """Refuse, naming the layer, a model holding a layer with no backward programs yet."""
-    for spec in model.artifacts.layers:
-        if spec.class_name in FORWARD_ONLY_CLASSES:
-            raise TrainingError(f"fine-tuning: layer '{spec.name}' is a {spec.class_name}, "
-                                "which the page can run but not fine-tune yet")
     for op in model._ops:
         if op.kind in FORWARD_ONLY_KINDS:
             raise TrainingError(f"fine-tuning: layer '{op.layer_name}' ({op.kind}) can run "

@@ -27,7 +27,7 @@ def test_batch_norms_fold_into_the_dense_or_conv_next_to_them():
     assert ops == [("flatten", "view"),
                    ("dense+batch_normalization+activation", "dense"),
                    ("dense_1+batch_normalization_1+re_lu", "dense"),  # bias created
-                   ("dense_2+batch_normalization_2", "dense")]  # after the ReLU: into the next
+                   ("batch_normalization_2+dense_2", "dense")]  # after the ReLU: into the next
     model = loaded("conv_batchnorm")
     assert [op.kind for op in model._ops] == ["conv2d", "conv2d", "global_avg_pool2d", "dense"]
     assert len(model._ops[0].weights) == 2  # the bias-free conv got the folded bias
@@ -65,10 +65,34 @@ def test_new_builders_generate_their_programs():
         zero_padding2d_forward((2, 3), ((0, 0), (0, 0)))
 
 
-def test_fine_tuning_refuses_batch_normalization_naming_the_layer():
-    with pytest.raises(TrainingError, match="layer 'batch_normalization' is a "
-                       "BatchNormalization, which the page can run but not fine-tune yet"):
-        loaded("conv_batchnorm").configure_training()
+def test_fine_tuning_refuses_a_batch_normalization_it_could_not_fold():
+    artifacts = read_model_dir(CORPUS / "dense_batchnorm")
+    # Drop the Dense after the last BatchNormalization: nothing to fold it into.
+    artifacts.layers = artifacts.layers[:-1]
+    model = Runtime(FakeGL()).load_model(artifacts, {}, warm_up=False)
+    assert model._ops[-1].kind == "channel_affine"
+    with pytest.raises(TrainingError, match=r"layer 'batch_normalization_2' \(channel_affine\) "
+                       "can run in the page but not be fine-tuned yet"):
+        model.configure_training()
+
+
+def test_export_unfolds_batch_norms_back_into_the_files_layers():
+    """Untrained, the unfolded export gives back the loaded weights (to float32 rounding)."""
+    import numpy as np
+
+    from webgl_backend.batchnorm_fold import fold_plan, unfold_weights
+
+    for name in ("conv_batchnorm", "dense_batchnorm", "mnist_batchnorm"):
+        layers = read_model_dir(CORPUS / name).layers
+        original = {n: np.asarray(v) for spec in layers for n, _, v in spec.weights}
+        specs, folds = fold_plan(layers)
+        assert folds, name
+        for spec in specs:
+            if spec.name in folds:
+                values = unfold_weights(*folds[spec.name], *[list(v) for _, _, v in spec.weights])
+                for weight, got in values.items():
+                    np.testing.assert_allclose(np.asarray(got), original[weight], rtol=1e-4,
+                                               atol=1e-5, err_msg=f"{name}: {weight}")
 
 
 def test_fine_tuning_plans_the_new_backward_programs():
