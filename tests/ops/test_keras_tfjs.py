@@ -16,6 +16,7 @@ import pytest
 
 from model_export.data import load_split
 from model_export.export import export_model, write_folder
+from tests.browser.test_tfjs_oracle import EXPORT_ROOT as ORACLE_ROOT
 from tests.browser.test_tfjs_oracle import assert_agrees, tfjs_predict
 from tests.export.keras_corpus import CORPUS, corpus_models
 from tests.export.test_export_keras_layers import every_new_layer_model
@@ -33,6 +34,9 @@ def blank_page_root(repo_root):
     root = repo_root / EXPORT_ROOT
     root.mkdir(parents=True, exist_ok=True)
     (root / "blank.html").write_text("<!doctype html><title>keras layers oracle</title>")
+    oracle = repo_root / ORACLE_ROOT  # tfjs_predict opens its blank page there
+    oracle.mkdir(parents=True, exist_ok=True)
+    (oracle / "blank.html").write_text("<!doctype html><title>tfjs oracle</title>")
     return root
 
 
