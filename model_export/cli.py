@@ -15,11 +15,13 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import asdict
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from model_export.architectures import ARCHITECTURES
 
 EXIT_USAGE = 2
+COMMAND_HELP = {"serve": "serve the drawing page and the model API"}
 
 
 class UsageError(Exception):
@@ -79,19 +81,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(commands) -> None:
-    """Subcommands that live beside model_export: export (numpy writer) and serve (server/)."""
+    """export (numpy writer), then the commands other packages of this distribution
+    register under the `shadernet.commands` entry points (serve: server/). They are found
+    by name, so this package never imports the server: module `m` registered as `name`
+    provides `add_<name>_arguments(parser)` and `run_<name>(args)`."""
     from model_export.export import add_export_arguments, run_export
     export = commands.add_parser(
         "export", help="write a model as TF.js layers-format model.json + weight shards")
     add_export_arguments(export)
     export.set_defaults(handler=run_export)
-    try:  # the server's dependencies are the `serve` extra
-        from server.cli import add_serve_arguments, run_serve
-    except ImportError:
-        return
-    serve = commands.add_parser("serve", help="serve the drawing page and the model API")
-    add_serve_arguments(serve)
-    serve.set_defaults(handler=run_serve)
+    for plugin in sorted(entry_points(group="shadernet.commands"), key=lambda p: p.name):
+        try:
+            module = plugin.load()
+        except ImportError:  # its extra (e.g. `serve`) is not installed
+            continue
+        command = commands.add_parser(plugin.name, help=COMMAND_HELP.get(plugin.name))
+        getattr(module, f"add_{plugin.name}_arguments")(command)
+        command.set_defaults(handler=getattr(module, f"run_{plugin.name}"))
 
 
 # ----------------------------------------------------------------------------- commands

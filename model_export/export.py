@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from model_export.nn.activations import LEAKY_RELU_ALPHA
 from webgl_backend.errors import ModelFormatError
 from webgl_backend.model_format import MAX_SHARDS, read_model
 
@@ -98,7 +99,8 @@ def build_files(model, shard_size_bytes: int = DEFAULT_SHARD_SIZE,
         "format": "layers-model",
         "generatedBy": GENERATED_BY,
         "convertedBy": CONVERTED_BY,
-        "modelTopology": {"class_name": "Sequential", "config": model.get_config(),
+        "modelTopology": {"class_name": "Sequential",
+                          "config": split_leaky_relu_activations(model.get_config()),
                           "keras_version": KERAS_VERSION, "backend": BACKEND},
         "weightsManifest": [{"paths": paths, "weights": entries}],
     }
@@ -126,6 +128,31 @@ def _check_tfjs_runs(model) -> None:
             raise ExportError(f"export: layers[{index}] '{layer.name}': ELU alpha "
                               f"{config['alpha']} cannot be written: TF.js 4.22 loads only "
                               "alpha 1.0")
+
+
+def split_leaky_relu_activations(config: dict) -> dict:
+    """A Sequential config in which `activation="leaky_relu"` becomes a LeakyReLU layer.
+
+    tfjs-layers has no "leaky_relu" activation string, only the LeakyReLU layer, so
+    Dense/Conv2D(activation="leaky_relu") is written as the layer with a linear activation
+    followed by LeakyReLU(alpha=0.3), the numpy activation's slope; same function, same
+    weights, and the runtime fuses the pair back into one draw.
+    """
+    names = {layer["config"]["name"] for layer in config["layers"]}
+    layers = []
+    for layer in config["layers"]:
+        layers.append(layer)
+        if layer["config"].get("activation") != "leaky_relu":
+            continue
+        layers[-1] = {**layer, "config": {**layer["config"], "activation": "linear"}}
+        name = f"{layer['config']['name']}_leaky_re_lu"
+        while name in names:
+            name += "_"
+        names.add(name)
+        layers.append({"class_name": "LeakyReLU",
+                       "config": {"name": name, "trainable": True, "dtype": "float32",
+                                  "alpha": LEAKY_RELU_ALPHA}})
+    return {**config, "layers": layers}
 
 
 def _check_options(shard_size_bytes, quantize) -> None:

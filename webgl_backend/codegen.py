@@ -312,6 +312,16 @@ def build_program(
     return program
 
 
+LANE_MASK = ("vec4 lane_mask(int first, int count) {\n"
+             "  return vec4(lessThan(ivec4(first) + ivec4(0, 1, 2, 3), ivec4(count)));\n}")
+
+
+def tail_mask(count: int) -> str:
+    """GLSL vec4 literal keeping the valid lanes of the last texel of an axis of `count`."""
+    rest = count % 4 or 4
+    return "vec4(" + ", ".join("1.0" if j < rest else "0.0" for j in range(4)) + ")"
+
+
 def lanes(count: int) -> str:
     """The first `count` (1-4) components of a vec4 as a swizzle: 3 -> 'xyz'."""
     return "xyzw"[:count]

@@ -23,3 +23,11 @@ class WebGL2UnavailableError(ShadernetError, RuntimeError):
 
 class ContextLostError(ShadernetError, RuntimeError):
     """The WebGL context was lost; textures and programs must be rebuilt."""
+
+
+class TrainingError(ShadernetError, ValueError):
+    """Fine-tuning asked for something this model or these arguments cannot do."""
+
+
+class TrainingUnavailableError(ShadernetError, RuntimeError):
+    """Fine-tuning was asked for where there is nothing to fine-tune (no model loaded)."""

@@ -9,11 +9,11 @@
 The worker shell (static/worker.js) converts results with `toJs` and posts them; every
 value returned here is plain Python (dict, list, str, float, bytes), so this module runs
 and is tested in CPython too (with FakeGL). JS values coming in (typed arrays, objects)
-are converted at the edge by `_as_bytes` / `_as_floats` / `_as_ints`.
+are converted at the edge by `host_data` (`as_bytes` / `as_floats` / `as_ints`).
 
 Fine-tuning mixes the person's few drawings, each with jittered copies, into a few hundred
-MNIST images (replay): DESIGN.md measured that training on the drawings alone makes the
-model forget the other digits.
+MNIST images (replay), because training on the drawings alone makes the model forget
+the other digits.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ import time
 from array import array
 from dataclasses import asdict, dataclass
 
+from webgl_backend.errors import TrainingUnavailableError
+from webgl_backend.host_data import as_bytes, as_floats, as_ints, to_py
 from webgl_backend.runtime import GpuModel, Runtime
+from webgl_backend.training import FineTuner
 
 IMAGE_SIZE = 28
 IMAGE_FLOATS = IMAGE_SIZE * IMAGE_SIZE
@@ -49,7 +52,7 @@ class TrainOptions:
     @classmethod
     def of(cls, options) -> "TrainOptions":
         """From a dict (or a JS object) with any subset of the fields; unknown keys refused."""
-        values = _to_py(options) if options is not None else {}
+        values = to_py(options) if options is not None else {}
         unknown = set(values) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"fit: unknown training option(s) {sorted(unknown)}; expected some "
@@ -62,10 +65,6 @@ class TrainOptions:
         return options
 
 
-class TrainingUnavailableError(RuntimeError):
-    """This runtime build has no fine-tuning (GpuModel lacks fit_batch/configure_training)."""
-
-
 class PageSession:
     """The loaded model of one page, and the fine-tuning around it."""
 
@@ -73,6 +72,7 @@ class PageSession:
         self.runtime = Runtime(gl)
         self.training = False
         self.last_step: dict = {}
+        self._tuner: FineTuner | None = None
 
     # -- loading -------------------------------------------------------------------
 
@@ -88,7 +88,7 @@ class PageSession:
         Returns {"layers": [...], "parameters", "input_shape", "output_shape", "training"}.
         """
         self._check_idle("load a model")
-        files = {str(name): _as_bytes(data) for name, data in _to_py(shards).items()}
+        files = {str(name): as_bytes(data) for name, data in to_py(shards).items()}
         model = self.runtime.load_model(str(model_json_text), files, warm_up=False)
         self.last_step = {}
         layers = [{"name": spec.name, "class_name": spec.class_name,
@@ -106,9 +106,14 @@ class PageSession:
         return {"ms": _ms_since(started)}
 
     def can_train(self) -> bool:
-        model = self.runtime.model
-        return all(hasattr(model, name) for name in ("configure_training", "fit_batch", "reset",
-                                                     "export"))
+        return self.runtime.model is not None
+
+    @property
+    def tuner(self) -> FineTuner:
+        """The fine-tuning of the loaded model, built on first use (per loaded model)."""
+        if self._tuner is None or self._tuner.model is not self.model:
+            self._tuner = FineTuner(self.model)
+        return self._tuner
 
     # -- inference -----------------------------------------------------------------
 
@@ -116,7 +121,7 @@ class PageSession:
         """n 28x28 images (n*784 floats, ink 1.0 on 0.0) -> {"probabilities": n*10 floats,
         "ms": time of the call, "forward": draws/gl_calls/programs/compiles of that pass}."""
         started = time.perf_counter()
-        probabilities = self.model.predict(_as_floats(images), int(n))
+        probabilities = self.model.predict(as_floats(images), int(n))
         return {"probabilities": probabilities.tolist(), "ms": _ms_since(started),
                 "forward": dict(self.model.last_forward)}
 
@@ -142,18 +147,16 @@ class PageSession:
         Returns {"losses": [...], "steps", "samples", "ms"}.
         """
         if not self.can_train():
-            raise TrainingUnavailableError(
-                "training is not available: this runtime build has no fine-tuning "
-                "(GpuModel.fit_batch)")
+            raise TrainingUnavailableError("training is not available: no model is loaded")
         self._check_idle("train")
         settings = TrainOptions.of(options)
-        model = self.model
+        tuner = self.tuner
         x, y, total = build_training_set(
-            _as_floats(images), _as_ints(labels), int(n),
-            _as_floats(replay_images) if replay_n else array("f"),
-            _as_ints(replay_labels) if replay_n else array("i"), int(replay_n),
+            as_floats(images), as_ints(labels), int(n),
+            as_floats(replay_images) if replay_n else array("f"),
+            as_ints(replay_labels) if replay_n else array("i"), int(replay_n),
             copies=settings.copies, seed=settings.seed)
-        model.configure_training(optimizer=settings.optimizer,
+        tuner.configure_training(optimizer=settings.optimizer,
                                  learning_rate=settings.learning_rate,
                                  trainable=settings.trainable, seed=settings.seed)
         batches = list(shuffled_batches(total, settings.batch_size, settings.epochs, settings.seed))
@@ -164,12 +167,12 @@ class PageSession:
             for step, batch in enumerate(batches, start=1):
                 step_started = time.perf_counter()
                 batch_x, batch_y = gather(x, y, batch)
-                loss = float(model.fit_batch(batch_x, batch_y, len(batch)))
+                loss = float(tuner.fit_batch(batch_x, batch_y, len(batch)))
                 if not math.isfinite(loss):
                     raise FloatingPointError(f"fit: the loss became {loss} at step {step}; "
                                              "reset the model and train with a lower rate")
                 losses.append(loss)
-                gpu_step = dict(getattr(model, "last_step", {}) or {})
+                gpu_step = dict(tuner.last_step)
                 self.last_step = {**gpu_step, "fit_batch_ms": gpu_step.get("ms"),
                                   "ms": _ms_since(step_started)}
                 if on_progress is not None:
@@ -184,12 +187,12 @@ class PageSession:
     def reset(self) -> None:
         """Weights and optimizer state back to the loaded values."""
         self._check_idle("reset the model")
-        self.model.reset()
+        self.tuner.reset()
 
     def export(self) -> dict:
         """{"model_json": text, "shards": {name: bytes}}: the TF.js layers files, fine-tuned."""
         self._check_idle("export the model")
-        model_json, shards = self.model.export()
+        model_json, shards = self.tuner.export()
         return {"model_json": model_json, "shards": {name: bytes(data)
                                                      for name, data in shards.items()}}
 
@@ -294,46 +297,6 @@ def gather(x: array, y: array, batch: list[int]) -> tuple[array, array]:
     for index in batch:
         batch_x.extend(x[index * IMAGE_FLOATS:(index + 1) * IMAGE_FLOATS])
     return batch_x, array("i", (y[index] for index in batch))
-
-
-# -- JS values at the edge ------------------------------------------------------------
-
-def _to_py(value):
-    """A JS object/array as a Python dict/list (one level); Python values pass through."""
-    to_py = getattr(value, "to_py", None)
-    return to_py(depth=1) if to_py is not None else value
-
-
-def _as_bytes(value) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    to_bytes = getattr(value, "to_bytes", None)
-    if to_bytes is not None and not isinstance(value, (memoryview, array, bytearray)):
-        return to_bytes()  # a JS Uint8Array / ArrayBuffer: one bulk copy
-    return bytes(value)
-
-
-def _as_floats(value) -> array:
-    """array('f') of a float32 buffer, a list, or a JS Float32Array."""
-    if isinstance(value, array) and value.typecode == "f":
-        return value
-    if isinstance(value, (list, tuple)):
-        return array("f", value)
-    out = array("f")
-    out.frombytes(_as_bytes(value) if not isinstance(value, memoryview) else value.cast("B"))
-    return out
-
-
-def _as_ints(value) -> array:
-    """array('i') of a list, an int array, or a JS Int32Array / Uint8Array."""
-    if isinstance(value, array) and value.typecode == "i":
-        return value
-    to_py = getattr(value, "to_py", None)
-    if to_py is not None and not isinstance(value, (memoryview, array)):
-        value = to_py()  # typed array -> memoryview with its element format
-    if isinstance(value, memoryview):
-        return array("i", value.tolist())
-    return array("i", (int(v) for v in value))
 
 
 def _ms_since(started: float) -> float:

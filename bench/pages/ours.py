@@ -12,9 +12,11 @@ import json
 
 from webgl_backend.context import create_webgl2_context
 from webgl_backend.runtime import GpuModel, Runtime
+from webgl_backend.training import FineTuner
 
 _GL = create_webgl2_context()
 _RUNTIME = Runtime(_GL)
+_TUNER: FineTuner | None = None
 
 
 def _model() -> GpuModel:
@@ -52,18 +54,20 @@ def ours_renderer() -> str:
 
 async def ours_train_load(url: str, learning_rate: float) -> None:
     """Fetch and upload the model at `url` (no forward warm-up), plain SGD at this rate."""
+    global _TUNER
     model = await _RUNTIME.load_model_url(url, warm_up=False)
-    model.configure_training(optimizer="sgd", learning_rate=learning_rate)
+    _TUNER = FineTuner(model)
+    _TUNER.configure_training(optimizer="sgd", learning_rate=learning_rate)
 
 
 def ours_train_step(images, labels, n: int) -> float:
     """One SGD step: images a JS Float32Array of n*784, labels a JS Int32Array; the loss."""
-    return _model().fit_batch(images, labels, n)
+    return _TUNER.fit_batch(images, labels, n)
 
 
 def ours_last_step() -> str:
     """{draws, gl_calls, ms, compiles} of the last training step, as JSON."""
-    return json.dumps(_model().last_step)
+    return json.dumps(_TUNER.last_step)
 
 
 def ours_dispose() -> None:

@@ -2,7 +2,7 @@
 
 A small seeded CNN (conv, pool, flatten, two dense layers) is exported by model_export,
 loaded by the page runtime, fine-tuned there for a few dozen Adam steps
-(`GpuModel.fit`), and exported by the page (`GpuModel.export()`, webgl_backend's writer).
+(`FineTuner.fit`), and exported by the page (`FineTuner.export()`, webgl_backend's writer).
 That folder is written under `.cache/test-exports/finetuned/` (git ignores `.cache/`),
 served by the static server, and loaded unchanged by TF.js 4.22 `tf.loadLayersModel` on
 its CPU backend (exact float32). Its predictions must equal the page's: argmax identical,
@@ -70,14 +70,16 @@ def finetuned(pyodide_page, static_server, repo_root):
     result = pyodide_page.run(
         "from array import array as _array\n"
         "from webgl_backend.runtime import Runtime\n"
+        "from webgl_backend.training import FineTuner\n"
         "_runtime = Runtime(CTX)\n"
         f"TUNED = await _runtime.load_model_url({base_url})\n"
+        "TUNED_TUNER = FineTuner(TUNED)\n"
         f"_before = TUNED.predict(INPUTS['test'], {TEST_IMAGES})\n"
-        "TUNED.configure_training(optimizer='adam', learning_rate=0.01)\n"
-        f"_history = TUNED.fit(INPUTS['x'], [int(v) for v in INPUTS['labels']], {TRAIN_IMAGES},\n"
+        "TUNED_TUNER.configure_training(optimizer='adam', learning_rate=0.01)\n"
+        f"_history = TUNED_TUNER.fit(INPUTS['x'], [int(v) for v in INPUTS['labels']], {TRAIN_IMAGES},\n"
         "                     epochs=3, batch_size=32, shuffle_seed=2)\n"
         f"_after = TUNED.predict(INPUTS['test'], {TEST_IMAGES})\n"
-        "_text, _shards = TUNED.export()\n"
+        "_text, _shards = TUNED_TUNER.export()\n"
         "TUNED.dispose()\n"
         "{'before': _before, 'after': _after, 'history': _history, 'json': _text,\n"
         " 'shards': {k: _array('f', v) for k, v in _shards.items()}}",

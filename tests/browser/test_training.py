@@ -37,10 +37,12 @@ def _url(static_server, folder: Path) -> str:
 def _load(pyodide_page, static_server, folder: Path, name: str) -> None:
     pyodide_page.run(
         "from webgl_backend.runtime import Runtime\n"
+        "from webgl_backend.training import FineTuner\n"
         "if 'TRAIN_RUNTIME' not in globals():\n"
         "    TRAIN_RUNTIME = Runtime(CTX)\n"
         f"{name} = await TRAIN_RUNTIME.load_model_url("
         f"{json.dumps(_url(static_server, folder))})\n"
+        f"{name}_TUNER = FineTuner({name})\n"
     )
 
 
@@ -55,7 +57,7 @@ def _page_weights(pyodide_page, name: str) -> tuple[dict, dict]:
     """Export in the page; returns (model.json dict, {shard name: bytes})."""
     result = pyodide_page.run(
         "from array import array as _array\n"
-        f"_text, _shards = {name}.export()\n"
+        f"_text, _shards = {name}_TUNER.export()\n"
         "{'json': _text, 'shards': {k: _array('f', v) for k, v in _shards.items()}}"
     )
     return json.loads(result["json"]), {k: v.tobytes() for k, v in result["shards"].items()}
@@ -84,9 +86,9 @@ def test_one_cnn_step_matches_numpy(pyodide_page, static_server, cnn_folder, opt
 
     _load(pyodide_page, static_server, cnn_folder, "CNN_STEP")
     result = pyodide_page.run(
-        f"CNN_STEP.configure_training(optimizer={optimizer!r}, learning_rate={learning_rate})\n"
-        "_loss = CNN_STEP.fit_batch(INPUTS['x'], [int(v) for v in INPUTS['labels']], 16)\n"
-        "{'loss': _loss, 'step': CNN_STEP.last_step}",
+        f"CNN_STEP_TUNER.configure_training(optimizer={optimizer!r}, learning_rate={learning_rate})\n"
+        "_loss = CNN_STEP_TUNER.fit_batch(INPUTS['x'], [int(v) for v in INPUTS['labels']], 16)\n"
+        "{'loss': _loss, 'step': CNN_STEP_TUNER.last_step}",
         x=x, labels=labels.astype(np.float32),
     )
     assert abs(result["loss"] - loss) <= 1e-4 * max(1.0, abs(loss)), (result["loss"], loss)
@@ -123,21 +125,21 @@ def test_1000_steps_grow_no_textures_and_reset_restores_the_loaded_weights(
     counts = pyodide_page.run(
         "_labels = [1, 7, 2, 9]\n"
         "_before = TINY.predict(INPUTS['x'], 4)\n"
-        "TINY.configure_training(optimizer='adam', learning_rate=0.01, l2=0.001)\n"
-        "TINY.fit_batch(INPUTS['x'], _labels, 4)\n"
+        "TINY_TUNER.configure_training(optimizer='adam', learning_rate=0.01, l2=0.001)\n"
+        "TINY_TUNER.fit_batch(INPUTS['x'], _labels, 4)\n"
         "TINY.predict(INPUTS['x'], 4)\n"
         "_first = CTX.live_textures\n"
-        "_losses = [TINY.fit_batch(INPUTS['x'], _labels, 4) for _ in range(1000)]\n"
+        "_losses = [TINY_TUNER.fit_batch(INPUTS['x'], _labels, 4) for _ in range(1000)]\n"
         "_trained = TINY.predict(INPUTS['x'], 4)\n"
         "_after = CTX.live_textures\n"
-        "TINY.reset()\n"
+        "TINY_TUNER.reset()\n"
         "_reset = TINY.predict(INPUTS['x'], 4)\n"
-        "TINY.configure_training(optimizer='momentum', learning_rate=0.01, trainable=1)\n"
-        "TINY.fit_batch(INPUTS['x'], _labels, 4)\n"
+        "TINY_TUNER.configure_training(optimizer='momentum', learning_rate=0.01, trainable=1)\n"
+        "TINY_TUNER.fit_batch(INPUTS['x'], _labels, 4)\n"
         "_reconfigured = CTX.live_textures\n"
         "{'first': _first, 'after': _after, 'reconfigured': _reconfigured,\n"
         " 'losses': [_losses[0], _losses[-1]], 'before': _before, 'trained': _trained,\n"
-        " 'reset': _reset, 'step': TINY.last_step}",
+        " 'reset': _reset, 'step': TINY_TUNER.last_step}",
         x=images,
     )
     assert counts["after"] == counts["first"], counts
@@ -157,12 +159,12 @@ def test_training_errors_say_what_is_wrong(pyodide_page, static_server, tiny_fol
     messages = pyodide_page.run(
         "_messages = []\n"
         "_calls = [\n"
-        "    lambda: TINY_ERRORS.configure_training(optimizer='rmsprop'),\n"
-        "    lambda: TINY_ERRORS.configure_training(trainable=3),\n"
-        "    lambda: TINY_ERRORS.configure_training(learning_rate=0),\n"
-        "    lambda: TINY_ERRORS.fit_batch([0.0] * 784, [1, 2], 1),\n"
-        "    lambda: TINY_ERRORS.fit_batch([0.0] * 784, [10], 1),\n"
-        "    lambda: TINY_ERRORS.fit_batch([0.0] * 700, [1], 1),\n"
+        "    lambda: TINY_ERRORS_TUNER.configure_training(optimizer='rmsprop'),\n"
+        "    lambda: TINY_ERRORS_TUNER.configure_training(trainable=3),\n"
+        "    lambda: TINY_ERRORS_TUNER.configure_training(learning_rate=0),\n"
+        "    lambda: TINY_ERRORS_TUNER.fit_batch([0.0] * 784, [1, 2], 1),\n"
+        "    lambda: TINY_ERRORS_TUNER.fit_batch([0.0] * 784, [10], 1),\n"
+        "    lambda: TINY_ERRORS_TUNER.fit_batch([0.0] * 700, [1], 1),\n"
         "]\n"
         "for _call in _calls:\n"
         "    try:\n"
@@ -212,7 +214,7 @@ def test_fine_tuning_learns_nines_with_replay_and_exports_what_it_predicts(
     train, test = load_split("train"), load_split("test")
     nines = np.flatnonzero(train.y == 9)[:NINES]
     replay = np.flatnonzero(train.y != 9)[20000:20000 + REPLAY_IMAGES]
-    # The person's samples count twice (DESIGN.md: their samples plus copies, and replay).
+    # The person's samples count twice (their samples plus copies, as the page does, and replay).
     samples = np.concatenate([np.repeat(nines, 2), replay])
     # Every unseen 9 of the test set and the first 2,000 test images of 0-8.
     keep = np.concatenate([np.flatnonzero(test.y == 9), np.flatnonzero(test.y != 9)[:2000]])
@@ -223,16 +225,16 @@ def test_fine_tuning_learns_nines_with_replay_and_exports_what_it_predicts(
         "import time\n"
         "_n_test = len(INPUTS['test_labels'])\n"
         "_before = LEARNER.predict(INPUTS['test'], _n_test)\n"
-        "LEARNER.configure_training(optimizer='adam', learning_rate=0.001)\n"
+        "LEARNER_TUNER.configure_training(optimizer='adam', learning_rate=0.001)\n"
         "_progress = []\n"
         "_start = time.perf_counter()\n"
-        f"_history = LEARNER.fit(INPUTS['x'], [int(v) for v in INPUTS['labels']], {len(samples)},\n"
+        f"_history = LEARNER_TUNER.fit(INPUTS['x'], [int(v) for v in INPUTS['labels']], {len(samples)},\n"
         "                       epochs=4, batch_size=32, shuffle_seed=1,\n"
         "                       on_progress=lambda s, t, l: _progress.append((s, t)))\n"
         "_fit_ms = 1000 * (time.perf_counter() - _start)\n"
         "_after = LEARNER.predict(INPUTS['test'], _n_test)\n"
         "{'before': _before, 'after': _after, 'history': _history, 'progress': _progress,\n"
-        " 'fit_ms': _fit_ms, 'step': LEARNER.last_step}",
+        " 'fit_ms': _fit_ms, 'step': LEARNER_TUNER.last_step}",
         x=train.x[samples], labels=train.y[samples].astype(np.float32),
         test=test_x, test_labels=test_y.astype(np.float32),
     )

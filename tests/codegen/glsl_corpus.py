@@ -277,6 +277,7 @@ def plan_corpus() -> dict[str, str]:
     """label -> text of each draw, the GL method sequence and counters of each plan."""
     from webgl_backend.fake_gl import FakeGL
     from webgl_backend.runtime import Runtime
+    from webgl_backend.training import FineTuner
 
     corpus = {}
     for name, files in _model_files().items():
@@ -295,16 +296,17 @@ def plan_corpus() -> dict[str, str]:
                                      ("adam", 1)):
             gl = FakeGL()
             model = Runtime(gl).load_model(*files)
-            model.configure_training(optimizer, 0.01, trainable, l2=0.001)
+            tuner = FineTuner(model)
+            tuner.configure_training(optimizer, 0.01, trainable, l2=0.001)
             n = 8
             images = array("f", [(i % 13) / 13.0 for i in range(n * _per_image(model))])
             labels = [i % 10 for i in range(n)]
             recorder = _DrawRecorder(gl)
-            model.fit_batch(images, labels, n)
+            tuner.fit_batch(images, labels, n)
             recorder.take()
-            model.fit_batch(images, labels, n)
+            tuner.fit_batch(images, labels, n)
             corpus.update(_plan_entries(f"plan {name} fit {optimizer} trainable={trainable}",
-                                        recorder.take(), model.last_step))
+                                        recorder.take(), tuner.last_step))
     return corpus
 
 

@@ -309,9 +309,9 @@ def test_adam_alpha_folds_the_bias_correction_like_keras():
      r"relu_backward: y \(3, 2\) and dy \(2, 3\) must have the same shape"),
     (lambda: activation_backward("softmax", (2, 3), (2, 3)),
      r"no standalone gradient program for 'softmax'"),
-    (lambda: activation_backward("leaky_relu", (2, 3), (2, 3), alpha=0.0),
-     r"leaky_relu_backward: alpha must be > 0 \(the sign of y tells the branch\), "
-     r"got alpha=0.0"),
+    (lambda: activation_backward("leaky_relu", (2, 3), (2, 3), alpha=-0.1),
+     r"Invalid value for argument `alpha` of leaky_relu_backward\. Expected a value >= 0\. "
+     r"Received alpha=-0.1"),
     (lambda: softmax_cross_entropy_backward((5, 10), (4,)),
      r"softmax_cross_entropy_backward: labels must have shape \(5,\) to match logits "
      r"\(5, 10\), got \(4,\)"),
@@ -321,7 +321,7 @@ def test_adam_alpha_folds_the_bias_correction_like_keras():
 ], ids=["dense-dx-units", "dense-dx-kernel-3d", "dense-dx-x_shape", "dense-dx-relu-no-y",
         "dense-dk-rows", "dense-dk-x-1d", "dense-dk-y-shape", "conv-db-y-shape", "dense-db-1d",
         "conv-dx-dy", "conv-dx-cin", "conv-dk-3d", "conv-dk-size-0", "conv-db-2d", "maxpool-dy",
-        "avgpool-x-3d", "act-shapes", "act-softmax", "act-leaky-alpha-0", "loss-labels",
+        "avgpool-x-3d", "act-shapes", "act-softmax", "act-leaky-alpha-negative", "loss-labels",
         "loss-logits-3d", "sgd-empty"])
 def test_backward_shape_errors_say_what_and_expected_vs_got(call, match):
     with pytest.raises(ShapeError, match=match):

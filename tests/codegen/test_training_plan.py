@@ -16,7 +16,7 @@ from webgl_backend.errors import ShapeError
 from webgl_backend.fake_gl import FakeGL
 from webgl_backend.model_format import read_model
 from webgl_backend.runtime import Runtime
-from webgl_backend.training import TrainingError
+from webgl_backend.training import FineTuner, TrainingError
 
 PIXELS = 28 * 28
 
@@ -63,14 +63,15 @@ MLP_STEPS = [
 def test_mlp_step_draws_each_pass_once_and_compiles_only_the_first_time(
         mlp_files, optimizer, trainable, draws):
     gl, model = _load(mlp_files)
-    model.configure_training(optimizer=optimizer, learning_rate=0.01, trainable=trainable)
-    loss = model.fit_batch(_images(4), _labels(4), 4)
+    tuner = FineTuner(model)
+    tuner.configure_training(optimizer=optimizer, learning_rate=0.01, trainable=trainable)
+    loss = tuner.fit_batch(_images(4), _labels(4), 4)
     assert isinstance(loss, float)
-    first = model.last_step
+    first = tuner.last_step
     assert first["draws"] == draws and first["compiles"] > 0
     draw_calls, read_calls = gl.count("drawArrays"), gl.count("readPixels")
-    model.fit_batch(_images(4), _labels(4), 4)
-    second = model.last_step
+    tuner.fit_batch(_images(4), _labels(4), 4)
+    second = tuner.last_step
     assert second["draws"] == draws and second["compiles"] == 0
     assert gl.count("drawArrays") - draw_calls == draws
     assert gl.count("readPixels") - read_calls == 1, "a step reads back only the loss"
@@ -80,9 +81,10 @@ def test_mlp_step_draws_each_pass_once_and_compiles_only_the_first_time(
 
 def test_cnn_step_routes_the_gradient_through_pool_and_flatten_view(cnn_files):
     _, model = _load(cnn_files)
-    model.configure_training(optimizer="sgd", learning_rate=0.1)
-    model.fit_batch(_images(2), _labels(2), 2)
-    names = [draw.compiled.program.name for draw in model._trainer._plans[2].draws]
+    tuner = FineTuner(model)
+    tuner.configure_training(optimizer="sgd", learning_rate=0.1)
+    tuner.fit_batch(_images(2), _labels(2), 2)
+    names = [draw.compiled.program.name for draw in tuner._plans[2].draws]
     assert names == [
         "conv2d_forward", "max_pool2d_forward", "dense_forward",       # forward, no softmax
         "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
@@ -93,29 +95,30 @@ def test_cnn_step_routes_the_gradient_through_pool_and_flatten_view(cnn_files):
         "conv2d_backward_kernel", "conv2d_backward_bias",                # first layer: no dx
         "sgd_update", "sgd_update", "sgd_update", "sgd_update",
     ]
-    assert model.last_step["draws"] == 17
+    assert tuner.last_step["draws"] == 17
     # The logits program is the Dense without its softmax.
-    logits = model._trainer._plans[2].draws[2].compiled.program
+    logits = tuner._plans[2].draws[2].compiled.program
     assert logits.output_shape == (2, 10) and "row_exp_sum" not in logits.source
 
 
 def test_no_pass_reads_the_texture_it_writes_and_swaps_keep_textures_flat(mlp_files):
     _, model = _load(mlp_files)
-    model.configure_training(optimizer="adam", learning_rate=0.01)
-    model.fit_batch(_images(4), _labels(4), 4)
+    tuner = FineTuner(model)
+    tuner.configure_training(optimizer="adam", learning_rate=0.01)
+    tuner.fit_batch(_images(4), _labels(4), 4)
     context = model.context
     live = context.live_textures
-    kernel = next(op for op in model._ops if op.weights).weights[0]
+    kernel = next(op for op in model.ops if op.weights).weights[0]
     before = kernel.texture
     for _ in range(3):
-        plan = model._trainer._plans[4]
+        plan = tuner._plans[4]
         for draw in plan.draws:
             read = {id(t.texture) for t in draw.inputs}
             assert id(draw.output.texture) not in read, f"{draw.label} reads its own output"
-        model.fit_batch(_images(4), _labels(4), 4)
+        tuner.fit_batch(_images(4), _labels(4), 4)
     assert kernel.texture is not before  # three swaps: the twin holds the weights
     assert context.live_textures == live
-    model.fit_batch(_images(4), _labels(4), 4)
+    tuner.fit_batch(_images(4), _labels(4), 4)
     # Four steps since `before`: the twin pair swapped back to the first texture.
     assert kernel.texture is before
     # predict sees the trained weights through the same tensor objects, no new textures.
@@ -126,10 +129,11 @@ def test_no_pass_reads_the_texture_it_writes_and_swaps_keep_textures_flat(mlp_fi
 
 def test_reset_uploads_the_loaded_weights_and_export_writes_them(mlp_files):
     _, model = _load(mlp_files)
-    model.configure_training(optimizer="sgd", learning_rate=0.1)
-    model.fit_batch(_images(4), _labels(4), 4)
-    model.reset()
-    model_json, shards = model.export()
+    tuner = FineTuner(model)
+    tuner.configure_training(optimizer="sgd", learning_rate=0.1)
+    tuner.fit_batch(_images(4), _labels(4), 4)
+    tuner.reset()
+    model_json, shards = tuner.export()
     exported = read_model(model_json, shards)
     loaded = read_model(*mlp_files)
     for got, expected in zip(exported.layers, loaded.layers):
@@ -141,25 +145,28 @@ def test_reset_uploads_the_loaded_weights_and_export_writes_them(mlp_files):
 
 def test_fit_reports_progress_with_full_batches(mlp_files):
     _, model = _load(mlp_files)
-    model.configure_training(optimizer="sgd", learning_rate=0.1)
+    tuner = FineTuner(model)
+    tuner.configure_training(optimizer="sgd", learning_rate=0.1)
     progress = []
-    history = model.fit(_images(10), _labels(10), 10, epochs=2, batch_size=4,
+    history = tuner.fit(_images(10), _labels(10), 10, epochs=2, batch_size=4,
                         on_progress=lambda step, total, loss: progress.append((step, total)))
     assert len(history) == 2 * 3                       # ceil(10 / 4) steps per epoch
     assert progress == [(step, 6) for step in range(1, 7)]
-    assert list(model._trainer._plans) == [4]          # the last batch is topped up: one plan
+    assert list(tuner._plans) == [4]          # the last batch is topped up: one plan
 
 
 def test_reconfiguring_frees_the_old_state(mlp_files):
     _, fresh = _load(mlp_files)
-    fresh.configure_training(optimizer="sgd", trainable=1)
-    fresh.fit_batch(_images(4), _labels(4), 4)
+    fresh_tuner = FineTuner(fresh)
+    fresh_tuner.configure_training(optimizer="sgd", trainable=1)
+    fresh_tuner.fit_batch(_images(4), _labels(4), 4)
     _, model = _load(mlp_files)
-    model.configure_training(optimizer="adam")
-    model.fit_batch(_images(4), _labels(4), 4)
+    tuner = FineTuner(model)
+    tuner.configure_training(optimizer="adam")
+    tuner.fit_batch(_images(4), _labels(4), 4)
     adam = model.context.live_textures
-    model.configure_training(optimizer="sgd", trainable=1)
-    model.fit_batch(_images(4), _labels(4), 4)
+    tuner.configure_training(optimizer="sgd", trainable=1)
+    tuner.fit_batch(_images(4), _labels(4), 4)
     assert model.context.live_textures == fresh.context.live_textures < adam
     model.dispose()
     assert model.context.live_textures == 0
@@ -181,9 +188,10 @@ def test_reconfiguring_frees_the_old_state(mlp_files):
         "trainable-bool", "lr-negative", "lr-0", "l2-negative"])
 def test_configure_training_errors_say_what_is_wrong(mlp_files, kwargs, match):
     _, model = _load(mlp_files)
+    tuner = FineTuner(model)
     live = model.context.live_textures
     with pytest.raises(TrainingError, match=match):
-        model.configure_training(**kwargs)
+        tuner.configure_training(**kwargs)
     assert model.context.live_textures == live, "a refused configuration allocates nothing"
 
 
@@ -196,21 +204,24 @@ def test_configure_training_errors_say_what_is_wrong(mlp_files, kwargs, match):
 ], ids=["labels-count", "label-range", "image-size", "n-0"])
 def test_fit_batch_errors_say_what_is_wrong(mlp_files, args, match):
     _, model = _load(mlp_files)
+    tuner = FineTuner(model)
     with pytest.raises(ShapeError, match=match):
-        model.fit_batch(*args)
+        tuner.fit_batch(*args)
 
 
 def test_fit_argument_errors(mlp_files):
     _, model = _load(mlp_files)
+    tuner = FineTuner(model)
     with pytest.raises(TrainingError, match=r"fit: epochs must be a positive int, got 0"):
-        model.fit(_images(2), _labels(2), 2, epochs=0)
+        tuner.fit(_images(2), _labels(2), 2, epochs=0)
     with pytest.raises(ShapeError, match=r"fit: expected 2 images \(1568 floats\) and 2 labels, "
                                          r"got 1568 floats and 3 labels"):
-        model.fit(_images(2), _labels(3), 2)
+        tuner.fit(_images(2), _labels(3), 2)
 
 
 def test_a_model_without_a_final_softmax_cannot_be_fine_tuned():
     files = build_files(Sequential([Flatten(), Dense(10)], (28, 28, 1), seed=0))
     _, model = _load(files)
+    tuner = FineTuner(model)
     with pytest.raises(TrainingError, match=r"the model must end in a softmax"):
-        model.configure_training()
+        tuner.configure_training()

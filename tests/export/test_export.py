@@ -248,11 +248,18 @@ def test_refuses_float16_overflow(tmp_path):
         export_model(model, tmp_path / "m", quantize="float16")
 
 
-def test_refuses_an_activation_tfjs_cannot_load(tmp_path):
-    model = Sequential([Flatten(), Dense(10, activation="leaky_relu")], input_shape=(4, 4, 1))
-    with pytest.raises(ExportError, match=r"cannot be written in the TF\.js layers format: "
-                       r"model\.json: layers\[1\] 'dense': unknown activation 'leaky_relu'"):
-        export_model(model, tmp_path / "m")
+def test_leaky_relu_activation_is_written_as_a_leaky_relu_layer_tfjs_can_load(tmp_path):
+    """tfjs-layers has no "leaky_relu" activation string: Dense(activation="leaky_relu")
+    trains in numpy, so export writes Dense(linear) + LeakyReLU(0.3), the same function."""
+    model = Sequential([Flatten(), Dense(10, activation="leaky_relu"),
+                        Dense(3, activation="softmax")], input_shape=(4, 4, 1), seed=0)
+    folder = export_model(model, tmp_path / "m")
+    layers = json.loads((folder / "model.json").read_text())["modelTopology"]["config"]["layers"]
+    assert [(layer["class_name"], layer["config"].get("activation")) for layer in layers] == [
+        ("Flatten", None), ("Dense", "linear"), ("LeakyReLU", None), ("Dense", "softmax")]
+    assert layers[2]["config"]["alpha"] == 0.3
+    x = np.random.default_rng(0).standard_normal((5, 4, 4, 1)).astype(np.float32)
+    np.testing.assert_allclose(load_exported(folder).predict(x), model.predict(x), atol=1e-6)
 
 
 @pytest.mark.parametrize("size", [0, -4, 2.5, True], ids=["zero", "negative", "float", "bool"])

@@ -75,12 +75,14 @@ def test_one_sgd_step_matches_numpy(name, pyodide_page, static_server):
     result = pyodide_page.run(
         "from array import array as _array\n"
         "from webgl_backend.runtime import Runtime\n"
+        "from webgl_backend.training import FineTuner\n"
         "if 'RUNTIME' not in globals():\n"
         "    RUNTIME = Runtime(CTX)\n"
         f"_model = await RUNTIME.load_model_url({json.dumps(url)})\n"
-        "_model.configure_training(optimizer='sgd', learning_rate=0.5)\n"
-        "_loss = _model.fit_batch(INPUTS['x'], [int(v) for v in INPUTS['labels']], 12)\n"
-        "_text, _shards = _model.export()\n"
+        "_tuner = FineTuner(_model)\n"
+        "_tuner.configure_training(optimizer='sgd', learning_rate=0.5)\n"
+        "_loss = _tuner.fit_batch(INPUTS['x'], [int(v) for v in INPUTS['labels']], 12)\n"
+        "_text, _shards = _tuner.export()\n"
         "{'loss': _loss, 'json': _text, 'shards': {k: _array('f', v) for k, v in "
         "_shards.items()}}",
         x=x, labels=labels.astype(np.float32),

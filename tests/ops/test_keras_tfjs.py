@@ -74,14 +74,16 @@ def test_tfjs_loads_our_export_of_every_new_layer(page, static_server, blank_pag
 _FINE_TUNE = """
 from array import array as _array
 from webgl_backend.runtime import Runtime
+from webgl_backend.training import FineTuner
 _runtime = Runtime(CTX)
 TUNED = await _runtime.load_model_url(BASE_URL)
+_tuner = FineTuner(TUNED)
 _before = TUNED.predict(INPUTS['test'], N_TEST)
-TUNED.configure_training(optimizer='adam', learning_rate=0.002)
-_history = TUNED.fit(INPUTS['x'], [int(v) for v in INPUTS['labels']], N_TRAIN, epochs=3,
-                     batch_size=32, shuffle_seed=1)
+_tuner.configure_training(optimizer='adam', learning_rate=0.002)
+_history = _tuner.fit(INPUTS['x'], [int(v) for v in INPUTS['labels']], N_TRAIN, epochs=3,
+                      batch_size=32, shuffle_seed=1)
 _after = TUNED.predict(INPUTS['test'], N_TEST)
-_text, _shards = TUNED.export()
+_text, _shards = _tuner.export()
 TUNED.dispose()
 {'before': _before, 'after': _after, 'history': _history, 'json': _text,
  'shards': {k: _array('f', v) for k, v in _shards.items()}}

@@ -26,10 +26,10 @@ activations NHWC, Flatten in NHWC order.
 
 Modules, in the order a file flows through them: `json_text` (bytes -> dict; sizes in
 `limits`), `document` (top-level fields), `graph` (the topology wrappers, a Functional graph
-reduced to its chain), `topology` (layers, shapes chained; each class's config read in
-`layer_configs` and `keras_layer_configs`, listed together in `layer_classes`), `manifest` (weight entries matched to the topology),
-`quantization` (stored dtypes), `shards` (bytes -> checked values), `reader` (`read_model`),
-`folder` (`read_model_dir`); the results are `artifacts`. Small shared checks: `checks`.
+reduced to its chain), `topology` (layers, shapes chained; each class's config is read by
+its entry of the layer table, `webgl_backend.layers`), `manifest` (weight entries matched
+to the topology), `quantization` (stored dtypes), `shards` (bytes -> checked values),
+`reader` (`read_model`), `folder` (`read_model_dir`); the results are `artifacts`.
 """
 
 from webgl_backend.model_format.artifacts import LayerSpec, ModelArtifacts, WeightEntry
@@ -41,12 +41,8 @@ from webgl_backend.model_format.document import (
     shard_paths,
 )
 from webgl_backend.model_format.folder import read_model_dir
-from webgl_backend.model_format.layer_classes import LAYER_CLASSES
-from webgl_backend.model_format.layer_configs import (
-    ACTIVATIONS,
-    LEAKY_RELU_DEFAULT_ALPHA,
-    PADDINGS,
-)
+from webgl_backend.layers.configs import ACTIVATIONS, LEAKY_RELU_DEFAULT_ALPHA, PADDINGS
+from webgl_backend.layers.table import LAYER_CLASSES
 from webgl_backend.model_format.limits import (
     MAX_ACTIVATION_FLOATS,
     MAX_INPUT_RANK,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from webgl_backend.errors import ModelFormatError
 from webgl_backend.model_format.artifacts import WeightEntry
-from webgl_backend.model_format.checks import check_fields
+from webgl_backend.json_values import check_fields
 from webgl_backend.model_format.json_text import load_json
 from webgl_backend.model_format.manifest import match_manifest, parse_manifest
 from webgl_backend.model_format.topology import LayerPlan, plan_topology

@@ -6,7 +6,7 @@ import os
 
 from webgl_backend.errors import ModelFormatError
 from webgl_backend.model_format.artifacts import ModelArtifacts
-from webgl_backend.model_format.checks import product
+from webgl_backend.json_values import product
 from webgl_backend.model_format.document import plan_model
 from webgl_backend.model_format.json_text import load_json
 from webgl_backend.model_format.limits import MAX_MODEL_JSON_BYTES
@@ -19,12 +19,10 @@ def read_model_dir(path) -> ModelArtifacts:
     json_path = os.path.join(folder, "model.json")
     if not os.path.isfile(json_path):
         raise ModelFormatError(f"{json_path}: missing (an exported model folder holds model.json "
-                               "and "
-                               "its group*-shard*.bin files)")
+                               "and its group*-shard*.bin files)")
     if os.path.getsize(json_path) > MAX_MODEL_JSON_BYTES:
         raise ModelFormatError(f"{json_path}: {os.path.getsize(json_path)} bytes, over the limit "
-                               "of "
-                               f"{MAX_MODEL_JSON_BYTES}")
+                               f"of {MAX_MODEL_JSON_BYTES}")
     with open(json_path, "rb") as handle:
         model_json = load_json(handle.read())
     plan = plan_model(model_json)

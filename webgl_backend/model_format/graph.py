@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from webgl_backend.errors import ModelFormatError
-from webgl_backend.model_format.checks import as_json, check_fields
+from webgl_backend.json_values import as_json, check_fields
 
 WRAPPER_OPTIONAL = ("keras_version", "backend")
 CONVERTER_REQUIRED = ("model_config",)

@@ -6,7 +6,7 @@ import re
 
 from webgl_backend.errors import ModelFormatError
 from webgl_backend.model_format.artifacts import WeightEntry
-from webgl_backend.model_format.checks import check_fields, is_int, product
+from webgl_backend.json_values import check_fields, is_int, product
 from webgl_backend.model_format.limits import (
     MAX_NAME_LENGTH,
     MAX_SHARDS,

@@ -8,7 +8,7 @@ import sys
 
 from webgl_backend.errors import ModelFormatError
 from webgl_backend.model_format.artifacts import WeightEntry
-from webgl_backend.model_format.checks import check_fields, is_number
+from webgl_backend.json_values import check_fields, is_number
 
 QUANTIZATION_BYTES = {"float16": 2, "uint8": 1}
 
@@ -25,12 +25,10 @@ def parse_quantization(where: str, quantization) -> dict:
                       ("original_dtype",))
         if not is_number(quantization["min"]):
             raise ModelFormatError(f"model.json: {where}: quantization min must be a finite "
-                                   "number, "
-                                   f"got {quantization['min']!r}")
+                                   f"number, got {quantization['min']!r}")
         if not is_number(quantization["scale"]) or quantization["scale"] <= 0:
             raise ModelFormatError(f"model.json: {where}: quantization scale must be a positive "
-                                   "finite "
-                                   f"number, got {quantization['scale']!r}")
+                                   f"finite number, got {quantization['scale']!r}")
     else:
         raise ModelFormatError(f"model.json: {where}: quantization dtype {kind!r} is not supported "
                                "(expected 'float16' or 'uint8')")

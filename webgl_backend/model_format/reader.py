@@ -5,7 +5,7 @@ from __future__ import annotations
 import array
 
 from webgl_backend.model_format.artifacts import LayerSpec, ModelArtifacts
-from webgl_backend.model_format.checks import product
+from webgl_backend.json_values import product
 from webgl_backend.model_format.document import plan_model
 from webgl_backend.model_format.json_text import load_json
 from webgl_backend.model_format.quantization import bytes_per_value

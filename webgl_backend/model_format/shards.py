@@ -8,7 +8,7 @@ import sys
 
 from webgl_backend.errors import ModelFormatError
 from webgl_backend.model_format.artifacts import WeightEntry
-from webgl_backend.model_format.checks import product
+from webgl_backend.json_values import product
 from webgl_backend.model_format.quantization import (
     bytes_per_value,
     decode_float16,

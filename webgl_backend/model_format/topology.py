@@ -10,15 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from webgl_backend.errors import ModelFormatError
-from webgl_backend.model_format.checks import as_json, check_fields, format_shape, is_int, product
+from webgl_backend.json_values import as_json, check_fields, format_shape, is_int, product
+from webgl_backend.layers.configs import IGNORED_KEYS, INPUT_SHAPE_KEYS, PARAMETER_KEYS
+from webgl_backend.layers.keras_configs import BATCH_NORM_IGNORED
+from webgl_backend.layers.table import LAYER_CLASSES, LAYERS
 from webgl_backend.model_format.graph import WRAPPER_OPTIONAL, layer_chain
-from webgl_backend.model_format.layer_classes import (
-    CLASS_KEYS,
-    CONFIG_READERS,
-    LAYER_CLASSES,
-    READ_KEYS,
-)
-from webgl_backend.model_format.layer_configs import PARAMETER_KEYS
 from webgl_backend.model_format.limits import (
     MAX_ACTIVATION_FLOATS,
     MAX_INPUT_RANK,
@@ -116,16 +112,17 @@ def plan_layer(index: int, entry, input_shape: tuple[int, ...]) -> LayerPlan:
                                "string "
                                f"of at most {MAX_NAME_LENGTH} characters, got {name!r}")
     where = f"{where} '{name}'"
+    entry = LAYERS[class_name]
+    known = entry.config_keys | IGNORED_KEYS | INPUT_SHAPE_KEYS
     for key, value in config.items():
-        if key not in CLASS_KEYS[class_name] and value not in (None, False, {}, []):
+        if key not in known and value not in (None, False, {}, []):
+            read = entry.config_keys - PARAMETER_KEYS - BATCH_NORM_IGNORED - {"batch_input_shape"}
             raise ModelFormatError(f"model.json: {where}: unknown config key '{key}' = "
                                    f"{as_json(value)} for {class_name}; it may change what the "
-                                   f"layer computes (keys read: "
-                                   f"{', '.join(sorted(READ_KEYS[class_name]))})")
+                                   f"layer computes (keys read: {', '.join(sorted(read))})")
     config = _input_config(class_name, config)
     _check_common(where, index, class_name, config, input_shape)
-    builder = CONFIG_READERS[class_name]
-    normalized, output_shape, weights = builder(where, config, input_shape)
+    normalized, output_shape, weights = entry.read_config(where, config, input_shape)
     if product(output_shape) > MAX_ACTIVATION_FLOATS:
         raise ModelFormatError(f"model.json: {where}: output shape {format_shape(output_shape)} "
                                "holds "

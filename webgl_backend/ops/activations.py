@@ -12,13 +12,16 @@ from webgl_backend.codegen import (
     build_program,
     float_literal,
     input_width,
+    tail_mask,
     texture_layout,
 )
 from webgl_backend.errors import ShapeError
+from webgl_backend.ops.softmax import softmax_forward
 
 # Keras/TF.js LeakyReLU default slope.
 DEFAULT_LEAKY_ALPHA = 0.3
 FUSABLE_ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh")
+GRADIENT_ACTIVATIONS = FUSABLE_ACTIVATIONS
 
 
 def activation_snippet(activation: str, alpha: float | None = None) -> str:
@@ -106,8 +109,6 @@ def activation_forward(activation: str, x_shape: tuple[int, ...], alpha: float |
                        widths: dict[str, int] | None = None) -> Program:
     """The standalone program for an activation name (used by Activation layers)."""
     if activation == "softmax":
-        from webgl_backend.ops.softmax import softmax_forward
-
         return softmax_forward(x_shape, max_texture_size=max_texture_size, widths=widths)
     if activation == "leaky_relu":
         return leaky_relu_forward(x_shape, DEFAULT_LEAKY_ALPHA if alpha is None else alpha,
@@ -122,6 +123,36 @@ def activation_forward(activation: str, x_shape: tuple[int, ...], alpha: float |
     return builders[activation](x_shape, max_texture_size=max_texture_size, widths=widths)
 
 
+def activation_grad_snippet(activation: str | None, alpha: float | None = None) -> str:
+    """GLSL `vec4 activation_grad(vec4 dy, vec4 y)`: dy * f'(z) from the activated y."""
+    activation = activation or "linear"
+    if activation == "linear":
+        body = "return dy;"
+    elif activation == "relu":
+        # TF's convention: gradient 0 at z == 0 (y > 0 exactly when z > 0).
+        body = "return dy * vec4(greaterThan(y, vec4(0.0)));"
+    elif activation == "leaky_relu":
+        slope = DEFAULT_LEAKY_ALPHA if alpha is None else float(alpha)
+        if slope < 0:
+            # With alpha >= 0, y > 0 exactly when z > 0, so y tells the branch; not below 0.
+            raise ShapeError(f"Invalid value for argument `alpha` of leaky_relu_backward. "
+                             f"Expected a value >= 0. Received alpha={slope!r}")
+        body = f"return mix(dy * {float_literal(slope)}, dy, greaterThan(y, vec4(0.0)));"
+    elif activation == "elu":
+        body = "return mix(dy * (y + 1.0), dy, greaterThan(y, vec4(0.0)));"
+    elif activation == "sigmoid":
+        body = "return dy * y * (1.0 - y);"
+    elif activation == "tanh":
+        body = "return dy * (1.0 - y * y);"
+    else:
+        raise ShapeError(
+            f"activation backward: {activation!r} has no fused gradient; expected one of "
+            f"{', '.join(GRADIENT_ACTIVATIONS)} (softmax is trained through "
+            "softmax_cross_entropy_backward)"
+        )
+    return f"vec4 activation_grad(vec4 dy, vec4 y) {{ {body} }}"
+
+
 # -- backward (fine-tuning) ------------------------------------------------------------
 # dx = dy * f'(y) as a standalone program, for Activation/LeakyReLU layers that could not
 # be fused into a producer (a producer's backward reads dz = dy * f'(y) itself, see
@@ -131,8 +162,6 @@ def activation_forward(activation: str, x_shape: tuple[int, ...], alpha: float |
 def _elementwise_backward(op: str, activation: str, alpha: float | None,
                           dy_shape: tuple[int, ...], y_shape: tuple[int, ...],
                           max_texture_size: int, widths: dict[str, int] | None) -> Program:
-    from webgl_backend.ops.gradients import activation_grad_snippet, tail_mask
-
     dy_shape = tuple(int(d) for d in dy_shape)
     y_shape = tuple(int(d) for d in y_shape)
     if not dy_shape or any(d < 1 for d in dy_shape):

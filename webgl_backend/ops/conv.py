@@ -20,6 +20,8 @@ from webgl_backend.codegen import (
 )
 from webgl_backend.errors import ShapeError
 from webgl_backend.ops.activations import activation_snippet
+from webgl_backend.ops.dense import bias_backward_program
+from webgl_backend.ops.gradients import dz_accessors, gradient_inputs, unpacked_dot_tail
 
 PADDINGS = ("valid", "same")
 
@@ -159,8 +161,6 @@ def conv2d_backward_input(
 ) -> Program:
     """dx (n, h, w, cin) of conv2d from dy (n, oh, ow, cout) and kernel (kh, kw, cin, cout);
     dz = dy * f'(y). `x_shape` is needed: with stride 2, oh does not determine h."""
-    from webgl_backend.ops.gradients import dz_accessors, gradient_inputs, unpacked_dot_tail
-
     x_shape = tuple(int(d) for d in x_shape)
     kernel_shape = tuple(int(d) for d in kernel_shape)
     dy_shape = tuple(int(d) for d in dy_shape)
@@ -195,8 +195,6 @@ def conv2d_backward_kernel(
 ) -> Program:
     """dkernel (kh, kw, cin, cout) = sum over n, oy, ox of x window cell * dz, from x
     (n, h, w, cin) and dy (n, oh, ow, cout); dz = dy * f'(y)."""
-    from webgl_backend.ops.gradients import dz_accessors, gradient_inputs
-
     x_shape = tuple(int(d) for d in x_shape)
     dy_shape = tuple(int(d) for d in dy_shape)
     kh, kw = _pair("conv2d_backward_kernel", "kernel_size", kernel_size)
@@ -224,8 +222,6 @@ def conv2d_backward_bias(
     widths: dict[str, int] | None = None,
 ) -> Program:
     """dbias (cout,) = dz (n, oh, ow, cout) summed over n, oh, ow; dz = dy * f'(y)."""
-    from webgl_backend.ops.dense import bias_backward_program
-
     if len(tuple(dy_shape)) != 4:
         raise ShapeError(f"conv2d_backward_bias: dy must be 4-D (n, oh, ow, cout), got "
                          f"{tuple(dy_shape)}")

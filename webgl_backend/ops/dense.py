@@ -19,6 +19,8 @@ from webgl_backend.codegen import (
 )
 from webgl_backend.errors import ShapeError
 from webgl_backend.ops.activations import activation_snippet
+from webgl_backend.ops.gradients import dz_accessors, gradient_inputs, unpacked_dot_tail
+from webgl_backend.ops.reshape import is_view
 from webgl_backend.ops.softmax import softmax_values
 
 # A fused softmax recomputes the row's logits in every fragment: fine for a few classes.
@@ -237,9 +239,6 @@ def dense_backward_input(
     `x_shape` (default (rows, k)) shapes dx like the layer's input, e.g. an NHWC tensor
     the Dense read flat; it must keep the texel order of (rows, k).
     """
-    from webgl_backend.ops.gradients import dz_accessors, gradient_inputs, unpacked_dot_tail
-    from webgl_backend.ops.reshape import is_view
-
     kernel_shape = tuple(int(d) for d in kernel_shape)
     if len(kernel_shape) != 2 or any(d < 1 for d in kernel_shape):
         raise ShapeError(f"dense_backward_input: kernel must be 2-D (k, units), got "
@@ -308,8 +307,6 @@ def dense_backward_kernel(
     so a fragment does 16 multiply-adds per 5 fetches (reading x by row took 8 fetches
     and a dynamic lane pick for the same work; this is the MLP's costliest pass).
     """
-    from webgl_backend.ops.gradients import dz_accessors, gradient_inputs
-
     x_shape, rows_x, k = _rows_and_k("dense_backward_kernel", x_shape)
     dy_shape = tuple(int(d) for d in dy_shape)
     units = dy_shape[-1] if dy_shape else 0
@@ -338,7 +335,6 @@ def bias_backward_program(op: str, dy_shape: tuple[int, ...], y_shape, activatio
                           alpha: float | None, max_texture_size: int,
                           widths: dict[str, int] | None) -> Program:
     """dbias (units,) = dz summed over every leading axis of dy (dense and conv2d)."""
-    from webgl_backend.ops.gradients import dz_accessors, gradient_inputs
 
     dy_shape = tuple(int(d) for d in dy_shape)
     dy2, rows = _dense_grad_shapes(op, dy_shape, dy_shape[-1] if dy_shape else 0)

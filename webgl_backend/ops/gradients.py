@@ -15,50 +15,9 @@ real values.
 
 from __future__ import annotations
 
-from webgl_backend.codegen import float_literal
+from webgl_backend.codegen import LANE_MASK, tail_mask
 from webgl_backend.errors import ShapeError
-from webgl_backend.ops.activations import DEFAULT_LEAKY_ALPHA
-
-GRADIENT_ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh")
-
-LANE_MASK = ("vec4 lane_mask(int first, int count) {\n"
-             "  return vec4(lessThan(ivec4(first) + ivec4(0, 1, 2, 3), ivec4(count)));\n}")
-
-
-def tail_mask(count: int) -> str:
-    """GLSL vec4 literal keeping the valid lanes of the last texel of an axis of `count`."""
-    rest = count % 4 or 4
-    return "vec4(" + ", ".join("1.0" if j < rest else "0.0" for j in range(4)) + ")"
-
-
-def activation_grad_snippet(activation: str | None, alpha: float | None = None) -> str:
-    """GLSL `vec4 activation_grad(vec4 dy, vec4 y)`: dy * f'(z) from the activated y."""
-    activation = activation or "linear"
-    if activation == "linear":
-        body = "return dy;"
-    elif activation == "relu":
-        # TF's convention: gradient 0 at z == 0 (y > 0 exactly when z > 0).
-        body = "return dy * vec4(greaterThan(y, vec4(0.0)));"
-    elif activation == "leaky_relu":
-        slope = DEFAULT_LEAKY_ALPHA if alpha is None else float(alpha)
-        if slope <= 0:
-            raise ShapeError(f"leaky_relu_backward: alpha must be > 0 (the sign of y tells the "
-                             f"branch), got alpha={slope!r}")
-        body = f"return mix(dy * {float_literal(slope)}, dy, greaterThan(y, vec4(0.0)));"
-    elif activation == "elu":
-        body = "return mix(dy * (y + 1.0), dy, greaterThan(y, vec4(0.0)));"
-    elif activation == "sigmoid":
-        body = "return dy * y * (1.0 - y);"
-    elif activation == "tanh":
-        body = "return dy * (1.0 - y * y);"
-    else:
-        raise ShapeError(
-            f"activation backward: {activation!r} has no fused gradient; expected one of "
-            f"{', '.join(GRADIENT_ACTIVATIONS)} (softmax is trained through "
-            "softmax_cross_entropy_backward)"
-        )
-    return f"vec4 activation_grad(vec4 dy, vec4 y) {{ {body} }}"
-
+from webgl_backend.ops.activations import activation_grad_snippet
 
 def gradient_inputs(op: str, dy_shape: tuple[int, ...], y_shape: tuple[int, ...] | None,
                     activation: str | None) -> dict[str, tuple[int, ...]]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from webgl_backend.codegen import (
     DEFAULT_MAX_TEXTURE_SIZE,
+    LANE_MASK,
     Program,
     build_program,
     float_literal,
     lanes,
 )
 from webgl_backend.errors import ShapeError
-from webgl_backend.ops.gradients import LANE_MASK
 
 
 def _check(op: str, logits_shape, labels_shape) -> tuple[int, int]:

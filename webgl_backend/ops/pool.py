@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from webgl_backend.codegen import (
     DEFAULT_MAX_TEXTURE_SIZE,
+    LANE_MASK,
     Program,
     build_program,
     fill_template,
 )
+from webgl_backend.errors import ShapeError
 from webgl_backend.ops.conv import WindowGeometry, _pair, window_geometry
 
 
@@ -59,9 +61,6 @@ def avg_pool2d_forward(x_shape: tuple[int, ...], pool_size=(2, 2), strides=(2, 2
 def _pool_backward_program(op: str, dy_shape, x_shape, pool_size, strides, padding: str,
                            inputs_of: tuple[str, ...], max_texture_size: int,
                            widths: dict[str, int] | None) -> Program:
-    from webgl_backend.errors import ShapeError
-    from webgl_backend.ops.gradients import LANE_MASK
-
     x_shape = tuple(int(d) for d in x_shape)
     dy_shape = tuple(int(d) for d in dy_shape)
     strides = pool_size if strides is None else strides

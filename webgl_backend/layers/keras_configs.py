@@ -1,5 +1,5 @@
 """Config readers for BatchNormalization, global pooling, the ReLU/Softmax/ELU layer classes,
-ZeroPadding2D and Reshape, in `layer_configs`'s form:
+ZeroPadding2D and Reshape, in `configs`'s form:
 `(where, config, input_shape) -> (normalized config, output shape, weights)`.
 
 Keys that only matter while training from scratch (initializers, regularizers, constraints,
@@ -12,13 +12,13 @@ renorm, virtual batches; `keepdims`; a Softmax over another axis).
 from __future__ import annotations
 
 from webgl_backend.errors import ModelFormatError
-from webgl_backend.model_format.checks import as_json, format_shape, is_int, is_number, product
-from webgl_backend.model_format.layer_configs import (
-    _COMMON_KEYS,
-    _bool,
-    _channels_last,
-    _common_out,
-    _spatial_input,
+from webgl_backend.json_values import as_json, format_shape, is_int, is_number, product
+from webgl_backend.layers.configs import (
+    COMMON_KEYS,
+    bool_key,
+    channels_last,
+    common_out,
+    spatial_input,
 )
 
 BATCH_NORM_DEFAULT_EPSILON = 1e-3  # Keras and tfjs-layers
@@ -59,7 +59,7 @@ def _last_axis(where: str, config: dict, key: str, input_shape: tuple) -> int:
     return -1
 
 
-def _build_batch_norm(where, config, input_shape):
+def read_batch_norm(where, config, input_shape):
     _last_axis(where, config, "axis", input_shape)
     for key, allowed in _BATCH_NORM_FIXED.items():
         if config.get(key, allowed[0]) not in allowed:
@@ -68,45 +68,45 @@ def _build_batch_norm(where, config, input_shape):
     momentum = _number(where, config, "momentum", BATCH_NORM_DEFAULT_MOMENTUM, 0.0)
     if momentum > 1.0:
         _refuse(where, "momentum", config["momentum"], "expected a number in [0, 1]")
-    center = _bool(where, config, "center", True)
-    scale = _bool(where, config, "scale", True)
+    center = bool_key(where, config, "center", True)
+    scale = bool_key(where, config, "scale", True)
     channels = input_shape[-1]
     why = f"channels {channels} of input {format_shape(input_shape)}"
     weights = ([("gamma", (channels,), why)] if scale else []) + \
               ([("beta", (channels,), why)] if center else []) + \
               [("moving_mean", (channels,), why), ("moving_variance", (channels,), why)]
-    normalized = {**_common_out(config), "axis": -1, "momentum": momentum, "epsilon": epsilon,
+    normalized = {**common_out(config), "axis": -1, "momentum": momentum, "epsilon": epsilon,
                   "center": center, "scale": scale}
     return normalized, input_shape, weights
 
 
-def _build_global_pool(class_name: str):
+def global_pool_reader(class_name: str):
     def build(where, config, input_shape):
-        _spatial_input(where, class_name, input_shape)
-        data_format = _channels_last(where, config)
+        spatial_input(where, class_name, input_shape)
+        data_format = channels_last(where, config)
         if config.get("keepdims", False) is not False:
             _refuse(where, "keepdims", config["keepdims"], "expected false: output (channels,)")
-        return ({**_common_out(config), "data_format": data_format, "keepdims": False},
+        return ({**common_out(config), "data_format": data_format, "keepdims": False},
                 (input_shape[-1],), [])
     return build
 
 
-def _build_relu(where, config, input_shape):
+def read_relu(where, config, input_shape):
     max_value = _number(where, config, "max_value", None, 0.0)
     negative_slope = _number(where, config, "negative_slope", 0.0, 0.0)
     threshold = _number(where, config, "threshold", 0.0)
-    return ({**_common_out(config), "max_value": max_value, "negative_slope": negative_slope,
+    return ({**common_out(config), "max_value": max_value, "negative_slope": negative_slope,
              "threshold": threshold}, input_shape, [])
 
 
-def _build_softmax(where, config, input_shape):
+def read_softmax(where, config, input_shape):
     _last_axis(where, config, "axis", input_shape)
-    return {**_common_out(config), "axis": -1}, input_shape, []
+    return {**common_out(config), "axis": -1}, input_shape, []
 
 
-def _build_elu(where, config, input_shape):
+def read_elu(where, config, input_shape):
     alpha = _number(where, config, "alpha", ELU_DEFAULT_ALPHA)
-    return {**_common_out(config), "alpha": alpha}, input_shape, []
+    return {**common_out(config), "alpha": alpha}, input_shape, []
 
 
 def zero_pads(where: str, value) -> list[list[int]]:
@@ -127,16 +127,16 @@ def zero_pads(where: str, value) -> list[list[int]]:
     return pads
 
 
-def _build_zero_padding(where, config, input_shape):
-    _spatial_input(where, "ZeroPadding2D", input_shape)
-    data_format = _channels_last(where, config)
+def read_zero_padding(where, config, input_shape):
+    spatial_input(where, "ZeroPadding2D", input_shape)
+    data_format = channels_last(where, config)
     (top, bottom), (left, right) = pads = zero_pads(where, config.get("padding", 1))
     h, w, c = input_shape
-    return ({**_common_out(config), "padding": pads, "data_format": data_format},
+    return ({**common_out(config), "padding": pads, "data_format": data_format},
             (top + h + bottom, left + w + right, c), [])
 
 
-def _build_reshape(where, config, input_shape):
+def read_reshape(where, config, input_shape):
     target = config.get("target_shape")
     if (not isinstance(target, list) or not target
             or not all(is_int(d) and (d > 0 or d == -1) for d in target)
@@ -148,27 +148,14 @@ def _build_reshape(where, config, input_shape):
     if product(shape) != size:
         raise ModelFormatError(f"model.json: {where}: target_shape {as_json(target)} does not "
                                f"hold the {size} values of input {format_shape(input_shape)}")
-    return {**_common_out(config), "target_shape": list(shape)}, shape, []
+    return {**common_out(config), "target_shape": list(shape)}, shape, []
 
 
-KERAS_CONFIG_READERS = {
-    "BatchNormalization": _build_batch_norm,
-    "GlobalAveragePooling2D": _build_global_pool("GlobalAveragePooling2D"),
-    "GlobalMaxPooling2D": _build_global_pool("GlobalMaxPooling2D"),
-    "ReLU": _build_relu,
-    "Softmax": _build_softmax,
-    "ELU": _build_elu,
-    "ZeroPadding2D": _build_zero_padding,
-    "Reshape": _build_reshape,
-}
-KERAS_CLASS_KEYS = {
-    "BatchNormalization": _COMMON_KEYS | BATCH_NORM_IGNORED | set(_BATCH_NORM_FIXED)
-    | {"axis", "momentum", "epsilon", "center", "scale"},
-    "GlobalAveragePooling2D": _COMMON_KEYS | {"data_format", "keepdims"},
-    "GlobalMaxPooling2D": _COMMON_KEYS | {"data_format", "keepdims"},
-    "ReLU": _COMMON_KEYS | {"max_value", "negative_slope", "threshold"},
-    "Softmax": _COMMON_KEYS | {"axis"},
-    "ELU": _COMMON_KEYS | {"alpha"},
-    "ZeroPadding2D": _COMMON_KEYS | {"padding", "data_format"},
-    "Reshape": _COMMON_KEYS | {"target_shape"},
-}
+BATCH_NORM_KEYS = COMMON_KEYS | BATCH_NORM_IGNORED | set(_BATCH_NORM_FIXED) | {
+    "axis", "momentum", "epsilon", "center", "scale"}
+GLOBAL_POOL_KEYS = COMMON_KEYS | {"data_format", "keepdims"}
+RELU_KEYS = COMMON_KEYS | {"max_value", "negative_slope", "threshold"}
+SOFTMAX_KEYS = COMMON_KEYS | {"axis"}
+ELU_KEYS = COMMON_KEYS | {"alpha"}
+ZERO_PADDING_KEYS = COMMON_KEYS | {"padding", "data_format"}
+RESHAPE_KEYS = COMMON_KEYS | {"target_shape"}

@@ -1,4 +1,5 @@
-"""Small predicates and message helpers shared by the model.json checks."""
+"""Checks on parsed JSON values (ints, finite numbers, object fields) and shape text for
+messages, shared by the model.json reader and the layer configs."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import math
 
 from webgl_backend.errors import ModelFormatError
+
 
 def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
