@@ -1,4 +1,8 @@
-"""The few named errors of the runtime. Each message says what, where, expected vs got."""
+"""The few named errors of the runtime, and the one phrasing of a bad argument.
+
+Each message says what, where, expected vs got; an argument refused is phrased as Keras
+phrases it (`invalid_argument`).
+"""
 
 
 class ShadernetError(Exception):
@@ -31,3 +35,9 @@ class TrainingError(ShadernetError, ValueError):
 
 class TrainingUnavailableError(ShadernetError, RuntimeError):
     """Fine-tuning was asked for where there is nothing to fine-tune (no model loaded)."""
+
+
+def invalid_argument(function: str, argument: str, expected: str, value) -> str:
+    """Keras's sentence for a refused argument: which one, what was expected, what came."""
+    return (f"Invalid value for argument `{argument}` of {function}. Expected {expected}. "
+            f"Received {argument}={value!r}.")

@@ -86,7 +86,8 @@ def test_one_cnn_step_matches_numpy(pyodide_page, static_server, cnn_folder, opt
 
     _load(pyodide_page, static_server, cnn_folder, "CNN_STEP")
     result = pyodide_page.run(
-        f"CNN_STEP_TUNER.configure_training(optimizer={optimizer!r}, learning_rate={learning_rate})\n"
+        f"CNN_STEP_TUNER.configure_training(optimizer={optimizer!r}, "
+        f"learning_rate={learning_rate})\n"
         "_loss = CNN_STEP_TUNER.fit_batch(INPUTS['x'], [int(v) for v in INPUTS['labels']], 16)\n"
         "{'loss': _loss, 'step': CNN_STEP_TUNER.last_step}",
         x=x, labels=labels.astype(np.float32),
@@ -175,11 +176,13 @@ def test_training_errors_say_what_is_wrong(pyodide_page, static_server, tiny_fol
         "TINY_ERRORS.dispose()\n"
         "_messages"
     )
-    assert "optimizer must be one of sgd, momentum, adam, got 'rmsprop'" in messages[0]
-    assert "trainable must be 'all' or an int in [1, 2]" in messages[1]
-    assert "learning_rate must be > 0" in messages[2]
+    assert ("Invalid value for argument `optimizer` of configure_training. Expected one of "
+            "sgd, momentum, adam. Received optimizer='rmsprop'.") in messages[0]
+    assert "`trainable` of configure_training. Expected 'all' or an int in [1, 2]" in messages[1]
+    assert "`learning_rate` of configure_training. Expected a number > 0" in messages[2]
     assert "expected 1 labels, got 2" in messages[3]
-    assert "labels must be integers in [0, 9], got 10" in messages[4]
+    assert "`labels` of fit_batch. Expected integers in [0, 9]. Received labels=10" in \
+        messages[4]
     assert "expected n=1 images of shape (28, 28, 1) (784 floats), got 700" in messages[5]
 
 
@@ -228,7 +231,8 @@ def test_fine_tuning_learns_nines_with_replay_and_exports_what_it_predicts(
         "LEARNER_TUNER.configure_training(optimizer='adam', learning_rate=0.001)\n"
         "_progress = []\n"
         "_start = time.perf_counter()\n"
-        f"_history = LEARNER_TUNER.fit(INPUTS['x'], [int(v) for v in INPUTS['labels']], {len(samples)},\n"
+        "_history = LEARNER_TUNER.fit(INPUTS['x'], [int(v) for v in INPUTS['labels']], "
+        f"{len(samples)},\n"
         "                       epochs=4, batch_size=32, shuffle_seed=1,\n"
         "                       on_progress=lambda s, t, l: _progress.append((s, t)))\n"
         "_fit_ms = 1000 * (time.perf_counter() - _start)\n"

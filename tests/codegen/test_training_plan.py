@@ -174,16 +174,19 @@ def test_reconfiguring_frees_the_old_state(mlp_files):
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"optimizer": "rmsprop"},
-     r"configure_training: optimizer must be one of sgd, momentum, adam, got 'rmsprop'"),
+     r"Invalid value for argument `optimizer` of configure_training\. Expected one of sgd, "
+     r"momentum, adam\. Received optimizer='rmsprop'\."),
     ({"trainable": 3},
-     r"configure_training: trainable must be 'all' or an int in \[1, 2\] \(the last N layers "
-     r"with weights\), got 3"),
-    ({"trainable": 0}, r"trainable must be 'all' or an int in \[1, 2\].*got 0"),
-    ({"trainable": "last"}, r"trainable must be 'all' or an int in \[1, 2\].*got 'last'"),
-    ({"trainable": True}, r"trainable must be 'all' or an int in \[1, 2\].*got True"),
-    ({"learning_rate": -0.01}, r"configure_training: learning_rate must be > 0, got -0.01"),
-    ({"learning_rate": 0}, r"configure_training: learning_rate must be > 0, got 0"),
-    ({"l2": -1.0}, r"configure_training: l2 must be >= 0, got -1.0"),
+     r"Invalid value for argument `trainable` of configure_training\. Expected 'all' or an "
+     r"int in \[1, 2\] \(the last N layers with weights\)\. Received trainable=3\."),
+    ({"trainable": 0}, r"Expected 'all' or an int in \[1, 2\].*Received trainable=0\."),
+    ({"trainable": "last"}, r"Expected 'all' or an int in \[1, 2\].*Received trainable='last'"),
+    ({"trainable": True}, r"Expected 'all' or an int in \[1, 2\].*Received trainable=True\."),
+    ({"learning_rate": -0.01}, r"argument `learning_rate` of configure_training\. Expected a "
+                               r"number > 0\. Received learning_rate=-0.01\."),
+    ({"learning_rate": 0}, r"argument `learning_rate` .* Received learning_rate=0\."),
+    ({"l2": -1.0}, r"argument `l2` of configure_training\. Expected a number >= 0\. "
+                   r"Received l2=-1.0\."),
 ], ids=["optimizer-unknown", "trainable-too-many", "trainable-0", "trainable-str",
         "trainable-bool", "lr-negative", "lr-0", "l2-negative"])
 def test_configure_training_errors_say_what_is_wrong(mlp_files, kwargs, match):
@@ -197,10 +200,12 @@ def test_configure_training_errors_say_what_is_wrong(mlp_files, kwargs, match):
 
 @pytest.mark.parametrize("args, match", [
     ((_images(1), [1, 2], 1), r"fit_batch: expected 1 labels, got 2"),
-    ((_images(1), [10], 1), r"fit_batch: labels must be integers in \[0, 9\], got 10.0"),
+    ((_images(1), [10], 1), r"argument `labels` of fit_batch\. Expected integers in \[0, 9\]\. "
+                            r"Received labels=10.0\."),
     ((array("f", bytes(4 * 700)), [1], 1),
      r"fit_batch: expected n=1 images of shape \(28, 28, 1\) \(784 floats\), got 700 floats"),
-    ((_images(1), [1], 0), r"fit_batch: n must be an int in \[1, 256\], got 0"),
+    ((_images(1), [1], 0), r"argument `n` of fit_batch\. Expected an int in \[1, 256\]\. "
+                           r"Received n=0\."),
 ], ids=["labels-count", "label-range", "image-size", "n-0"])
 def test_fit_batch_errors_say_what_is_wrong(mlp_files, args, match):
     _, model = _load(mlp_files)
@@ -212,7 +217,8 @@ def test_fit_batch_errors_say_what_is_wrong(mlp_files, args, match):
 def test_fit_argument_errors(mlp_files):
     _, model = _load(mlp_files)
     tuner = FineTuner(model)
-    with pytest.raises(TrainingError, match=r"fit: epochs must be a positive int, got 0"):
+    with pytest.raises(TrainingError, match=r"argument `epochs` of fit\. Expected a positive "
+                                            r"int\. Received epochs=0\."):
         tuner.fit(_images(2), _labels(2), 2, epochs=0)
     with pytest.raises(ShapeError, match=r"fit: expected 2 images \(1568 floats\) and 2 labels, "
                                          r"got 1568 floats and 3 labels"):

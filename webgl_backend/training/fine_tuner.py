@@ -18,7 +18,7 @@ from array import array
 from dataclasses import dataclass
 
 from webgl_backend.codegen import shape_size
-from webgl_backend.errors import ShapeError, TrainingError
+from webgl_backend.errors import ShapeError, TrainingError, invalid_argument
 from webgl_backend.forward_plan import fold_batch_norms
 from webgl_backend.host_data import as_float_view, as_labels
 from webgl_backend.model_writer import write_model
@@ -82,13 +82,15 @@ class FineTuner:
         """Optimizer ('sgd', 'momentum', 'adam'), rate, trainable ('all' or the last N
         layers with weights), L2 decay; (re)creates the optimizer state."""
         if optimizer not in OPTIMIZER_TARGETS:
-            raise TrainingError(f"configure_training: optimizer must be one of "
-                                f"{', '.join(OPTIMIZER_TARGETS)}, got {optimizer!r}")
+            raise TrainingError(invalid_argument(
+                "configure_training", "optimizer", f"one of {', '.join(OPTIMIZER_TARGETS)}",
+                optimizer))
         if isinstance(learning_rate, bool) or not float(learning_rate) > 0:
-            raise TrainingError(f"configure_training: learning_rate must be > 0, got "
-                                f"{learning_rate!r}")
+            raise TrainingError(invalid_argument("configure_training", "learning_rate",
+                                                 "a number > 0", learning_rate))
         if isinstance(l2, bool) or not float(l2) >= 0:
-            raise TrainingError(f"configure_training: l2 must be >= 0, got {l2!r}")
+            raise TrainingError(invalid_argument("configure_training", "l2", "a number >= 0",
+                                                 l2))
         weighted = [i for i, op in enumerate(self.model.ops) if op.weights]
         if trainable == "all":
             chosen = weighted
@@ -96,9 +98,9 @@ class FineTuner:
                 and 1 <= trainable <= len(weighted):
             chosen = weighted[-trainable:]
         else:
-            raise TrainingError(f"configure_training: trainable must be 'all' or an int in "
-                                f"[1, {len(weighted)}] (the last N layers with weights), got "
-                                f"{trainable!r}")
+            raise TrainingError(invalid_argument(
+                "configure_training", "trainable", f"'all' or an int in [1, {len(weighted)}] "
+                "(the last N layers with weights)", trainable))
         self._check_trainable_model()
         self._dispose_training_state()
         self.settings = FineTuningSettings(optimizer, float(learning_rate), trainable,
@@ -178,7 +180,8 @@ class FineTuner:
         per_image = shape_size(self.model.input_shape)
         classes = self.model.output_shape[-1]
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_TRAIN_BATCH:
-            raise ShapeError(f"fit_batch: n must be an int in [1, {MAX_TRAIN_BATCH}], got {n!r}")
+            raise ShapeError(invalid_argument("fit_batch", "n",
+                                              f"an int in [1, {MAX_TRAIN_BATCH}]", n))
         if len(flat) != n * per_image:
             raise ShapeError(f"fit_batch: expected n={n} images of shape "
                              f"{self.model.input_shape} ({n * per_image} floats), got "
@@ -187,8 +190,8 @@ class FineTuner:
             raise ShapeError(f"fit_batch: expected {n} labels, got {len(label_values)}")
         bad = [v for v in label_values if not (0 <= v < classes and v == int(v))]
         if bad:
-            raise ShapeError(f"fit_batch: labels must be integers in [0, {classes - 1}], got "
-                             f"{bad[0]!r}")
+            raise ShapeError(invalid_argument("fit_batch", "labels",
+                                              f"integers in [0, {classes - 1}]", bad[0]))
         before = self.context.counters()
         started = time.perf_counter()
         plan = self._plan(n)
@@ -222,13 +225,13 @@ class FineTuner:
         label_values = as_labels(labels)
         per_image = shape_size(self.model.input_shape)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ShapeError(f"fit: n must be a positive int, got {n!r}")
+            raise ShapeError(invalid_argument("fit", "n", "a positive int", n))
         if len(flat) != n * per_image or len(label_values) != n:
             raise ShapeError(f"fit: expected {n} images ({n * per_image} floats) and {n} "
                              f"labels, got {len(flat)} floats and {len(label_values)} labels")
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise TrainingError(f"fit: {name} must be a positive int, got {value!r}")
+                raise TrainingError(invalid_argument("fit", name, "a positive int", value))
         batch = min(batch_size, n, MAX_TRAIN_BATCH)
         steps_per_epoch = -(-n // batch)
         total = epochs * steps_per_epoch
