@@ -104,3 +104,30 @@ def test_fine_tuning_plans_the_new_backward_programs():
     assert "zero_padding2d_1 dx" in labels and "zero_padding2d_2 dx" in labels
     assert [draw.compiled.program.name for draw in plan.draws
             if getattr(draw, "label", None) == "zero_padding2d_1 dx"] == ["zero_padding2d_backward"]
+
+
+def test_softmax_backward_sums_only_the_real_lanes_of_a_row():
+    from webgl_backend.ops.softmax import softmax_backward
+
+    program = softmax_backward((3, 6))
+    assert program.inputs == ("dy", "y") and program.output_shape == (3, 6)
+    assert "vec4(1.0, 1.0, 0.0, 0.0)" in program.source  # 6 = 4 + 2 real lanes
+    with pytest.raises(ShapeError, match="softmax_backward: dy must have positive"):
+        softmax_backward((3, 0))
+
+
+def test_a_softmax_layer_inside_the_model_gets_a_backward_pass():
+    from array import array
+
+    from model_export.export import build_files
+    from model_export.layers import Dense, Softmax
+    from model_export.model import Sequential
+
+    model = Sequential([Dense(6, activation="tanh"), Softmax(), Dense(3, activation="softmax")],
+                       input_shape=(5,), seed=1)
+    tuner = FineTuner(Runtime(FakeGL()).load_model(*build_files(model)))
+    tuner.configure_training(optimizer="sgd", learning_rate=0.1)
+    tuner.fit_batch(array("f", [0.5] * 10), [0, 2], 2)
+    names = [draw.compiled.program.name for draw in tuner._plan(2).draws
+             if getattr(draw, "label", None) == "softmax dx"]
+    assert names == ["softmax_backward"]
