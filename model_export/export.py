@@ -78,6 +78,7 @@ def build_files(model, shard_size_bytes: int = DEFAULT_SHARD_SIZE,
                 quantize: str | None = None) -> tuple[dict, dict[str, bytes]]:
     """(model.json dict, {shard name: bytes}) for `model`, validated, nothing written."""
     _check_options(shard_size_bytes, quantize)
+    _check_tfjs_runs(model)
     weights = model.get_weights()
     _check_weights(weights)
     entries, chunks = [], []
@@ -109,6 +110,24 @@ def build_files(model, shard_size_bytes: int = DEFAULT_SHARD_SIZE,
         raise ExportError(f"export: the model cannot be written in the TF.js layers format: "
                           f"{error}") from error
     return model_json, shards
+
+
+def _check_tfjs_runs(model) -> None:
+    """Refuse settings TF.js 4.22 would load but not compute (its ReLU layer reads only
+    max_value) or refuse to load (ELU with alpha != 1): the files must mean one thing."""
+    for index, layer in enumerate(model.layers):
+        config = layer.get_config()
+        if type(layer).__name__ == "ReLU":
+            for key in ("negative_slope", "threshold"):
+                if config[key] != 0.0:
+                    raise ExportError(f"export: layers[{index}] '{layer.name}': ReLU {key} "
+                                      f"{config[key]} cannot be written: TF.js 4.22's ReLU "
+                                      "reads only max_value (supported: negative_slope 0, "
+                                      "threshold 0)")
+        if type(layer).__name__ == "ELU" and config["alpha"] != 1.0:
+            raise ExportError(f"export: layers[{index}] '{layer.name}': ELU alpha "
+                              f"{config['alpha']} cannot be written: TF.js 4.22 loads only "
+                              "alpha 1.0")
 
 
 def split_leaky_relu_activations(config: dict) -> dict:

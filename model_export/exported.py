@@ -30,8 +30,7 @@ def sequential_from_artifacts(artifacts: ModelArtifacts, seed: int = 0) -> Seque
         if index == 0:
             config = {"batch_input_shape": [None, *artifacts.input_shape], **config}
         layers.append({"class_name": spec.class_name, "config": config})
-    name = artifacts.model_json["modelTopology"]["config"]["name"]
-    model = Sequential.from_config({"name": name, "layers": layers}, seed=seed)
+    model = Sequential.from_config({"name": artifacts.name, "layers": layers}, seed=seed)
     model.set_weights([np.frombuffer(values, dtype=np.float32).reshape(shape)
                        for spec in specs for _, shape, values in spec.weights])
     return model

@@ -141,11 +141,12 @@ class Sequential:
 
     def parameters(self) -> list[np.ndarray]:
         """The trainable weight arrays, in layer order (kernel before bias)."""
-        return [w for layer in self.layers if layer.trainable for w in layer.weights.values()]
+        return [layer.weights[key] for layer in self.layers if layer.trainable
+                for key in layer.weights if key not in layer.non_trainable_weights]
 
     def gradients(self) -> list[np.ndarray]:
         return [layer.grads[key] for layer in self.layers if layer.trainable
-                for key in layer.weights]
+                for key in layer.weights if key not in layer.non_trainable_weights]
 
     def regularization_loss(self) -> float:
         return float(sum(layer.regularization_loss() for layer in self.layers))

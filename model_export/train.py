@@ -60,6 +60,8 @@ class TrainConfig:
             raise ConfigError(f"Unknown architecture '{self.arch}'. Expected one of: "
                               f"{', '.join(sorted(ARCHITECTURES))}.")
         defaults = ARCHITECTURES[self.arch]
+        if defaults.dropout is None and self.dropout is not None:
+            raise ConfigError(f"--dropout: architecture '{self.arch}' has no Dropout layer")
         values = asdict(self)
         for key in ("epochs", "batch_size", "optimizer", "learning_rate", "decay",
                     "decay_rate", "decay_steps", "lr_floor", "dropout"):
@@ -81,7 +83,8 @@ class TrainConfig:
             (self.decay_steps >= 1, "decay-steps", self.decay_steps, "a positive integer"),
             (0 <= self.lr_floor <= self.learning_rate, "lr-floor", self.lr_floor,
              "a number in [0, lr]"),
-            (0 <= self.dropout < 1, "dropout", self.dropout, "a rate in [0, 1)"),
+            (self.dropout is None or 0 <= self.dropout < 1, "dropout", self.dropout,
+             "a rate in [0, 1)"),
             (self.momentum is None or 0 <= self.momentum < 1, "momentum", self.momentum,
              "a number in [0, 1)"),
             (self.beta_1 is None or 0 <= self.beta_1 < 1, "beta-1", self.beta_1,
@@ -109,8 +112,8 @@ class TrainConfig:
 def build_model(config: TrainConfig) -> Sequential:
     regularizer = ({"class_name": "L1L2", "config": {"l1": 0.0, "l2": config.l2}}
                    if config.l2 else None)
-    layers = ARCHITECTURES[config.arch].build_layers(kernel_regularizer=regularizer,
-                                                     dropout_rate=config.dropout)
+    dropout = {} if config.dropout is None else {"dropout_rate": config.dropout}
+    layers = ARCHITECTURES[config.arch].build_layers(kernel_regularizer=regularizer, **dropout)
     return Sequential(layers, MNIST_INPUT_SHAPE, seed=config.seed)
 
 

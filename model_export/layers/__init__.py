@@ -1,6 +1,8 @@
 """Keras-like layers over the numpy ops in `model_export.nn`, one module per family:
-`base` (lifecycle, argument checks), `dense`, `conv`, `pooling`, `structure` (Flatten,
-Dropout), `activations`, `registry` (the class of each layer-table entry).
+`base` (lifecycle, argument checks), `dense`, `conv`, `pooling` (windows and global),
+`normalization` (BatchNormalization), `structure` (Flatten, Dropout, ZeroPadding2D,
+Reshape), `activations` (Activation, LeakyReLU, ReLU, ELU, Softmax), `registry` (the
+class of each layer-table entry).
 
 Each layer follows the Keras lifecycle: `__init__` validates hyperparameters,
 `build(input_shape, rng)` creates float32 weights once the input shape (without
@@ -14,14 +16,21 @@ Trainer hooks beyond Keras:
   (Conv2D then skips the costliest part of its backward).
 """
 
-from model_export.layers.activations import Activation, LeakyReLU
+from model_export.layers.activations import ELU, Activation, LeakyReLU, ReLU, Softmax
 from model_export.layers.base import Layer, LayerConfigError, LayerShapeError
 from model_export.layers.conv import Conv2D
 from model_export.layers.dense import Dense
-from model_export.layers.pooling import AveragePooling2D, MaxPooling2D
+from model_export.layers.normalization import BatchNormalization
+from model_export.layers.pooling import (
+    AveragePooling2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling2D,
+)
 from model_export.layers.registry import LAYER_CLASSES, layer_from_config
-from model_export.layers.structure import Dropout, Flatten
+from model_export.layers.structure import Dropout, Flatten, Reshape, ZeroPadding2D
 
-__all__ = ["LAYER_CLASSES", "Activation", "AveragePooling2D", "Conv2D", "Dense", "Dropout",
-           "Flatten", "Layer", "LayerConfigError", "LayerShapeError", "LeakyReLU",
-           "MaxPooling2D", "layer_from_config"]
+__all__ = ["ELU", "LAYER_CLASSES", "Activation", "AveragePooling2D", "BatchNormalization",
+           "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D",
+           "GlobalMaxPooling2D", "Layer", "LayerConfigError", "LayerShapeError", "LeakyReLU",
+           "MaxPooling2D", "ReLU", "Reshape", "Softmax", "ZeroPadding2D", "layer_from_config"]

@@ -68,10 +68,18 @@ def _drop_fixed(config: dict, key: str, allowed: tuple) -> None:
             )
 
 
+def _is_number(value) -> bool:
+    """A finite int or float (not a bool)."""
+    return (not isinstance(value, bool) and isinstance(value, (int, float, np.floating))
+            and bool(np.isfinite(value)))
+
+
 class Layer:
     """Base class: name, trainable, weights/grads dicts, build/forward/backward/config."""
 
     default_name_prefix = "layer"
+    # Weights the optimizer never updates (BatchNormalization's moving statistics).
+    non_trainable_weights: tuple[str, ...] = ()
 
     def __init__(self, name: str | None = None, trainable: bool = True):
         self.name = name

@@ -1,10 +1,16 @@
-"""MaxPooling2D and AveragePooling2D over NHWC windows."""
+"""MaxPooling2D and AveragePooling2D over NHWC windows; GlobalAverage/MaxPooling2D over\nthe whole height and width."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from model_export.nn.geometry import window_geometry
+from model_export.nn.global_pool import (
+    global_avg_pool2d_backward,
+    global_avg_pool2d_forward,
+    global_max_pool2d_backward,
+    global_max_pool2d_forward,
+)
 from model_export.nn.pool import (
     avg_pool2d_backward,
     avg_pool2d_forward,
@@ -72,3 +78,50 @@ class AveragePooling2D(_Pooling2D):
     default_name_prefix = "average_pooling2d"
     _forward = staticmethod(avg_pool2d_forward)
     _backward = staticmethod(avg_pool2d_backward)
+
+
+class _GlobalPooling2D(Layer):
+    """(n, h, w, c) -> (n, c)."""
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        if len(input_shape) != 3:
+            raise LayerShapeError(f"{self._label()}: expects input (height, width, channels) "
+                                  f"but got input shape {tuple(input_shape)} (without batch).")
+        return (input_shape[2],)
+
+    def get_config(self) -> dict:
+        return {**self._base_config(), "data_format": "channels_last", "keepdims": False}
+
+    @classmethod
+    def _init_kwargs(cls, config: dict) -> dict:
+        kwargs = super()._init_kwargs(config)
+        _drop_fixed(kwargs, "data_format", ("channels_last", None))
+        _drop_fixed(kwargs, "keepdims", (False,))
+        return kwargs
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class GlobalAveragePooling2D(_GlobalPooling2D):
+    default_name_prefix = "global_average_pooling2d"
+
+    def forward(self, x: np.ndarray, training: bool = False, activate: bool = True) -> np.ndarray:
+        self._check_input(x)
+        self._x_shape = x.shape
+        return global_avg_pool2d_forward(x)
+
+    def backward(self, dy: np.ndarray, activated: bool = True) -> np.ndarray:
+        return global_avg_pool2d_backward(dy, self._x_shape)
+
+
+class GlobalMaxPooling2D(_GlobalPooling2D):
+    default_name_prefix = "global_max_pooling2d"
+
+    def forward(self, x: np.ndarray, training: bool = False, activate: bool = True) -> np.ndarray:
+        self._check_input(x)
+        self._x = x
+        return global_max_pool2d_forward(x)
+
+    def backward(self, dy: np.ndarray, activated: bool = True) -> np.ndarray:
+        return global_max_pool2d_backward(dy, self._x)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 # The modules that define the layer classes, so that every subclass of Layer exists here.
-from model_export.layers import activations, conv, dense, pooling, structure  # noqa: F401
+from model_export.layers import (  # noqa: F401
+    activations,
+    conv,
+    dense,
+    normalization,
+    pooling,
+    structure,
+)
 from model_export.layers.base import Layer, LayerConfigError
 from webgl_backend.layers import LAYER_CLASSES as TABLE_CLASSES
 

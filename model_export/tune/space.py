@@ -80,6 +80,10 @@ DEFAULT_SPACES: dict[str, dict[str, Entry]] = {
             "batch_size": Choices((32, 64, 128, 256)), **_COMMON},
     "cnn": {"learning_rate": Range(1e-4, 0.03, log=True),
             "batch_size": Choices((32, 64, 100, 128)), **_COMMON},
+    # No Dropout layer: BatchNormalization regularises it.
+    "cnn_bn": {"learning_rate": Range(1e-4, 0.03, log=True),
+               "batch_size": Choices((32, 64, 100, 128)),
+               **{name: entry for name, entry in _COMMON.items() if name != "dropout"}},
 }
 
 

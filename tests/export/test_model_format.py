@@ -198,10 +198,11 @@ def test_refuses_other_formats():
     refuses(model_json, shards, r"model\.json: format is 'graph-model', expected 'layers-model'")
 
 
-def test_refuses_functional_models():
+def test_refuses_model_classes_other_than_a_chain():
     model_json, shards, _ = tiny_cnn()
-    model_json["modelTopology"]["class_name"] = "Model"
-    refuses(model_json, shards, r"modelTopology\.class_name is 'Model', expected 'Sequential'")
+    model_json["modelTopology"]["class_name"] = "Bidirectional"
+    refuses(model_json, shards, r"modelTopology\.class_name is 'Bidirectional', expected one of "
+                                r"Sequential, Functional, Model")
 
 
 def test_refuses_extra_topology_field():
@@ -214,9 +215,9 @@ def test_refuses_extra_topology_field():
 
 def test_refuses_unknown_layer_class():
     model_json, shards, _ = tiny_cnn()
-    model_json["modelTopology"]["config"]["layers"][4]["class_name"] = "BatchNormalization"
-    refuses(model_json, shards,
-            r"model\.json: layers\[4\]: unknown layer class 'BatchNormalization' \(supported: ")
+    model_json["modelTopology"]["config"]["layers"][4]["class_name"] = "LayerNormalization"
+    refuses(model_json, shards, r"model\.json: layers\[4\] 'flatten': unknown layer class "
+                                r"'LayerNormalization' \(supported: ")
 
 
 @pytest.mark.parametrize("index,activation", [(0, "gelu"), (6, "swish"), (7, "leaky_relu")],
@@ -231,8 +232,17 @@ def test_refuses_unknown_activation(index, activation):
 def test_refuses_unexpected_layer_config_key():
     model_json, shards, _ = tiny_cnn()
     layer_config(model_json, 3)["negative_slope"] = 0.1  # Keras 3 name; TF.js reads 'alpha'
-    refuses(model_json, shards,
-            r"layers\[3\] 'leaky_re_lu': unexpected config key 'negative_slope' for LeakyReLU")
+    refuses(model_json, shards, r"layers\[3\] 'leaky_re_lu': unknown config key "
+                                r"'negative_slope' = 0.1 for LeakyReLU; it may change what the "
+                                r"layer computes \(keys read: alpha, ")
+
+
+@pytest.mark.parametrize("value", [None, False, {}, []], ids=str)
+def test_ignores_unknown_config_keys_that_are_off(value):
+    model_json, shards, weights = tiny_cnn()
+    layer_config(model_json, 6)["lora_rank"] = value  # a Keras 3 feature, off
+    layer_config(model_json, 0)["module"] = "keras.layers"
+    read_model(model_json, shards)
 
 
 def test_refuses_channels_first():
@@ -336,17 +346,21 @@ def test_refuses_manifest_missing_a_weight():
 def test_refuses_manifest_with_a_weight_listed_twice():
     model_json, shards, _ = tiny_cnn()
     manifest_entries(model_json).append(dict(manifest_entries(model_json)[5]))
-    refuses(model_json, shards, r"weightsManifest\[0\]\.weights\[5\]: weight 'dense/bias' is "
+    refuses(model_json, shards, r"weightsManifest\[0\]\.weights\[6\]: weight 'dense/bias' is "
             r"listed twice")
 
 
-def test_refuses_manifest_out_of_layer_order():
-    model_json, shards, _ = tiny_cnn()
+def test_reads_weights_in_manifest_order_matched_by_name():
+    """The converter sorts the manifest by name; TF.js lists moving statistics last."""
+    model_json, _, weights = tiny_cnn()
     entries = manifest_entries(model_json)
-    entries[0], entries[1] = entries[1], entries[0]
-    refuses(model_json, shards, re.escape(
-        "model.json: weightsManifest[0].weights[0] is 'conv2d/bias', expected 'conv2d/kernel': "
-        "the manifest must list weights in layer order, kernel before bias"))
+    entries.reverse()
+    data = b"".join(weights[e["name"]].astype("<f4").tobytes() for e in entries)
+    artifacts = read_model(model_json, {"group1-shard1of1.bin": data})
+    for spec in artifacts.layers:
+        for name, shape, values in spec.weights:
+            np.testing.assert_array_equal(np.frombuffer(values, np.float32).reshape(shape),
+                                          weights[name])
 
 
 def test_refuses_bias_when_use_bias_is_false():

@@ -222,7 +222,11 @@ def test_default_name_prefixes_follow_keras():
     assert prefixes == {
         "Dense": "dense", "Conv2D": "conv2d", "MaxPooling2D": "max_pooling2d",
         "AveragePooling2D": "average_pooling2d", "Flatten": "flatten", "Dropout": "dropout",
-        "Activation": "activation", "LeakyReLU": "leaky_re_lu"}
+        "Activation": "activation", "LeakyReLU": "leaky_re_lu",
+        "BatchNormalization": "batch_normalization",
+        "GlobalAveragePooling2D": "global_average_pooling2d",
+        "GlobalMaxPooling2D": "global_max_pooling2d", "ReLU": "re_lu", "ELU": "elu",
+        "Softmax": "softmax", "ZeroPadding2D": "zero_padding2d", "Reshape": "reshape"}
 
 
 def test_reprs_are_readable():
@@ -295,7 +299,7 @@ def test_forward_checks_the_input_shape():
 
 def test_layer_from_config_rejects_unknown_class_and_unsupported_values():
     with pytest.raises(LayerConfigError, match=r"Unknown layer class 'Conv3D'\. Expected one of: "
-                                               r"Activation, AveragePooling2D, Conv2D"):
+                                               r"Activation, AveragePooling2D, BatchNormalization, Conv2D"):
         layer_from_config({"class_name": "Conv3D", "config": {}})
     config = Conv2D(4, 3).get_config()
     config["dilation_rate"] = [2, 2]

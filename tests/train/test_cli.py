@@ -63,7 +63,7 @@ def test_evaluate_prints_accuracy_and_per_class(small_run, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "--arch", "resnet"], "Unknown architecture 'resnet'. Expected one of: cnn, mlp."),
+    (["train", "--arch", "resnet"], "Unknown architecture 'resnet'. Expected one of: cnn, cnn_bn, mlp."),
     (["train", "--lr", "-0.1"], "--lr: expected a positive number, got -0.1"),
     (["train", "--batch-size", "0"], "--batch-size: expected a positive integer, got 0"),
     (["train", "--optimizer", "adamw"], "--optimizer: expected one of sgd, momentum"),

@@ -23,6 +23,12 @@ COMMON_KEYS = frozenset({"name", "trainable", "dtype", "batch_input_shape"})
 PARAMETER_KEYS = frozenset({"kernel_initializer", "bias_initializer", "kernel_regularizer",
                              "bias_regularizer", "activity_regularizer", "kernel_constraint",
                              "bias_constraint"})
+# Keys any layer may carry that never change what it computes (Keras 3's serialization
+# keys, InputLayer's `optional`); and the spellings of the input shape read as
+# batch_input_shape.
+IGNORED_KEYS = frozenset({"module", "registered_name", "build_config", "optional", "autocast",
+                          "input_dtype"})
+INPUT_SHAPE_KEYS = frozenset({"batch_shape", "input_shape"})
 INPUT_LAYER_KEYS = frozenset({"batch_input_shape", "dtype", "sparse", "ragged", "name"})
 DENSE_KEYS = COMMON_KEYS | PARAMETER_KEYS | {"units", "activation", "use_bias"}
 CONV2D_KEYS = COMMON_KEYS | PARAMETER_KEYS | {"filters", "kernel_size", "strides", "padding",
@@ -43,7 +49,7 @@ def _activation(where: str, config: dict, default: str | None = "linear") -> str
     return value
 
 
-def _bool(where: str, config: dict, key: str, default: bool) -> bool:
+def bool_key(where: str, config: dict, key: str, default: bool) -> bool:
     value = config.get(key, default)
     if not isinstance(value, bool):
         raise ModelFormatError(f"model.json: {where}: {key} must be true or false, got {value!r}")
@@ -82,7 +88,7 @@ def _padding(where: str, config: dict) -> str:
     return value
 
 
-def _channels_last(where: str, config: dict) -> str:
+def channels_last(where: str, config: dict) -> str:
     value = config.get("data_format")
     if value not in (None, "channels_last"):
         raise ModelFormatError(f"model.json: {where}: data_format {value!r} is not supported "
@@ -90,7 +96,7 @@ def _channels_last(where: str, config: dict) -> str:
     return "channels_last"
 
 
-def _spatial_input(where: str, class_name: str, input_shape: tuple[int, ...]) -> None:
+def spatial_input(where: str, class_name: str, input_shape: tuple[int, ...]) -> None:
     if len(input_shape) != 3:
         raise ModelFormatError(f"model.json: {where}: {class_name} needs an input of shape (h, w, "
                                f"c), got {format_shape(input_shape)}")
@@ -105,7 +111,7 @@ def _window_out(where: str, size: int, k: int, stride: int, padding: str, what: 
     return (size - k) // stride + 1
 
 
-def _common_out(config: dict) -> dict:
+def common_out(config: dict) -> dict:
     out = {"name": config["name"], "trainable": config.get("trainable", True)}
     if "batch_input_shape" in config:
         out["batch_input_shape"] = list(config["batch_input_shape"])
@@ -125,8 +131,8 @@ def read_input_layer(where, config, input_shape):
 def read_dense(where, config, input_shape):
     units = _positive_int(where, config, "units")
     activation = _activation(where, config)
-    use_bias = _bool(where, config, "use_bias", True)
-    normalized = {**_common_out(config), "units": units, "activation": activation,
+    use_bias = bool_key(where, config, "use_bias", True)
+    normalized = {**common_out(config), "units": units, "activation": activation,
                   "use_bias": use_bias,
                   **{k: config[k] for k in sorted(PARAMETER_KEYS & config.keys())}}
     features = input_shape[-1]
@@ -138,14 +144,14 @@ def read_dense(where, config, input_shape):
 
 
 def read_conv2d(where, config, input_shape):
-    _spatial_input(where, "Conv2D", input_shape)
+    spatial_input(where, "Conv2D", input_shape)
     filters = _positive_int(where, config, "filters")
     if "kernel_size" not in config:
         raise ModelFormatError(f"model.json: {where}: config is missing 'kernel_size'")
     kernel_size = _pair(where, config, "kernel_size", None)
     strides = _pair(where, config, "strides", [1, 1])
     padding = _padding(where, config)
-    data_format = _channels_last(where, config)
+    data_format = channels_last(where, config)
     if _pair(where, config, "dilation_rate", [1, 1]) != [1, 1]:
         raise ModelFormatError(f"model.json: {where}: dilation_rate {config['dilation_rate']!r} is "
                                "not supported (expected 1)")
@@ -153,11 +159,11 @@ def read_conv2d(where, config, input_shape):
         raise ModelFormatError(f"model.json: {where}: groups {config['groups']!r} is not supported "
                                "(expected 1)")
     activation = _activation(where, config)
-    use_bias = _bool(where, config, "use_bias", True)
+    use_bias = bool_key(where, config, "use_bias", True)
     h, w, cin = input_shape
     out_h = _window_out(where, h, kernel_size[0], strides[0], padding, "kernel height")
     out_w = _window_out(where, w, kernel_size[1], strides[1], padding, "kernel width")
-    normalized = {**_common_out(config), "filters": filters, "kernel_size": kernel_size,
+    normalized = {**common_out(config), "filters": filters, "kernel_size": kernel_size,
                   "strides": strides, "padding": padding, "data_format": data_format,
                   "dilation_rate": [1, 1], "activation": activation, "use_bias": use_bias,
                   **{k: config[k] for k in sorted(PARAMETER_KEYS & config.keys())}}
@@ -171,23 +177,23 @@ def read_conv2d(where, config, input_shape):
 
 def pool_reader(class_name):
     def build(where, config, input_shape):
-        _spatial_input(where, class_name, input_shape)
+        spatial_input(where, class_name, input_shape)
         pool_size = _pair(where, config, "pool_size", [2, 2])
         strides = _pair(where, config, "strides", pool_size)  # Keras: strides None = pool_size
         padding = _padding(where, config)
-        data_format = _channels_last(where, config)
+        data_format = channels_last(where, config)
         h, w, c = input_shape
         out_h = _window_out(where, h, pool_size[0], strides[0], padding, "pool height")
         out_w = _window_out(where, w, pool_size[1], strides[1], padding, "pool width")
-        normalized = {**_common_out(config), "pool_size": pool_size, "strides": strides,
+        normalized = {**common_out(config), "pool_size": pool_size, "strides": strides,
                       "padding": padding, "data_format": data_format}
         return normalized, (out_h, out_w, c), []
     return build
 
 
 def read_flatten(where, config, input_shape):
-    data_format = _channels_last(where, config)
-    return ({**_common_out(config), "data_format": data_format},
+    data_format = channels_last(where, config)
+    return ({**common_out(config), "data_format": data_format},
             (product(input_shape),), [])
 
 
@@ -203,18 +209,18 @@ def read_dropout(where, config, input_shape):
     if seed is not None and not is_int(seed):
         raise ModelFormatError(f"model.json: {where}: seed must be an integer or null, got "
                                f"{seed!r}")
-    return {**_common_out(config), "rate": rate, "noise_shape": None, "seed": seed}, input_shape, []
+    return {**common_out(config), "rate": rate, "noise_shape": None, "seed": seed}, input_shape, []
 
 
 def read_activation(where, config, input_shape):
     if "activation" not in config:
         raise ModelFormatError(f"model.json: {where}: config is missing 'activation'")
     activation = _activation(where, config)
-    return {**_common_out(config), "activation": activation}, input_shape, []
+    return {**common_out(config), "activation": activation}, input_shape, []
 
 
 def read_leaky_relu(where, config, input_shape):
     alpha = config.get("alpha", LEAKY_RELU_DEFAULT_ALPHA)
     if not is_number(alpha):
         raise ModelFormatError(f"model.json: {where}: alpha must be a finite number, got {alpha!r}")
-    return {**_common_out(config), "alpha": alpha}, input_shape, []
+    return {**common_out(config), "alpha": alpha}, input_shape, []

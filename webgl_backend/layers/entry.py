@@ -25,7 +25,9 @@ class LayerOp:
     """One loaded layer as the GPU runs it: its entry, attributes and weight tensors.
 
     `kind` is the op's name ('dense', 'conv2d', 'max_pool2d', 'avg_pool2d', 'activation',
-    'view'); `layer_name` grows '+activation' when a following activation layer is fused in.
+    'view', 'channel_affine', 'global_avg_pool2d', 'global_max_pool2d', 'keras_activation',
+    'zero_padding2d'); `layer_name` grows '+activation' when a following activation layer
+    is fused in (and is 'dense+batch_normalization' for a folded pair).
     """
 
     layer_name: str

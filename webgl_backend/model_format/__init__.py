@@ -3,11 +3,16 @@
 Standard library only: the same package runs in CPython and, unchanged, in Pyodide, where
 the page fetches the files itself (`shard_paths`) and hands the bytes to `read_model`.
 
-What is accepted is what tfjs-layers writes for a Keras `Sequential` of Dense, Conv2D,
-MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation, LeakyReLU (and a leading
-InputLayer), NHWC, with float32 weights stored as float32, float16 or affine uint8
-(`quantization: {"dtype": "uint8", "min": m, "scale": s}`, value = q * scale + min), as
-tfjs-converter's `write_weights.py` writes them.
+What is accepted is what our exporter, TF.js's own `model.save()` and the official converter
+(Keras 2 / tf-keras models) write: either topology wrapper, a `Sequential` or a single-chain
+`Functional`/`Model` of Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout,
+Activation, LeakyReLU, BatchNormalization, GlobalAveragePooling2D, GlobalMaxPooling2D, ReLU,
+Softmax, ELU, ZeroPadding2D, Reshape (and a leading InputLayer), NHWC, with float32 weights
+stored as float32, float16 or affine uint8 (`quantization: {"dtype": "uint8", "min": m,
+"scale": s}`, value = q * scale + min), as tfjs-converter's `write_weights.py` writes them,
+matched to layers by name in whatever order the manifest lists them. Config keys that do not
+change the computation are ignored; one that would, with a value we do not run, is refused
+naming the layer, the key and the value.
 
 Everything is checked before anything is returned, so a bad file loads nothing: fields,
 layer classes and activations, each layer's output shape chained from the input shape,
@@ -20,11 +25,11 @@ Layouts are Keras's: Dense kernel (in, units), Conv2D kernel (kh, kw, cin, filte
 activations NHWC, Flatten in NHWC order.
 
 Modules, in the order a file flows through them: `json_text` (bytes -> dict; sizes in
-`limits`), `document` (top-level fields), `topology` (layers, shapes chained; each class's
-config is read by its entry of the layer table, `webgl_backend.layers`), `manifest`
-(weight entries matched to the topology), `quantization` (stored dtypes), `shards`
-(bytes -> checked values), `reader` (`read_model`), `folder` (`read_model_dir`); the
-results are `artifacts`.
+`limits`), `document` (top-level fields), `graph` (the topology wrappers, a Functional graph
+reduced to its chain), `topology` (layers, shapes chained; each class's config is read by
+its entry of the layer table, `webgl_backend.layers`), `manifest` (weight entries matched
+to the topology), `quantization` (stored dtypes), `shards` (bytes -> checked values),
+`reader` (`read_model`), `folder` (`read_model_dir`); the results are `artifacts`.
 """
 
 from webgl_backend.model_format.artifacts import LayerSpec, ModelArtifacts, WeightEntry

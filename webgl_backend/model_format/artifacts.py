@@ -33,9 +33,13 @@ class LayerSpec:
 
 @dataclass
 class ModelArtifacts:
-    """A fully validated model: input shape (no batch axis), layers, and the parsed JSON."""
+    """A fully validated model: input shape (no batch axis), layers, and the parsed JSON.
+
+    `name` is the model's own (Sequential or Functional config name), whichever topology
+    layout the file used."""
 
     input_shape: tuple[int, ...]
     layers: list[LayerSpec]
     model_json: dict
     weight_entries: list[WeightEntry] = field(default_factory=list)
+    name: str = ""

@@ -14,13 +14,15 @@ from webgl_backend.model_format.topology import LayerPlan, plan_topology
 FORMAT = "layers-model"
 REQUIRED_FIELDS = ("format", "generatedBy", "convertedBy", "modelTopology", "weightsManifest")
 # Written by TF.js's own `model.save()`; accepted and ignored.
-OPTIONAL_FIELDS = ("trainingConfig", "userDefinedMetadata", "signature")
+OPTIONAL_FIELDS = ("trainingConfig", "userDefinedMetadata", "signature", "modelInitializer",
+                   "initializerSignature")
 
 
 @dataclass
 class ModelPlan:
     """A checked model.json before any shard is read: input shape, layers, manifest groups."""
 
+    name: str
     input_shape: tuple[int, ...]
     layers: list[LayerPlan]
     groups: list[tuple[list[str], list[WeightEntry]]]
@@ -35,10 +37,10 @@ def plan_model(model_json: dict) -> ModelPlan:
         raise ModelFormatError("model.json: generatedBy must be a string")
     if model_json["convertedBy"] is not None and not isinstance(model_json["convertedBy"], str):
         raise ModelFormatError("model.json: convertedBy must be a string or null")
-    input_shape, layers = plan_topology(model_json["modelTopology"])
+    name, input_shape, layers = plan_topology(model_json["modelTopology"])
     groups = parse_manifest(model_json["weightsManifest"])
     match_manifest(layers, groups)
-    return ModelPlan(input_shape, layers, groups)
+    return ModelPlan(name, input_shape, layers, groups)
 
 
 def parse_model_json(data: bytes | str) -> dict:

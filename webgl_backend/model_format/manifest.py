@@ -32,11 +32,14 @@ def parse_manifest(manifest) -> list[tuple[list[str], list[WeightEntry]]]:
         paths, weights = group["paths"], group["weights"]
         if not isinstance(paths, list) or not isinstance(weights, list):
             raise ModelFormatError(f"model.json: {where}: paths and weights must be lists")
+        # TF.js's model.save() writes "./model.weights.bin": the same folder.
+        paths = [p[2:] if isinstance(p, str) and p.startswith("./") else p for p in paths]
         for p, path in enumerate(paths):
             if (not isinstance(path, str) or not SHARD_NAME.fullmatch(path)
                     or len(path) > MAX_NAME_LENGTH):
                 raise ModelFormatError(f"model.json: {where}.paths[{p}]: {path!r} is not a plain "
-                                       "file name (letters, digits, '.', '_', '-'; no folders)")
+                                       "file name "
+                                       "(letters, digits, '.', '_', '-'; no folders)")
             if path in seen_paths:
                 raise ModelFormatError(f"model.json: {where}.paths[{p}]: shard '{path}' is listed "
                                        "twice")
@@ -51,7 +54,8 @@ def parse_manifest(manifest) -> list[tuple[list[str], list[WeightEntry]]]:
             total_floats += product(entry.shape)
         if total_floats > MAX_WEIGHT_FLOATS:
             raise ModelFormatError(f"model.json: weightsManifest declares over {total_floats} "
-                                   f"weight values, over the limit of {MAX_WEIGHT_FLOATS} "
+                                   "weight "
+                                   f"values, over the limit of {MAX_WEIGHT_FLOATS} "
                                    "(MAX_WEIGHT_FLOATS)")
         groups.append((list(paths), entries))
     return groups
@@ -76,10 +80,12 @@ def _parse_entry(where: str, entry) -> WeightEntry:
                                    f"{dim}")
     if product(shape) > MAX_WEIGHT_FLOATS:
         raise ModelFormatError(f"model.json: {where}: shape {shape!r} declares {product(shape)} "
-                               f"values, over the limit of {MAX_WEIGHT_FLOATS} (MAX_WEIGHT_FLOATS)")
+                               "values, "
+                               f"over the limit of {MAX_WEIGHT_FLOATS} (MAX_WEIGHT_FLOATS)")
     if dtype != "float32":
         raise ModelFormatError(f"model.json: {where}: dtype {dtype!r} is not supported (expected "
-                               "'float32', optionally stored quantized)")
+                               "'float32', "
+                               "optionally stored quantized)")
     quantization = entry.get("quantization")
     if quantization is not None:
         quantization = parse_quantization(where, quantization)
@@ -87,31 +93,34 @@ def _parse_entry(where: str, entry) -> WeightEntry:
 
 
 def match_manifest(layers: list[LayerPlan], groups) -> None:
-    """The manifest must list exactly the topology's weights, in layer order, same shapes."""
-    expected = [(plan, name, shape, why) for plan in layers for name, shape, why in plan.weights]
+    """The manifest must list exactly the topology's weights, each once, with its shape.
+
+    Matched by name, in whatever order the manifest lists them: the official converter
+    sorts weights by name, TF.js's `model.save()` lists non-trainable ones (moving
+    statistics) last, ours go in layer order. Bytes are read in the manifest's order.
+    """
+    expected = {name: (plan, shape, why) for plan in layers for name, shape, why in plan.weights}
     listed = [(f"weightsManifest[{g}].weights[{w}]", entry)
               for g, (_, entries) in enumerate(groups) for w, entry in enumerate(entries)]
-    expected_names = [name for _, name, _, _ in expected]
-    listed_names = [entry.name for _, entry in listed]
+    seen: set[str] = set()
     for where, entry in listed:
-        if listed_names.count(entry.name) > 1:
+        if entry.name in seen:
             raise ModelFormatError(f"model.json: {where}: weight '{entry.name}' is listed twice")
-        if entry.name not in expected_names:
+        seen.add(entry.name)
+        if entry.name not in expected:
             raise ModelFormatError(f"model.json: {where}: weight '{entry.name}' belongs to no "
-                                   f"layer (the topology's weights: "
-                                   f"{', '.join(expected_names) or 'none'})")
-    for plan, name, _, _ in expected:
-        if name not in listed_names:
+                                   "layer "
+                                   f"(the topology's weights: {', '.join(expected) or 'none'})")
+        plan, shape, why = expected[entry.name]
+        if entry.shape != shape:
+            raise ModelFormatError(f"model.json: layers[{plan.index}] '{plan.name}': weight "
+                                   f"'{entry.name}' has "
+                                   f"shape {list(entry.shape)} in {where}, expected {list(shape)} "
+                                   f"({why})")
+    for name, (plan, _, _) in expected.items():
+        if name not in seen:
             raise ModelFormatError(f"model.json: layers[{plan.index}] '{plan.name}': weight "
                                    f"'{name}' is "
                                    f"missing from weightsManifest ({len(listed)} weights listed, "
-                                   f"the topology needs {len(expected)})")
-    for (where, entry), (plan, name, shape, why) in zip(listed, expected):
-        if entry.name != name:
-            raise ModelFormatError(f"model.json: {where} is '{entry.name}', expected '{name}': the "
-                                   "manifest must list weights in layer order, kernel before bias")
-        if entry.shape != shape:
-            raise ModelFormatError(f"model.json: layers[{plan.index}] '{plan.name}': weight "
-                                   f"'{name}' has "
-                                   f"shape {list(entry.shape)} in {where}, expected {list(shape)} "
-                                   f"({why})")
+                                   "the "
+                                   f"topology needs {len(expected)})")

@@ -36,4 +36,4 @@ def read_model(model_json: bytes | str | dict,
                         [(name, shape, values[name]) for name, shape, _ in p.weights],
                         p.input_shape, p.output_shape) for p in plan.layers]
     entries = [entry for _, group_entries in plan.groups for entry in group_entries]
-    return ModelArtifacts(plan.input_shape, layers, model_json, entries)
+    return ModelArtifacts(plan.input_shape, layers, model_json, entries, plan.name)

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 
 from webgl_backend.codegen import shape_size
 from webgl_backend.errors import ShapeError, TrainingError, invalid_argument
+from webgl_backend.forward_plan import fold_batch_norms
 from webgl_backend.host_data import as_float_view, as_labels
 from webgl_backend.model_writer import write_model
 from webgl_backend.ops.optimizers import HYPER_SHAPE, OPTIMIZER_TARGETS
 from webgl_backend.runtime import GpuModel
 from webgl_backend.tensor import GpuTensor
+from webgl_backend.training.folded_batch_norm import fold_plan, unfold_weights
 from webgl_backend.training.parameters import Parameter, hyper_values
 from webgl_backend.training.step_plan import StepSettings, TrainPlan, build_train_plan
 
@@ -46,6 +48,7 @@ class FineTuner:
     """The fine-tuning state of one GpuModel (see the module docstring)."""
 
     def __init__(self, model: GpuModel) -> None:
+        _check_fine_tunable(model)
         self.model = model
         self.context = model.context
         self.settings: FineTuningSettings | None = None
@@ -64,7 +67,7 @@ class FineTuner:
 
     def _initial_weights(self) -> list[list[tuple[str, array]]]:
         """Per op with weights: (full name, loaded values), matched to the layer specs."""
-        specs = [spec for spec in self.model.artifacts.layers if spec.weights]
+        specs = [spec for spec in fold_batch_norms(self.model.artifacts.layers) if spec.weights]
         ops = self._weighted_ops()
         if len(specs) != len(ops):
             raise TrainingError(f"fine-tuning: {len(ops)} GPU ops hold weights but the model "
@@ -265,7 +268,24 @@ class FineTuner:
         """(model.json text, shards) of the current weights, TF.js layers format."""
         self.model.check_usable("export")
         weights = {}
+        _, folds = fold_plan(self.model.artifacts.layers)
         for op, initial in zip(self._weighted_ops(), self._initial):
-            for tensor, (name, _) in zip(op.weights, initial):
-                weights[name] = tensor.read()
+            values = [tensor.read() for tensor in op.weights]
+            # A fused activation adds "+activation" after the folded pair's name.
+            fold = folds.get("+".join(op.layer_name.split("+")[:2]))
+            if fold is None:
+                weights.update((name, value) for (name, _), value in zip(initial, values))
+                continue
+            try:
+                weights.update(unfold_weights(*fold, *values))
+            except ValueError as error:
+                raise TrainingError(f"export: {error}") from None
         return write_model(self.model.artifacts, weights)
+
+
+def _check_fine_tunable(model: GpuModel) -> None:
+    """Refuse, naming the layer, a model holding a layer with no backward passes."""
+    for op in model.ops:
+        if op.entry.backward is None:
+            raise TrainingError(f"fine-tuning: layer '{op.layer_name}' ({op.kind}) can run in "
+                                f"the page but not be fine-tuned yet: {op.entry.no_backward}")
