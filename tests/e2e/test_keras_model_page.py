@@ -12,8 +12,8 @@ import pytest
 from server.settings import REPO_ROOT
 from tests.browser.test_tfjs_oracle import EXPORT_ROOT as ORACLE_ROOT
 from tests.browser.test_tfjs_oracle import tfjs_predict
-from tests.e2e.conftest import DrawingPage
-from tests.e2e.digits import DIGITS, PLACES, draw, place
+from tests.support.page_driver import DrawingPage, draw
+from tests.e2e.digits import DIGITS, PLACES, place
 from tests.export.keras_corpus import CORPUS
 from tests.support.live_server import live_server
 

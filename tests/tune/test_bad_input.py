@@ -40,7 +40,7 @@ def output(tmp_path):
 
 def test_unknown_architecture(capsys, output):
     err = _refused(capsys, ["tune", "--arch", "resnet", "--output", str(output)])
-    assert "Unknown architecture 'resnet'. Expected one of: cnn, mlp." in err
+    assert "Unknown architecture 'resnet'. Expected one of: cnn, cnn_bn, mlp." in err
 
 
 def test_zero_trials(capsys, output):
