@@ -52,13 +52,28 @@ def _printed_trials(err: str) -> list[int]:
     return [int(number) for number, _ in TRIAL_LINE.findall(err)]
 
 
+def _until_first_trial(process: subprocess.Popen) -> str:
+    """What `process` printed on stderr up to and including its first finished trial's line."""
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if TRIAL_LINE.match(line):
+            return "".join(lines)
+    raise AssertionError("the command ended without finishing a trial:\n" + "".join(lines))
+
+
 def test_two_commands_at_once_run_each_trial_exactly_once(postgres, tmp_path):
     url = postgres.create_database("shared")
-    trials = 9
-    common = ["--subset", "1000", "--epochs", "1"]
+    trials = 12
+    # Trials of a second or so each: short ones end the study before the second command joins.
+    common = ["--subset", "4000", "--epochs", "2"]
     first = _tune(url, "shared", tmp_path / "a", trials, *common, "--workers", "2")
+    # The second joins once the first is running trials: on a quiet machine a command started
+    # at the same moment could finish the whole study before the first's workers import Optuna.
+    first_head = _until_first_trial(first)
     second = _tune(url, "shared", tmp_path / "b", trials, *common)
     (_, first_err), (_, second_err) = _finish(first), _finish(second)
+    first_err = first_head + first_err
 
     study = optuna.load_study(study_name="shared", storage=url)
     finished = [t for t in study.get_trials() if t.state in FINISHED]
