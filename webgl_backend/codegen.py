@@ -319,6 +319,25 @@ LANE_MASK = ("vec4 lane_mask(int first, int count) {\n"
              "  return vec4(lessThan(ivec4(first) + ivec4(0, 1, 2, 3), ivec4(count)));\n}")
 
 
+def elementwise_reads(out_shape: tuple[int, ...], names: tuple[str, ...],
+                      max_texture_size: int, widths: dict[str, int] | None) -> dict[str, str]:
+    """For a program writing texel t from texel t of each input (dx from dy and x or y):
+    `<NAME>_VALUE` per input, and `TAIL_MASK`, which zeroes dx's padding lanes."""
+    out_width = texture_layout(out_shape, max_texture_size)[0]
+    widths = widths or {}
+    values = {}
+    for name in names:
+        # Same layout as the output: texel t sits where output texel t does.
+        same = (widths.get(name) or out_width) == out_width
+        values[f"{name.upper()}_VALUE"] = (f"{name}_fetch(ivec2(gl_FragCoord.xy))" if same
+                                           else f"{name}_texel(t)")
+    last = out_shape[-1]
+    c4 = -(-last // 4)
+    values["TAIL_MASK"] = ("" if last % 4 == 0
+                           else f"  if (t % {c4} == {c4 - 1}) dx *= {tail_mask(last)};")
+    return values
+
+
 def tail_mask(count: int) -> str:
     """GLSL vec4 literal keeping the valid lanes of the last texel of an axis of `count`."""
     rest = count % 4 or 4

@@ -10,9 +10,9 @@ from webgl_backend.codegen import (
     DEFAULT_MAX_TEXTURE_SIZE,
     Program,
     build_program,
+    elementwise_reads,
     float_literal,
     input_width,
-    tail_mask,
     texture_layout,
 )
 from webgl_backend.errors import ShapeError
@@ -168,20 +168,8 @@ def _elementwise_backward(op: str, activation: str, alpha: float | None,
         raise ShapeError(f"{op}: dy must have positive dimensions, got shape {dy_shape}")
     if y_shape != dy_shape:
         raise ShapeError(f"{op}: y {y_shape} and dy {dy_shape} must have the same shape")
-    out_width = texture_layout(dy_shape, max_texture_size)[0]
-    widths = widths or {}
-
-    def value(name: str) -> str:
-        # Same layout as the output: texel t sits where output texel t does.
-        if (widths.get(name) or out_width) == out_width:
-            return f"{name}_fetch(ivec2(gl_FragCoord.xy))"
-        return f"{name}_texel(t)"
-
-    last = dy_shape[-1]
-    c4 = -(-last // 4)
-    tail = "" if last % 4 == 0 else f"  if (t % {c4} == {c4 - 1}) dx *= {tail_mask(last)};"
     values = {"OP": op, "HELPERS": activation_grad_snippet(activation, alpha),
-              "DY_VALUE": value("dy"), "Y_VALUE": value("y"), "TAIL_MASK": tail}
+              **elementwise_reads(dy_shape, ("dy", "y"), max_texture_size, widths)}
     return build_program(op, "activation_backward", {"dy": dy_shape, "y": y_shape}, dy_shape,
                          values, max_texture_size, widths)
 

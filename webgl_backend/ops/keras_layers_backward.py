@@ -9,11 +9,10 @@ from webgl_backend.codegen import (
     DEFAULT_MAX_TEXTURE_SIZE,
     Program,
     build_program,
+    elementwise_reads,
     float_literal,
-    texture_layout,
 )
 from webgl_backend.errors import ShapeError
-from webgl_backend.ops.gradients import tail_mask
 
 _MAX_ARGMAX = """  // The first maximum of each lane over all cells (strict '>', as the forward).
   vec4 best = vec4(-3.402823466e+38);
@@ -101,18 +100,7 @@ def keras_activation_backward(dy_shape: tuple[int, ...], x_shape: tuple[int, ...
     dy_shape, x_shape = tuple(int(d) for d in dy_shape), tuple(int(d) for d in x_shape)
     if dy_shape != x_shape or not dy_shape or any(d < 1 for d in dy_shape):
         raise ShapeError(f"{op}: dy {dy_shape} and x {x_shape} must be one positive shape")
-    out_width = texture_layout(dy_shape, max_texture_size)[0]
-    widths = widths or {}
-
-    def value(name: str) -> str:
-        if (widths.get(name) or out_width) == out_width:
-            return f"{name}_fetch(ivec2(gl_FragCoord.xy))"
-        return f"{name}_texel(t)"
-
-    last = dy_shape[-1]
-    c4 = -(-last // 4)
-    tail = "" if last % 4 == 0 else f"  if (t % {c4} == {c4 - 1}) dx *= {tail_mask(last)};"
     values = {"OP": op, "GRAD": keras_activation_grad(class_name, config),
-              "DY_VALUE": value("dy"), "X_VALUE": value("x"), "TAIL_MASK": tail}
+              **elementwise_reads(dy_shape, ("dy", "x"), max_texture_size, widths)}
     return build_program(op, "keras_activation_backward", {"dy": dy_shape, "x": x_shape},
                          dy_shape, values, max_texture_size, widths)
