@@ -100,7 +100,7 @@ def _add_optional_commands(commands) -> None:
     register under the `shadernet.commands` entry points (serve: server/). They are found
     by name, so this package never imports the server: module `m` registered as `name`
     provides `add_<name>_arguments(parser)` and `run_<name>(args)`."""
-    from model_export.export import add_export_arguments, run_export
+    from model_export.export_cli import add_export_arguments, run_export
     export = commands.add_parser(
         "export", help="write a model as TF.js layers-format model.json + weight shards")
     add_export_arguments(export)

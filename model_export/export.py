@@ -10,24 +10,19 @@ Quantized weights keep `dtype: "float32"` and carry a `quantization` entry that 
 `webgl_backend.model_format` decode: float16 as IEEE half, uint8 as `q * scale + min`.
 
 Everything is checked first (names, dtypes, finiteness, float16 range), the files are
-read back with our own reader while still in memory, and only then written: into a
-temporary folder beside `out_dir`, renamed into place. An existing export is replaced
-whole or not at all.
+read back with our own reader while still in memory, and only then written
+(`atomic_folder.write_folder`: an existing export is replaced whole or not at all).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import re
-import shutil
-import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from model_export.atomic_folder import ExportError, write_folder
 from model_export.nn.activations import LEAKY_RELU_ALPHA
 from webgl_backend.errors import ModelFormatError
 from webgl_backend.model_format import MAX_SHARDS, read_model
@@ -39,11 +34,6 @@ CONVERTED_BY = "shadernet export"
 KERAS_VERSION = "tfjs-layers 4.22.0"
 BACKEND = "tensor_flow.js"
 FLOAT16_MAX = float(np.finfo(np.float16).max)
-EXPORT_FILE = re.compile(r"^(model\.json|group\d+-shard\d+of\d+\.bin)$")
-
-
-class ExportError(ValueError):
-    """The model cannot be written in the TF.js layers format, or out_dir cannot be replaced."""
 
 
 # ----------------------------------------------------------------------------- quantization
@@ -212,109 +202,3 @@ def export_model(model, out_dir, shard_size_bytes: int = DEFAULT_SHARD_SIZE,
     model_json, shards = build_files(model, shard_size_bytes, quantize)
     files = {"model.json": json.dumps(model_json, allow_nan=False).encode("utf-8"), **shards}
     return write_folder(Path(out_dir), files)
-
-
-def write_folder(out_dir: Path, files: dict[str, bytes]) -> Path:
-    """Write `files` into a fresh temporary folder beside `out_dir`, then rename it into place.
-
-    An existing `out_dir` is only replaced when it holds nothing but an earlier export
-    (model.json, group*-shard*.bin); it is moved aside first and restored if the rename fails.
-    """
-    out_dir = Path(out_dir)
-    if out_dir.exists():
-        _check_replaceable(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.export-"))
-    try:
-        for name, data in files.items():
-            with open(staging / name, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it 0700; a served folder must be readable
-        _swap_into_place(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out_dir
-
-
-def _check_replaceable(out_dir: Path) -> None:
-    if not out_dir.is_dir():
-        raise ExportError(f"export: {out_dir} exists and is not a folder")
-    strangers = sorted(p.name for p in out_dir.iterdir()
-                       if not (p.is_file() and EXPORT_FILE.match(p.name)))
-    if strangers:
-        shown = ", ".join(strangers[:5]) + (", ..." if len(strangers) > 5 else "")
-        raise ExportError(f"export: {out_dir} holds files that are not part of an export "
-                          f"({shown}); refusing to replace it. Choose a new or empty folder.")
-
-
-def _swap_into_place(staging: Path, out_dir: Path) -> None:
-    if not out_dir.exists():
-        os.replace(staging, out_dir)
-        return
-    backup = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
-    os.rmdir(backup)  # only the unique name is wanted
-    os.replace(out_dir, backup)
-    try:
-        os.replace(staging, out_dir)
-    except BaseException:
-        os.replace(backup, out_dir)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
-
-
-# ----------------------------------------------------------------------------- CLI
-
-def _shard_size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of bytes, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of bytes, got {text}")
-    return value
-
-
-def add_export_arguments(parser: argparse.ArgumentParser) -> None:
-    """`shadernet export CHECKPOINT_OR_DIR OUT_DIR [--shard-size BYTES] [--quantize ...]`."""
-    parser.add_argument("source", type=Path, metavar="CHECKPOINT_OR_DIR",
-                        help="a checkpoint.npz from `shadernet train`, or an exported folder")
-    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR",
-                        help="folder to write model.json and group1-shard*.bin into")
-    parser.add_argument("--shard-size", type=_shard_size, default=DEFAULT_SHARD_SIZE,
-                        metavar="BYTES", dest="shard_size",
-                        help=f"largest shard file in bytes (default {DEFAULT_SHARD_SIZE})")
-    parser.add_argument("--quantize", choices=QUANTIZATIONS, default=None,
-                        help="store weights as float16 or affine uint8 (default float32)")
-
-
-def run_export(args: argparse.Namespace) -> int:
-    """Load args.source, export it to args.out_dir; errors are one line on stderr, exit 2."""
-    try:
-        model = load_source(Path(args.source))
-        out_dir = export_model(model, args.out_dir, args.shard_size, args.quantize)
-    except (ValueError, OSError) as error:
-        message = str(error).removeprefix("export: ")
-        print(f"shadernet export: error: {message}", file=sys.stderr)
-        return 2
-    files = sorted(out_dir.iterdir())
-    total = sum(p.stat().st_size for p in files)
-    shards = sum(1 for p in files if p.suffix == ".bin")
-    print(f"wrote {out_dir}: model.json + {shards} shard{'s' * (shards != 1)}, {total:,} bytes, "
-          f"weights {args.quantize or 'float32'}")
-    return 0
-
-
-def load_source(path: Path):
-    """A Sequential from a checkpoint file or an exported folder."""
-    if path.is_dir():
-        from model_export.exported import load_exported
-        return load_exported(path)
-    if not path.exists():
-        raise ExportError(f"export: {path}: no such checkpoint file or exported folder")
-    from model_export.checkpoint import load_checkpoint
-    return load_checkpoint(path).model

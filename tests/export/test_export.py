@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_export import export as export_module
+from model_export import atomic_folder
 from model_export.architectures import ARCHITECTURES, MNIST_INPUT_SHAPE
 from model_export.export import (
     ExportError, build_files, dequantize_uint8, export_model, quantize_uint8,
@@ -329,7 +329,7 @@ def test_a_failed_rename_restores_the_old_folder(tmp_path, monkeypatch):
             raise OSError("disk full (simulated)")
         return real_replace(source, target)
 
-    monkeypatch.setattr(export_module.os, "replace", failing_replace)
+    monkeypatch.setattr(atomic_folder.os, "replace", failing_replace)
     with pytest.raises(OSError, match="simulated"):
         export_model(every_kind_cnn(seed=4), folder)
     assert snapshot(folder) == before
