@@ -2,8 +2,8 @@
 
 Standard library only (runs in Pyodide): the counterpart of `model_format.read_model`
 for a model whose weights changed (fine-tuning in the page). The topology is the one
-that was read; the manifest is rewritten as one group of float32 weights in the loaded
-manifest's order (layer order, kernel before bias, for a file without one), concatenated little-endian and split into 4 MB shards named
+that was read; the manifest is rewritten as one group of float32 weights in layer order
+(kernel before bias), concatenated little-endian and split into 4 MB shards named
 `group1-shard{i}of{N}.bin`, as tfjs-converter's `write_weights.py` does.
 """
 
@@ -41,19 +41,6 @@ def _weight_bytes(name: str, shape: tuple[int, ...], values) -> bytes:
     return values.tobytes()
 
 
-def _manifest_order(artifacts: ModelArtifacts, weights: list[tuple[str, tuple[int, ...]]]
-                    ) -> list[tuple[str, tuple[int, ...]]]:
-    """`weights` in the order the loaded file's manifest lists them (the converter sorts
-    them by name), when it lists exactly these; else as given (layer order)."""
-    groups = artifacts.model_json.get("weightsManifest")
-    listed = [entry.get("name") for group in groups or [] if isinstance(group, dict)
-              for entry in group.get("weights", []) if isinstance(entry, dict)]
-    by_name = dict(weights)
-    if sorted(listed, key=str) != sorted(by_name):
-        return weights
-    return [(name, by_name[name]) for name in listed]
-
-
 def write_model(artifacts: ModelArtifacts, weights: dict[str, object],
                 shard_bytes: int = SHARD_BYTES) -> tuple[str, dict[str, bytes]]:
     """(model.json text, {shard file name: bytes}) for `artifacts` with new `weights`.
@@ -62,8 +49,8 @@ def write_model(artifacts: ModelArtifacts, weights: dict[str, object],
     float32 values, flat in row-major order of its shape. Everything is checked before
     anything is produced.
     """
-    expected = _manifest_order(artifacts, [(name, tuple(shape)) for spec in artifacts.layers
-                                           for name, shape, _ in spec.weights])
+    expected = [(name, tuple(shape)) for spec in artifacts.layers
+                for name, shape, _ in spec.weights]
     missing = [name for name, _ in expected if name not in weights]
     extra = sorted(set(weights) - {name for name, _ in expected})
     if missing or extra:

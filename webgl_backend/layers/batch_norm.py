@@ -132,5 +132,7 @@ BATCH_NORMALIZATION = LayerEntry(
     forward=_forward,
     backward=_backward,
     reference="model_export.nn.batchnorm.batch_norm_inference_forward",
-    parity=(ParityCase((6,), {}), ParityCase((5,), {"epsilon": 0.01, "center": False})),
+    # Folded into the Dense after it (flat), drawn alone after a Conv2D's tanh (NHWC).
+    parity=(ParityCase((6,), {}), ParityCase((5,), {"epsilon": 0.01, "center": False}),
+            ParityCase((4, 3, 6), {"scale": False})),
 )
