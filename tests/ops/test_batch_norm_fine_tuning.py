@@ -3,7 +3,8 @@
 after it) equals the step tf-keras took on the same weights and batch with
 `training=False` (tests/keras_corpus/make_batchnorm_step.py): gamma, beta, kernels and
 biases within 1e-4, the moving statistics bit-identical. Right after the step the page
-predicts with refolded weights what our reader's numpy forward of the export predicts."""
+predicts with refolded weights what our reader's numpy forward of the export predicts;
+after reset() the loaded weights predict again and the same step is taken again."""
 
 from __future__ import annotations
 
@@ -38,13 +39,17 @@ def test_one_step_equals_the_keras_step_with_frozen_statistics(optimizer, pyodid
         "    BN_RUNTIME = Runtime(CTX)\n"
         f"_model = await BN_RUNTIME.load_model_url({json.dumps(url)})\n"
         "_tuner = FineTuner(_model)\n"
+        f"_before = _model.predict(INPUTS['x'], {n})\n"
         f"_tuner.configure_training(optimizer={optimizer!r}, learning_rate={RATES[optimizer]})\n"
         f"_loss = _tuner.fit_batch(INPUTS['x'], [int(v) for v in INPUTS['labels']], {n})\n"
         f"_probs = _model.predict(INPUTS['x'], {n})\n"
         "_text, _shards = _tuner.export()\n"
+        "_tuner.reset()\n"
+        f"_reset = _model.predict(INPUTS['x'], {n})\n"
+        f"_again = _tuner.fit_batch(INPUTS['x'], [int(v) for v in INPUTS['labels']], {n})\n"
         "_model.dispose()\n"
-        "{'loss': _loss, 'probs': _probs, 'json': _text,\n"
-        " 'shards': {k: _array('f', v) for k, v in _shards.items()}}",
+        "{'loss': _loss, 'probs': _probs, 'json': _text, 'reset': _reset, 'again': _again,\n"
+        " 'before': _before, 'shards': {k: _array('f', v) for k, v in _shards.items()}}",
         x=x, labels=labels.astype(np.float32),
     )
     expected_loss = float(keras[f"{optimizer}/loss"])
@@ -67,3 +72,6 @@ def test_one_step_equals_the_keras_step_with_frozen_statistics(optimizer, pyodid
     numpy_probs = sequential_from_artifacts(stepped).predict(x)
     assert_close("predictions after the step (refolded)", result["probs"], numpy_probs.ravel(),
                  atol=1e-4, rtol=0)
+    # reset(): the loaded weights predict again, and the same step is taken again from them.
+    assert_close("predictions after reset()", result["reset"], result["before"], 1e-6, 0)
+    assert result["again"] == pytest.approx(result["loss"], abs=1e-6)

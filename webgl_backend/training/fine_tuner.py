@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from webgl_backend.codegen import shape_size
 from webgl_backend.errors import ShapeError, TrainingError, invalid_argument
-from webgl_backend.forward_plan import fold_batch_norms
 from webgl_backend.host_data import as_float_view, as_labels
 from webgl_backend.model_writer import write_model
 from webgl_backend.ops.optimizers import HYPER_SHAPE, OPTIMIZER_TARGETS
@@ -58,24 +57,11 @@ class FineTuner:
         self._first_trainable = 0
         self._hyper: GpuTensor | None = None
         self._plans: dict[int, TrainPlan] = {}
-        self._initial = self._initial_weights()
         self._unfolded: UnfoldedLayers | None = None  # the step's ops (BatchNorm unfolded)
+        self._unfolded_layers()
         self._refold: list[Draw] = []
         model.on_dispose.append(self.dispose)
         model.on_restore.append(self._forget_textures)
-
-    def _weighted_ops(self):
-        return [op for op in self.model.ops if op.weights]
-
-    def _initial_weights(self) -> list[list[tuple[str, array]]]:
-        """Per op with weights: (full name, loaded values), matched to the layer specs."""
-        specs = [spec for spec in fold_batch_norms(self.model.artifacts.layers) if spec.weights]
-        ops = self._weighted_ops()
-        if len(specs) != len(ops):
-            raise TrainingError(f"fine-tuning: {len(ops)} GPU ops hold weights but the model "
-                                f"has {len(specs)} layers with weights")
-        return [[(name, array("f", values)) for name, _, values in spec.weights]
-                for spec in specs]
 
     # -- configuration ---------------------------------------------------------------
 
@@ -274,9 +260,6 @@ class FineTuner:
 
     def reset(self) -> None:
         """Every weight back to its loaded value; optimizer state zeroed, step 0."""
-        for op, weights in zip(self._weighted_ops(), self._initial):
-            for tensor, (_, values) in zip(op.weights, weights):
-                tensor.upload(values)
         self._unfolded_layers().reset()
         for parameter in self._parameters:
             zeros = array("f", bytes(4 * parameter.tensor.size))

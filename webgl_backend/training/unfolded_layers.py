@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from webgl_backend.context import GLContext
+from webgl_backend.errors import TrainingError
 from webgl_backend.forward_plan import PRODUCERS, fold_batch_norms
 from webgl_backend.layers import LAYERS, LayerOp
 from webgl_backend.layers.batch_norm import batch_norm_affine, training_op
@@ -48,6 +49,8 @@ class UnfoldedOp:
     frozen: dict[str, array] = field(default_factory=dict)  # moving statistics, as loaded
     group: BatchNormGroup | None = None
     owned: list[GpuTensor] = field(default_factory=list)
+    # Tensors computed from the weights (a and b, a folded kernel and bias): loaded values.
+    derived: list[tuple[GpuTensor, array]] = field(default_factory=list)
 
 
 def _weights(spec: LayerSpec, tensors: list[GpuTensor]) -> list[TrainingWeight]:
@@ -80,11 +83,16 @@ class UnfoldedLayers:
         # A folded spec is named after the pair it came from ("conv2d+batch_normalization").
         self._pairs = {f"{a.name}+{b.name}": (a, b) for a, b in zip(layers, layers[1:])
                        if "BatchNormalization" in (a.class_name, b.class_name)}
-        folded = iter(spec for spec in fold_batch_norms(layers) if spec.weights)
+        folded = [spec for spec in fold_batch_norms(layers) if spec.weights]
+        weighted = [op for op in model_ops if op.weights]
+        if len(folded) != len(weighted):
+            raise TrainingError(f"fine-tuning: {len(weighted)} GPU ops hold weights but the "
+                                f"model has {len(folded)} layers with weights")
+        specs = iter(folded)
         self.unfolded: list[UnfoldedOp] = []
         try:
             for op in model_ops:
-                self.unfolded.append(self._unfold(op, next(folded)) if op.weights
+                self.unfolded.append(self._unfold(op, next(specs)) if op.weights
                                      else UnfoldedOp([op]))
         except Exception:
             self.dispose()
@@ -97,7 +105,8 @@ class UnfoldedLayers:
             bn = training_op(self.context, spec, op.weights)
             weights, frozen = _batch_norm_weights(spec, bn)
             return UnfoldedOp([bn], weights, frozen, BatchNormGroup("alone", bn, None, op),
-                              bn.attrs["statistics"].tensors())
+                              bn.attrs["statistics"].tensors(),
+                              list(zip(bn.weights, _affine_values(spec))))
         pair = self._pairs.get(spec.name)
         if pair is None or spec.class_name not in PRODUCERS:
             return UnfoldedOp([op], _weights(spec, op.weights))
@@ -114,7 +123,11 @@ class UnfoldedLayers:
             ops = [layer, bn] + self._fused_activation(op.layer_name[len(spec.name) + 1:])
         weights, frozen = _batch_norm_weights(bn_spec, bn)
         weights += _weights(layer_spec, layer.weights)
-        return UnfoldedOp(ops, weights, frozen, BatchNormGroup(side, bn, layer, op), owned)
+        derived = list(zip(bn.weights, _affine_values(bn_spec)))
+        derived += [(tensor, array("f", values))
+                    for tensor, (_, _, values) in zip(op.weights, spec.weights)]
+        return UnfoldedOp(ops, weights, frozen, BatchNormGroup(side, bn, layer, op), owned,
+                          derived)
 
     def _fused_activation(self, name: str) -> list[LayerOp]:
         """The activation layer fused after a folded pair (named `name`), as its own op."""
@@ -148,15 +161,12 @@ class UnfoldedLayers:
         return draws
 
     def reset(self) -> None:
-        """Every tensor made here back to its loaded value (a and b included)."""
+        """Every weight, and what predictions draw, back to its loaded value."""
         for unfolded in self.unfolded:
             for weight in unfolded.weights:
                 weight.tensor.upload(weight.values)
-            group = unfolded.group
-            if group is not None and group.side != "alone":
-                spec = self._by_name[group.bn.layer_name]
-                for tensor, fresh in zip(group.bn.weights, _affine_values(spec)):
-                    tensor.upload(fresh)
+            for tensor, values in unfolded.derived:
+                tensor.upload(values)
 
     def export_weights(self) -> dict[str, array]:
         """Every weight of the file by full name: trained ones read back, moving statistics
