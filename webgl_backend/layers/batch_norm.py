@@ -97,6 +97,11 @@ def _forward(op: LayerOp, x_shape: tuple[int, ...], x_width: int,
                                    widths={"x": x_width})]
 
 
+def _trained(step: BackwardStep, tensor: GpuTensor | None):
+    """The trainer's parameter for gamma or beta; None when absent or frozen."""
+    return None if tensor is None else step.parameter(tensor)
+
+
 def _backward(op: LayerOp, step: BackwardStep) -> GpuTensor | None:
     """dbeta = dy summed per channel, dgamma = (dy * (x - mean)) summed / sqrt(var + eps),
     dx = dy * a (the statistics are constants: inference-mode normalisation)."""
@@ -105,13 +110,13 @@ def _backward(op: LayerOp, step: BackwardStep) -> GpuTensor | None:
         raise TrainingError(f"fine-tuning: layer '{op.layer_name}' was built for inference; "
                             "train the op `batch_norm.training_op` makes")
     dy, x, mts = step.dy, step.x, step.max_texture_size
-    beta = statistics.beta is not None and step.parameter(statistics.beta)
-    if beta:
+    beta = _trained(step, statistics.beta)
+    if beta is not None:
         program = batch_norm_backward_beta(dy.shape, max_texture_size=mts,
                                            widths={"dy": dy.texture.width})
         step.add(f"{op.layer_name} dbeta", program, {"dy": dy}, output=beta.grad)
-    gamma = statistics.gamma is not None and step.parameter(statistics.gamma)
-    if gamma:
+    gamma = _trained(step, statistics.gamma)
+    if gamma is not None:
         program = batch_norm_backward_gamma(x.shape, statistics.epsilon, max_texture_size=mts,
                                             widths={"dy": dy.texture.width,
                                                     "x": x.texture.width})

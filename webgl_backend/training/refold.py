@@ -27,8 +27,6 @@ from webgl_backend.ops.dense import dense_forward_programs
 from webgl_backend.tensor import GpuTensor
 from webgl_backend.training.parameters import Draw
 
-SIDES = ("producer", "consumer", "alone")
-
 
 @dataclass
 class BatchNormGroup:
