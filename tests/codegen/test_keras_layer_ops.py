@@ -1,6 +1,6 @@
 """Runtime plans of the new layer classes over FakeGL: BatchNormalization folded where it
 can be, ops chosen per layer, the generated GLSL of each new builder, and the trainer's
-refusal of layers with no backward programs yet."""
+plans of their backward programs (BatchNormalization's: test_batch_norm_training_plan.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from webgl_backend.ops.global_pool import global_pool2d_forward
 from webgl_backend.ops.keras_activations import keras_activation_snippet, layer_activation
 from webgl_backend.ops.zero_padding import zero_padding2d_forward
 from webgl_backend.runtime import Runtime
-from webgl_backend.training import FineTuner, TrainingError
+from webgl_backend.training import FineTuner
 
 
 def loaded(name: str):
@@ -63,36 +63,6 @@ def test_new_builders_generate_their_programs():
         global_pool2d_forward("sum", (1, 2, 2, 3))
     with pytest.raises(ShapeError, match=r"zero_padding2d: needs x \(n, h, w, c\)"):
         zero_padding2d_forward((2, 3), ((0, 0), (0, 0)))
-
-
-def test_fine_tuning_refuses_a_batch_normalization_it_could_not_fold():
-    artifacts = read_model_dir(CORPUS / "dense_batchnorm")
-    # Drop the Dense after the last BatchNormalization: nothing to fold it into.
-    artifacts.layers = artifacts.layers[:-1]
-    model = Runtime(FakeGL()).load_model(artifacts, {}, warm_up=False)
-    assert model.ops[-1].kind == "channel_affine"
-    with pytest.raises(TrainingError, match=r"layer 'batch_normalization_2' \(channel_affine\) "
-                       "can run in the page but not be fine-tuned yet"):
-        FineTuner(model)
-
-
-def test_export_unfolds_batch_norms_back_into_the_files_layers():
-    """Untrained, the unfolded export gives back the loaded weights (to float32 rounding)."""
-    import numpy as np
-
-    from webgl_backend.training.folded_batch_norm import fold_plan, unfold_weights
-
-    for name in ("conv_batchnorm", "dense_batchnorm", "mnist_batchnorm"):
-        layers = read_model_dir(CORPUS / name).layers
-        original = {n: np.asarray(v) for spec in layers for n, _, v in spec.weights}
-        specs, folds = fold_plan(layers)
-        assert folds, name
-        for spec in specs:
-            if spec.name in folds:
-                values = unfold_weights(*folds[spec.name], *[list(v) for _, _, v in spec.weights])
-                for weight, got in values.items():
-                    np.testing.assert_allclose(np.asarray(got), original[weight], rtol=1e-4,
-                                               atol=1e-5, err_msg=f"{name}: {weight}")
 
 
 def test_fine_tuning_plans_the_new_backward_programs():

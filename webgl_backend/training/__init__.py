@@ -7,8 +7,10 @@
     tuner.reset()                                       # loaded weights, fresh optimizer
     model_json_text, shards = tuner.export()            # TF.js layers format
 
-`parameters` (weights, gradients, optimizer state, updates), `step_plan` (the passes of
-one step), `fine_tuner` (the API above).
+`parameters` (weights, gradients, optimizer state, updates), `unfolded_layers` (the ops a
+step draws: every BatchNormalization unfolded, gamma and beta trained), `refold` (what
+predictions draw, recomputed after the updates), `step_plan` (the passes of one step),
+`fine_tuner` (the API above).
 """
 
 from webgl_backend.errors import TrainingError

@@ -19,15 +19,14 @@ from dataclasses import dataclass
 
 from webgl_backend.codegen import shape_size
 from webgl_backend.errors import ShapeError, TrainingError, invalid_argument
-from webgl_backend.forward_plan import fold_batch_norms
 from webgl_backend.host_data import as_float_view, as_labels
 from webgl_backend.model_writer import write_model
 from webgl_backend.ops.optimizers import HYPER_SHAPE, OPTIMIZER_TARGETS
 from webgl_backend.runtime import GpuModel
 from webgl_backend.tensor import GpuTensor
-from webgl_backend.training.folded_batch_norm import fold_plan, unfold_weights
-from webgl_backend.training.parameters import Parameter, hyper_values
+from webgl_backend.training.parameters import Draw, Parameter, hyper_values
 from webgl_backend.training.step_plan import StepSettings, TrainPlan, build_train_plan
+from webgl_backend.training.unfolded_layers import UnfoldedLayers
 
 # Largest training batch: bounds texture sizes and the loops of the gradient programs.
 MAX_TRAIN_BATCH = 256
@@ -58,22 +57,11 @@ class FineTuner:
         self._first_trainable = 0
         self._hyper: GpuTensor | None = None
         self._plans: dict[int, TrainPlan] = {}
-        self._initial = self._initial_weights()
+        self._unfolded: UnfoldedLayers | None = None  # the step's ops (BatchNorm unfolded)
+        self._unfolded_layers()
+        self._refold: list[Draw] = []
         model.on_dispose.append(self.dispose)
         model.on_restore.append(self._forget_textures)
-
-    def _weighted_ops(self):
-        return [op for op in self.model.ops if op.weights]
-
-    def _initial_weights(self) -> list[list[tuple[str, array]]]:
-        """Per op with weights: (full name, loaded values), matched to the layer specs."""
-        specs = [spec for spec in fold_batch_norms(self.model.artifacts.layers) if spec.weights]
-        ops = self._weighted_ops()
-        if len(specs) != len(ops):
-            raise TrainingError(f"fine-tuning: {len(ops)} GPU ops hold weights but the model "
-                                f"has {len(specs)} layers with weights")
-        return [[(name, array("f", values)) for name, _, values in spec.weights]
-                for spec in specs]
 
     # -- configuration ---------------------------------------------------------------
 
@@ -105,17 +93,27 @@ class FineTuner:
         self._dispose_training_state()
         self.settings = FineTuningSettings(optimizer, float(learning_rate), trainable,
                                            float(l2), int(seed))
-        self._first_trainable = chosen[0]
-        initial = dict(zip(weighted, self._initial))
+        unfolded = self._unfolded_layers()
+        self._first_trainable = unfolded.first_op(chosen[0])
         for index in chosen:
-            op = self.model.ops[index]
-            for position, (tensor, (name, values)) in enumerate(zip(op.weights,
-                                                                     initial[index])):
-                self._parameters.append(Parameter(name, tensor, values, decay=position == 0))
+            self._parameters.extend(Parameter(w.name, w.tensor, w.values, w.decay)
+                                    for w in unfolded.trainable(index))
         for parameter in self._parameters:
             parameter.allocate(self.context, optimizer)
+        trained = {id(p.tensor): p for p in self._parameters}
+        self._refold = unfolded.refold_draws(
+            lambda tensor: id(tensor) in trained,
+            lambda tensor: trained[id(tensor)].twins["param"] if id(tensor) in trained
+            else tensor)
         self._hyper = GpuTensor.from_host(self.context, HYPER_SHAPE, array("f", [0.0] * 4))
         self.step = 0
+
+    def _unfolded_layers(self) -> UnfoldedLayers:
+        """The ops a step draws (built on first use, and again after a context restore)."""
+        if self._unfolded is None:
+            self._unfolded = UnfoldedLayers(self.context, self.model.ops,
+                                            self.model.artifacts.layers)
+        return self._unfolded
 
     def _check_trainable_model(self) -> None:
         ops = self.model.ops
@@ -138,6 +136,7 @@ class FineTuner:
             for tensor in parameter.owned():
                 tensor.dispose()
         self._parameters = []
+        self._refold = []
         if self._hyper is not None:
             self._hyper.dispose()
             self._hyper = None
@@ -146,11 +145,16 @@ class FineTuner:
         """After a context restore: every texture died with the context; configure again."""
         self._plans.clear()
         self._parameters = []
+        self._refold = []
         self._hyper = None
+        self._unfolded = None
         self.settings = None
 
     def dispose(self) -> None:
         self._dispose_training_state()
+        if self._unfolded is not None:
+            self._unfolded.dispose()
+            self._unfolded = None
         self.settings = None
 
     # -- running -----------------------------------------------------------------------
@@ -164,9 +168,10 @@ class FineTuner:
             for tensor in self._plans.pop(oldest).owned:
                 tensor.dispose()
         settings = StepSettings(self.settings.optimizer, self.settings.l2,
-                                self._first_trainable, self._parameters, self._hyper)
-        plan, _ = build_train_plan(self.context, self.model.ops, self.model.input_shape, n,
-                                   settings)
+                                self._first_trainable, self._parameters, self._hyper,
+                                self._refold)
+        plan, _ = build_train_plan(self.context, self._unfolded_layers().ops,
+                                   self.model.input_shape, n, settings)
         self._plans[n] = plan
         return plan
 
@@ -255,9 +260,7 @@ class FineTuner:
 
     def reset(self) -> None:
         """Every weight back to its loaded value; optimizer state zeroed, step 0."""
-        for op, weights in zip(self._weighted_ops(), self._initial):
-            for tensor, (_, values) in zip(op.weights, weights):
-                tensor.upload(values)
+        self._unfolded_layers().reset()
         for parameter in self._parameters:
             zeros = array("f", bytes(4 * parameter.tensor.size))
             for tensor in parameter.state.values():
@@ -267,19 +270,7 @@ class FineTuner:
     def export(self) -> tuple[str, dict[str, bytes]]:
         """(model.json text, shards) of the current weights, TF.js layers format."""
         self.model.check_usable("export")
-        weights = {}
-        _, folds = fold_plan(self.model.artifacts.layers)
-        for op, initial in zip(self._weighted_ops(), self._initial):
-            values = [tensor.read() for tensor in op.weights]
-            # A fused activation adds "+activation" after the folded pair's name.
-            fold = folds.get("+".join(op.layer_name.split("+")[:2]))
-            if fold is None:
-                weights.update((name, value) for (name, _), value in zip(initial, values))
-                continue
-            try:
-                weights.update(unfold_weights(*fold, *values))
-            except ValueError as error:
-                raise TrainingError(f"export: {error}") from None
+        weights = self._unfolded_layers().export_weights()
         return write_model(self.model.artifacts, weights)
 
 

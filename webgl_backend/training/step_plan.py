@@ -3,12 +3,13 @@
 Forward through every op (the final softmax left out: the loss is taken from the
 logits), the loss and its gradient in one fused softmax + cross-entropy pass each, then
 per op in reverse its backward passes from its layer-table entry (down to the first
-trainable op; dx only above it), then the optimizer updates into the twins.
+trainable op; dx only above it), then the optimizer updates into the twins and the
+passes that must follow them (`StepSettings.after_updates`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from webgl_backend.codegen import Program
 from webgl_backend.context import GLContext
@@ -39,6 +40,8 @@ class StepSettings:
     first_trainable: int
     parameters: list[Parameter]
     hyper: GpuTensor
+    # Passes after the updates (BatchNormalization refolded into what predictions draw).
+    after_updates: list[Draw] = field(default_factory=list)
 
 
 class _PlanBuilder:
@@ -130,4 +133,5 @@ def _build(builder: _PlanBuilder, context: GLContext, ops: list[LayerOp],
         dy = op.entry.backward(op, step)
     builder.draws.extend(update_draws(context, settings.optimizer, settings.parameters,
                                       settings.l2, settings.hyper))
+    builder.draws.extend(settings.after_updates)
     return TrainPlan(n, images, labels, loss, builder.draws, builder.owned)
