@@ -2,10 +2,9 @@
 
 The Content-Security-Policy allows exactly what the page uses: its scripts and module
 worker from this origin, Pyodide compiling WebAssembly ('wasm-unsafe-eval'), fetches to
-this origin, canvases' data:/blob: images; nothing may frame it. Pyodide itself starts
-without 'unsafe-eval'; the runtime's `pyodide.code.run_js` (the WebGL context-lost
-listener in webgl_backend/context.py) evaluates a string, so 'unsafe-eval' stays until
-that listener is attached without it. A response may
+this origin, canvases' data:/blob: images; nothing may frame it. No 'unsafe-eval':
+neither Pyodide nor the runtime evaluates JS text (the page's tests fail on any CSP
+violation). A response may
 bring its own policy (the API docs page hashes its inline script); it is kept.
 """
 
@@ -16,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
-    "script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'",
+    "script-src 'self' 'wasm-unsafe-eval'",
     "worker-src 'self'",
     "connect-src 'self'",
     "img-src 'self' data: blob:",
