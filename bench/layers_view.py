@@ -6,7 +6,8 @@
 The page (server.main.create_app under uvicorn, models/default) is loaded, a 7 is drawn,
 then the page's own worker is called with the drawing's 28x28 image, interleaved run by
 run: `predict` (what a refresh costs with the view closed) and `layers` (with it open:
-the same forward plus every layer's readback), the latter also drawn into a detached
+the same forward with a finish after each layer, one gather draw of every output into
+one texture and its one readback), the latter also drawn into a detached
 LayersView (the canvases a person sees). Round trips are timed in the page with
 performance.now(); medians are printed with the ratio layers / predict (issue 12: a
 refresh with the view open costs at most 2x a forward at batch 1).

@@ -1,7 +1,8 @@
 """`shadernet serve`: arguments and the runner (registered by model_export/cli.py).
 
     shadernet serve [--host 127.0.0.1] [--port 8000] [--models DIR] [--store DIR]
-                    [--allowed-host NAME]... [--allow-origin ORIGIN]... [--upload-token T]
+                    [--allowed-host NAME]... [--allow-origin ORIGIN]... [--cors-origin ORIGIN]...
+                    [--upload-token T]
                     [--read-only] [--writes-per-minute N] [--max-store-mb MB]
 """
 
@@ -43,6 +44,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                         help="another origin whose pages may save and delete, e.g. "
                              "https://class.example.org (repeatable)")
+    parser.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                        help="another origin whose pages may import the public module and "
+                             "load the runtime and models from here (CORS reads), e.g. "
+                             "https://my-site.example (repeatable; '*' for any)")
     parser.add_argument("--upload-token", default=os.environ.get(UPLOAD_TOKEN_ENV),
                         metavar="TOKEN",
                         help="require 'Authorization: Bearer TOKEN' to save or delete "
@@ -70,6 +75,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
                     max_upload_bytes=int(args.max_upload_mb * 2**20),
                     allowed_hosts=(*LOCAL_HOSTS, *bound, *args.allowed_host),
                     allowed_origins=tuple(args.allow_origin),
+                    cors_origins=tuple(args.cors_origin),
                     upload_token=args.upload_token, read_only=args.read_only,
                     writes_per_minute=args.writes_per_minute,
                     max_store_bytes=None if args.max_store_mb is None

@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(AccessMiddleware, settings=settings)
     app.add_middleware(HeadAsGetMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, cors_origins=settings.cors_origins)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StoreError, store_error_handler)
     app.add_exception_handler(Exception, internal_error_handler)

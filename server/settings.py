@@ -30,6 +30,10 @@ class Settings:
     default_model: the model the page loads first.
     allowed_hosts: Host header names served (any port); "*" serves any (DNS rebinding!).
     allowed_origins: origins besides the server's own whose pages may write (save, delete).
+    cors_origins: origins whose pages may read what this server serves (GET/HEAD with
+        CORS: the public module, its worker, Pyodide, the runtime, models); "*" for any.
+        None by default: a page elsewhere reading the server's models through a
+        visitor's browser is the owner's choice to make, not a default.
     upload_token: when set, writes need `Authorization: Bearer <token>`.
     read_only: refuse every write.
     writes_per_minute: writes one client (IP) may make per minute, in bursts up to it.
@@ -45,6 +49,7 @@ class Settings:
     default_model: str = "default"
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
     allowed_origins: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
     upload_token: str | None = None
     read_only: bool = False
     writes_per_minute: int = DEFAULT_WRITES_PER_MINUTE
@@ -70,3 +75,15 @@ class Settings:
                            tuple(host.lower().strip("[]") for host in self.allowed_hosts))
         object.__setattr__(self, "allowed_origins",
                            tuple(origin.lower().rstrip("/") for origin in self.allowed_origins))
+        object.__setattr__(self, "cors_origins",
+                           tuple(_cors_origin(origin) for origin in self.cors_origins))
+
+
+def _cors_origin(origin: str) -> str:
+    """An origin as browsers send it (scheme://host[:port], lower case), or "*"."""
+    value = str(origin).strip().lower().rstrip("/")
+    scheme, _, rest = value.partition("://")
+    if value == "*" or (scheme in ("http", "https") and rest and "/" not in rest):
+        return value
+    raise ValueError("Invalid value for setting `cors_origins`. Expected origins such as "
+                     f"'https://example.org' or 'http://localhost:8080', or '*'. Received {origin!r}.")

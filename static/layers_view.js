@@ -70,7 +70,7 @@ function glslLink(name) {
   return link;
 }
 
-// time: an element the painters keep up to date (a layer's draw + readback ms), or null.
+// time: an element the painters keep up to date (a layer's draw time in ms), or null.
 function section(title, name, canvases, kind, time = null) {
   const box = document.createElement("section");
   box.className = `layer ${kind}`;
@@ -176,7 +176,7 @@ function build(result) {
     if (isOutput && !isMap && layer.shape[0] === 10) canvases.push(digitRow(10));
     const time = document.createElement("span");
     time.className = "ms";
-    time.title = "this layer's draw and the readback of its output, in the worker";
+    time.title = "this layer's draws, up to the GPU finishing them (in the worker)";
     painters.push((answer) => { time.textContent = `${answer.layers[index].ms.toFixed(2)} ms`; });
     shown.push(section(label(layer), layer.name, canvases, isMap ? "maps-layer" : "strip-layer", time));
   });

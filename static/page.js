@@ -111,6 +111,23 @@ async function classify() {
   else pad.dataset.settled = String(version);
 }
 
+// A lost GL context takes the model's textures with it: say so, and offer a reload.
+function contextChanged({ state: change }) {
+  if (change !== "lost") return;
+  state.modelReady = false;
+  updateControls();
+  const message = "The GPU context was lost (the GPU was reset or the browser reclaimed it): "
+    + "the model is gone from the GPU. Reload the page to start again.";
+  setStatus(message, "error");
+  showBanner(`${message} `);
+  const reload = document.createElement("button");
+  reload.textContent = "Reload the page";
+  reload.dataset.testid = "reload";
+  reload.addEventListener("click", () => location.reload());
+  $("banner").append(reload);
+  reload.focus();
+}
+
 // ---------------------------------------------------------------- wiring and start
 
 $("clear").addEventListener("click", () => pen.clear());
@@ -132,6 +149,7 @@ async function start() {
     return;
   }
   worker.listeners.progress = showStage;
+  worker.listeners.context = contextChanged;
   worker.listeners.train = (report) => teacher.progress(report);
   let startup = null;  // [seconds to Ready, stage timings] once init has answered
   worker.listeners.warmup = ({ ms, at }) => {

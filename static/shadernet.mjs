@@ -43,13 +43,27 @@ function shadernetError(message, code) {
   return error;
 }
 
+// A module worker must be of the page's origin: from another one (this module imported
+// from our server by someone's page), a blob: worker of the page's origin imports ours,
+// which the server allows with CORS (`--cors-origin`).
+function startWorker() {
+  const url = new URL("./worker.js", import.meta.url);
+  if (url.origin === location.origin) return new Worker(url, { type: "module" });
+  const shim = new Blob([`import ${JSON.stringify(url.href)};\n`], { type: "text/javascript" });
+  const blobUrl = URL.createObjectURL(shim);
+  const worker = new Worker(blobUrl, { type: "module" });
+  setTimeout(() => URL.revokeObjectURL(blobUrl), 60_000);  // once the worker has read it
+  return worker;
+}
+
 // The page's one worker: calls are promises matched to replies by id.
 class RuntimeWorker {
   constructor() {
-    this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    this.worker = startWorker();
     this.nextId = 1;
     this.pending = new Map();
     this.progress = new Map();   // fit token -> onProgress
+    this.lost = null;            // the message while the GL context is lost
     this.worker.onmessage = (event) => this.receive(event.data);
     this.worker.onerror = (event) => {
       event.preventDefault();
@@ -57,10 +71,14 @@ class RuntimeWorker {
     };
   }
 
+  // Model calls are refused at once while the context is lost; `context_*` calls are not.
   call(method, args, transfer = []) {
+    if (this.lost && method.startsWith("model_")) {
+      return Promise.reject(shadernetError(this.lost, "context-lost"));
+    }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { method, resolve, reject });
       this.worker.postMessage({ id, method, args }, transfer);
     });
   }
@@ -68,6 +86,7 @@ class RuntimeWorker {
   receive(message) {
     if (message.id === undefined) {
       if (message.type === "fit") this.progress.get(message.token)?.(message);
+      if (message.type === "context") this.contextChanged(message);
       return;
     }
     const waiting = this.pending.get(message.id);
@@ -77,9 +96,24 @@ class RuntimeWorker {
     else waiting.resolve(message.result);
   }
 
-  failAll(text) {
-    for (const { reject } of this.pending.values()) reject(shadernetError(text, "runtime"));
+  failAll(text, code = "runtime") {
+    for (const { reject } of this.pending.values()) reject(shadernetError(text, code));
     this.pending.clear();
+  }
+
+  // Lost: every pending call rejects now (its draws did nothing), and model calls until
+  // the context is restored; the page hears of it as a "shadernet-context" event.
+  contextChanged({ state, message }) {
+    this.lost = state === "lost" ? message : null;
+    if (this.lost) {
+      for (const [id, { method, reject }] of this.pending) {
+        if (method.startsWith("model_")) {
+          this.pending.delete(id);
+          reject(shadernetError(message, "context-lost"));
+        }
+      }
+    }
+    dispatchEvent(new CustomEvent("shadernet-context", { detail: { state, message } }));
   }
 }
 
@@ -90,6 +124,7 @@ async function runtimeUrls(options) {
     return { pyodideUrl: String(options.pyodideUrl), wheelUrl: String(options.wheelUrl) };
   }
   const url = new URL("/api/runtime", import.meta.url);
+  const at = (path) => new URL(path, url).href;  // the server's paths, not the page's
   let response;
   try {
     response = await fetch(url);
@@ -102,8 +137,8 @@ async function runtimeUrls(options) {
                          + "needs options.pyodideUrl and options.wheelUrl", "fetch");
   }
   const urls = await response.json();
-  return { pyodideUrl: urls.pyodide_base_url, wheelUrl: urls.runtime_wheel_url,
-           stdlibUrl: urls.pyodide_stdlib_url };
+  return { pyodideUrl: at(urls.pyodide_base_url), wheelUrl: at(urls.runtime_wheel_url),
+           stdlibUrl: urls.pyodide_stdlib_url && at(urls.pyodide_stdlib_url) };
 }
 
 function startRuntime(options) {
@@ -132,6 +167,31 @@ function startRuntime(options) {
 }
 
 /**
+ * Make the worker's WebGL context lost (the WEBGL_lose_context extension), to test how a
+ * page handles it: pending and later model calls reject with code "context-lost" and
+ * `window` gets a "shadernet-context" event ({detail: {state: "lost", message}}).
+ */
+export async function forceContextLoss() {
+  const worker = await requireStarted();
+  await worker.call("context_lose", []);
+}
+
+/**
+ * Give the lost context back (as a browser does after a GPU reset); resolves once restored
+ * ("shadernet-context" event, state "restored"). Models loaded before reject with
+ * "context-lost" ("load the model again"); loadModel works again.
+ */
+export async function forceContextRestore() {
+  const worker = await requireStarted();
+  await worker.call("context_restore", []);
+}
+
+async function requireStarted() {
+  if (!started) throw shadernetError("no model was loaded yet: there is no context", "argument");
+  return started;
+}
+
+/**
  * Load a TF.js layers model (model.json + its shards) onto the GPU.
  * options: {pyodideUrl, wheelUrl} (where the runtime is; the first call's count).
  * Resolves to a Model; rejects with a ShadernetError (code: fetch, model-format,
@@ -140,7 +200,7 @@ function startRuntime(options) {
 export async function loadModel(modelJsonUrl, options = {}) {
   const worker = await startRuntime(options);
   const url = new URL(modelJsonUrl, location.href).href;
-  const loaded = await worker.call("model_open", [url]);
+  const loaded = await worker.call("model_open", [url]);  // rejects while the context is lost
   return new Model(worker, loaded);
 }
 

@@ -12,7 +12,7 @@
 
 import { RESEED, SNAPSHOT_PREPARE, bootPython, makeSnapshot, unpackWheel } from "./python_boot.js";
 import * as snapshots from "./snapshot_store.js";
-import { TRANSFER, modelMethods } from "./worker_models.js";
+import { TRANSFER, modelMethods, watchContext } from "./worker_models.js";
 
 let session = null;        // PyProxy of worker_api.PageSession
 let pyodide = null;
@@ -163,6 +163,7 @@ async function start(config) {
   try {
     gl = context.create_webgl2_context();
     session = api.PageSession(gl);
+    watchContext(gl, post);  // {type: "context", state: "lost" | "restored", message}
   } finally {
     gl?.destroy?.();
     context.destroy();

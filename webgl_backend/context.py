@@ -23,6 +23,10 @@ from webgl_backend.host_data import float32_factory as default_float32_factory
 
 __all__ = ["CompiledProgram", "GLContext", "GpuTexture", "create_webgl2_context"]
 
+# Not a constant every binding exposes; WebGL2 guarantees at least 16 units.
+MAX_TEXTURE_IMAGE_UNITS = 0x8872
+MIN_SAMPLER_UNITS = 16
+
 VERTEX_SHADER_SOURCE = """#version 300 es
 // One triangle that covers the viewport: corners (-1,-1), (3,-1), (-1,3).
 void main() {
@@ -68,6 +72,7 @@ class GLContext(TextureStore):
         self._programs: dict[str, CompiledProgram] = {}
         self._upload_staging: dict[int, tuple[object, dict[int, object]]] = {}
         self._read_staging: dict[int, object] = {}
+        self._sampler_units: int | None = None
         self._bind_hot_methods()
         self._reset_state()
 
@@ -253,6 +258,18 @@ class GLContext(TextureStore):
         self._drawArrays(self.TRIANGLES, 0, 3)
         compiled.drawn = True
         self.draws += 1
+
+    def finish(self) -> None:
+        """Wait until the GPU has run every draw issued so far (a sync point, no readback)."""
+        self.gl.finish()
+
+    def sampler_units(self) -> int:
+        """MAX_TEXTURE_IMAGE_UNITS: how many textures one draw can read (asked once)."""
+        if self._sampler_units is None:
+            value = self.gl.getParameter(MAX_TEXTURE_IMAGE_UNITS)
+            self._sampler_units = (int(value) if isinstance(value, (int, float)) and value >= 2
+                                   else MIN_SAMPLER_UNITS)
+        return self._sampler_units
 
     def delete_programs(self) -> None:
         """Delete every cached program (they are rebuilt on demand)."""

@@ -127,6 +127,9 @@ class FakeGL:
         self._record("isContextLost")
         return self.context_lost
 
+    def finish(self) -> None:
+        self._record("finish")
+
     def disable(self, cap: int) -> None:
         self._record("disable", cap)
 

@@ -36,6 +36,10 @@ class CountingGL:
         return counted
 
 
+def _allow_restore(event) -> None:
+    event.preventDefault()
+
+
 def create_webgl2_context(width: int = 1, height: int = 1):
     """A WebGL2 context on a new OffscreenCanvas (in Pyodide, main thread or worker).
 
@@ -43,9 +47,8 @@ def create_webgl2_context(width: int = 1, height: int = 1):
     Returns the JS context, or raises WebGL2UnavailableError.
     """
     from js import OffscreenCanvas  # noqa: PLC0415 - only importable inside Pyodide
-    from pyodide.code import run_js  # noqa: PLC0415
     from pyodide import ffi  # noqa: PLC0415
-    from pyodide.ffi import to_js  # noqa: PLC0415
+    from pyodide.ffi import create_proxy, to_js  # noqa: PLC0415
 
     from js import Object  # noqa: PLC0415
 
@@ -58,9 +61,9 @@ def create_webgl2_context(width: int = 1, height: int = 1):
         gl = None
     if gl is not None:
         # Without preventDefault on 'webglcontextlost' the browser never restores the
-        # context; a JS listener needs no Python proxy kept alive.
-        run_js("(canvas) => canvas.addEventListener('webglcontextlost', "
-               "(event) => event.preventDefault())")(canvas)
+        # context. A Python listener, not JS text run with eval: the page's CSP needs no
+        # 'unsafe-eval'. The proxy lives as long as the canvas holds it (one per context).
+        canvas.addEventListener("webglcontextlost", create_proxy(_allow_restore))
     if gl is None:
         raise WebGL2UnavailableError(
             "WebGL2 is not available: OffscreenCanvas.getContext('webgl2') returned null. "

@@ -4,18 +4,19 @@ textures the batch-1 forward plan already writes, and how long each layer took.
     maps = layer_maps(model, image)   # {"probabilities", "forward", "input", "layers", "kernels"}
 
 It replays the plan `GpuModel.predict` uses (same upload, same draws in the same order,
-nothing compiled or allocated) and reads each layer's output right after its last draw:
-one readback per layer. That readback is a GPU sync point, so the time from one read to
-the next is what that layer cost (draw + readback), shown as its "draw time". (One
-readback per refresh would need a gather draw copying every output into one texture, and
-would lose the per-layer times; not built.) `predict` itself is untouched: with the view
-closed the page runs it alone.
+nothing compiled or allocated after the first refresh), then one gather draw
+(`layer_gather.py`) copies every layer's output and the first convolution's kernels into
+one atlas texture, read back once: one readPixels per refresh, whatever the depth. A
+layer's time is its draws up to a `finish` after its last one (a GPU sync point with no
+data moved), shown as its "draw time". `predict` itself is untouched: with the view
+closed the page runs it alone, and the gather's textures and program exist only once the
+view has been refreshed.
 
 A layer drawn in several passes (a Dense split over render targets, then gathered) is read
 at its last pass. A Flatten is not listed: a view shares its producer's texture, and a
 repacking draw holds the same values reordered (its time counts towards the next layer).
-The first convolution's kernels are read from their weight texture, so a fine-tuned model
-shows its current kernels.
+The kernels are read from their weight texture as it is now, so a fine-tuned model shows
+its current kernels.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from __future__ import annotations
 import time
 from array import array
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from webgl_backend.codegen import shape_size
 from webgl_backend.errors import ShapeError
-from webgl_backend.forward_plan import ForwardPlan
+from webgl_backend.forward_plan import ForwardPlan, ForwardStep
 from webgl_backend.host_data import as_float_view
+from webgl_backend.layer_gather import LayerGather
 from webgl_backend.runtime import GpuModel
 from webgl_backend.tensor import GpuTensor
 
@@ -81,27 +84,76 @@ def _last_pass(plan: ForwardPlan) -> dict[str, int]:
             if step.compiled is not None}
 
 
-def first_conv_kernels(model: GpuModel) -> dict | None:
-    """{"layer", "shape": [kh, kw, in, out], "values"} of the first Conv2D, or None (an MLP)."""
+def first_conv_kernel(model: GpuModel) -> tuple[str, GpuTensor] | None:
+    """(layer name, kernel tensor [kh, kw, in, out]) of the first Conv2D, or None (an MLP)."""
     for op in model.ops:
         if op.kind == "conv2d" and op.weights:
-            kernel = op.weights[0]
-            return {"layer": op.layer_name, "shape": list(kernel.shape),
-                    "values": kernel.read().tobytes()}
+            return op.layer_name, op.weights[0]
     return None
 
 
+def _counts(before: dict, after: dict) -> dict[str, int]:
+    return {key: after[key] - before[key] for key in ("draws", "gl_calls", "compiles")}
+
+
 def _forward_counts(before: dict, after: dict, plan: ForwardPlan) -> dict[str, int]:
-    """Like GpuModel.last_forward; gl_calls include the readbacks."""
-    counts = {key: after[key] - before[key] for key in ("draws", "gl_calls", "compiles")}
+    """Like GpuModel.last_forward: the upload and the plan's draws (gl_calls include the
+    finish after each listed layer)."""
+    counts = _counts(before, after)
     counts["programs"] = len({id(s.compiled) for s in plan.steps if s.compiled is not None})
     return counts
+
+
+# The gather of each model, built on its first refresh; freed with the model.
+_GATHERS: "WeakKeyDictionary[GpuModel, LayerGather]" = WeakKeyDictionary()
+
+
+def gather_for(model: GpuModel, tensors: list[GpuTensor]) -> LayerGather:
+    """The model's gather for these tensors (rebuilt when their layout changed, or after a
+    context restore)."""
+    gather = _GATHERS.get(model)
+    if gather is not None and gather.fits(tensors):
+        return gather
+    if gather is not None:
+        gather.dispose()
+    else:
+        model.on_dispose.append(lambda: _drop_gather(model))
+    gather = LayerGather.for_tensors(model.context, tensors)
+    _GATHERS[model] = gather
+    return gather
+
+
+def _drop_gather(model: GpuModel) -> None:
+    gather = _GATHERS.pop(model, None)
+    if gather is not None:
+        gather.dispose()
+
+
+def _draw_timed(model: GpuModel, plan: ForwardPlan, names: "LayerNames"
+                ) -> list[tuple[ForwardStep, float]]:
+    """Draw the plan; (step, ms) of each listed layer, timed up to a finish after its
+    last draw."""
+    context, last_pass = model.context, _last_pass(plan)
+    shown, mark = [], time.perf_counter()
+    for index, step in enumerate(plan.steps):
+        if step.compiled is None:
+            continue
+        context.draw(step.compiled, [t.texture for t in step.inputs], step.target())
+        if last_pass[step.layer_name] != index or names.classes.get(step.layer_name) == "Flatten":
+            continue
+        context.finish()
+        now = time.perf_counter()
+        shown.append((step, 1000.0 * (now - mark)))
+        mark = now
+    return shown
 
 
 def layer_maps(model: GpuModel, image) -> dict:
     """Run the batch-1 forward on `image` (28x28 floats), reading every layer's output.
 
-    Returns {"probabilities": [floats], "forward": {draws, gl_calls, compiles, programs},
+    Returns {"probabilities": [floats], "forward": {draws, gl_calls, compiles, programs}
+    (the plan's part), "gather": {draws, gl_calls, compiles, readbacks} (the copy into the
+    atlas and its one readback),
     "input": {"shape", "values"}, "layers": [{name, class_name, activation, shape,
     parameters, ms, values}], "kernels": {"layer", "shape", "values"} | None}; values are
     flat NHWC float32 bytes (the worker hands them to the page as Float32Arrays: one copy
@@ -113,23 +165,25 @@ def layer_maps(model: GpuModel, image) -> dict:
         raise ShapeError(f"layers: expected one image of shape {model.input_shape} "
                          f"({shape_size(model.input_shape)} floats), got {len(floats)} floats")
     plan, names, context = model.forward_plan(1), LayerNames.of(model), model.context
-    last_pass = _last_pass(plan)
     before = context.counters()
     plan.input.upload(floats)
-    layers, mark, output = [], time.perf_counter(), None
-    for index, step in enumerate(plan.steps):
-        if step.compiled is None:
-            continue
-        context.draw(step.compiled, [t.texture for t in step.inputs], step.target())
-        if last_pass[step.layer_name] != index or names.classes.get(step.layer_name) == "Flatten":
-            continue
-        values = step.output.read()
-        now = time.perf_counter()
-        layers.append(describe_layer(step.layer_name, step.output, values,
-                                     1000.0 * (now - mark), names))
-        mark, output = now, (values if step.output is plan.output else None)
-    probabilities = output if output is not None else plan.output.read()
-    forward = _forward_counts(before, context.counters(), plan)
-    return {"probabilities": probabilities.tolist(), "forward": forward,
+    shown = _draw_timed(model, plan, names)
+    kernel = first_conv_kernel(model)
+    outputs = [step.output for step, _ in shown]
+    # A model ending in a view or a Flatten draw: its output is not a listed layer's.
+    own_output = not outputs or plan.output.texture is not outputs[-1].texture
+    tensors = (outputs + ([plan.output] if own_output else [])
+               + ([kernel[1]] if kernel is not None else []))
+    drawn = context.counters()
+    values = gather_for(model, tensors).read(tensors)
+    rest = values[len(shown):]
+    probabilities = rest.pop(0) if own_output else values[len(shown) - 1]
+    layers = [describe_layer(step.layer_name, step.output, part, ms, names)
+              for (step, ms), part in zip(shown, values)]
+    kernels = kernel and {"layer": kernel[0], "shape": list(kernel[1].shape),
+                          "values": rest[0].tobytes()}
+    forward = _forward_counts(before, drawn, plan)
+    gather = {**_counts(drawn, context.counters()), "readbacks": 1}
+    return {"probabilities": probabilities.tolist(), "forward": forward, "gather": gather,
             "input": {"shape": list(model.input_shape), "values": array("f", floats).tobytes()},
-            "layers": layers, "kernels": first_conv_kernels(model)}
+            "layers": layers, "kernels": kernels}

@@ -4,15 +4,20 @@
     info = models.open(model_json_text, shards) # {"id", "layers", "input_shape", ...}
     models.predict(id, images, n); await models.fit(id, images, labels, n, on_progress, options)
     models.info(id); models.export(id); models.close(id)
+    models.context_restored()                   # after a lost context came back
 
 Each model is a `PageSession` of its own (its Runtime, its FineTuner) on the shared
-context, so one worker serves every model of a page. Like worker_api, every value
-returned is plain Python and this runs in CPython too (with FakeGL).
+context, so one worker serves every model of a page. A lost context takes every model's
+textures and programs with it; once the browser restores it, `context_restored` starts
+the context afresh and forgets the models (their ids answer ContextLostError: load them
+again), since rebuilding them would silently drop what fine-tuning had changed. Like
+worker_api, every value returned is plain Python and this runs in CPython too (with FakeGL).
 """
 
 from __future__ import annotations
 
 from webgl_backend.context import GLContext
+from webgl_backend.errors import ContextLostError
 from webgl_backend.host_data import to_py
 from webgl_backend.worker_api import PageSession
 
@@ -26,6 +31,7 @@ class ModelSessions:
     def __init__(self, context: GLContext) -> None:
         self.context = context
         self._sessions: dict[int, PageSession] = {}
+        self._lost: set[int] = set()  # ids of models that died with a lost context
         self._next_id = 1
 
     def open(self, model_json_text, shards) -> dict:
@@ -40,6 +46,10 @@ class ModelSessions:
 
     def session(self, model_id) -> PageSession:
         session = self._sessions.get(int(model_id))
+        if session is None and int(model_id) in self._lost:
+            raise ContextLostError(
+                f"model {model_id} was lost with the WebGL context (restored since, "
+                "empty): load the model again")
         if session is None:
             raise ValueError(f"model {model_id} is not loaded (disposed, or never loaded); "
                              f"loaded: {sorted(self._sessions) or 'none'}")
@@ -69,9 +79,24 @@ class ModelSessions:
 
     def close(self, model_id) -> None:
         """Free the model's textures and programs; its id is refused from then on."""
+        if int(model_id) in self._lost:
+            self._lost.discard(int(model_id))  # nothing left to free
+            return
         session = self.session(model_id)
         del self._sessions[int(model_id)]
         session.dispose()
+
+
+    def context_restored(self) -> None:
+        """The browser gave the context back, empty: start it afresh, forget every model."""
+        self.context.reset_after_restore()
+        sessions, self._sessions = self._sessions, {}
+        self._lost.update(sessions)
+        for session in sessions.values():
+            try:
+                session.dispose()  # textures of the old context: forgotten, no GL call
+            except RuntimeError:
+                pass  # a fit that the loss stopped has not unwound yet: nothing to free
 
 
 def _as_dict(options) -> dict:

@@ -7,6 +7,7 @@ import pytest
 
 from tests.e2e.test_worker_api import blob, mlp_files, run_to_end
 from webgl_backend.context import GLContext
+from webgl_backend.errors import ContextLostError
 from webgl_backend.fake_gl import FakeGL
 from webgl_backend.model_sessions import ModelSessions
 
@@ -44,3 +45,21 @@ def test_fit_trains_on_exactly_the_images_given():
     assert result["samples"] == 4 and result["steps"] == 2 and steps == [(1, 2), (2, 2)]
     model_json, shards = models.export(model)["model_json"], models.export(model)["shards"]
     assert "weightsManifest" in model_json and shards
+
+
+def test_after_a_restored_context_the_models_are_refused_as_lost_and_new_ones_load():
+    gl = FakeGL()
+    context = GLContext(gl)
+    models = ModelSessions(context)
+    first = open_mlp(models)
+    gl.context_lost = True
+    with pytest.raises(ContextLostError, match="WebGL context was lost"):
+        models.predict(first, blob(0), 1)
+    gl.context_lost = False
+    models.context_restored()
+    assert context.counters()["live_textures"] == 0 and context.generation == 1
+    with pytest.raises(ContextLostError, match="model 1 was lost with the WebGL context"):
+        models.predict(first, blob(0), 1)
+    models.close(first)  # disposing a lost model is allowed, and frees nothing
+    second = open_mlp(models)
+    assert len(models.predict(second, blob(0), 1)["probabilities"]) == 10

@@ -21,6 +21,7 @@ from tests.e2e.models import default_model_dir
 from tests.e2e.pixels import save_page
 from tests.support.page_driver import draw
 from webgl_backend.fake_gl import FakeGL
+from webgl_backend.layer_gather import chunk_sources, layer_gather, layout_regions
 from webgl_backend.worker_api import PageSession
 
 MAP_PIXELS = """(name) => [...document.querySelectorAll(
@@ -63,8 +64,12 @@ def test_layers_returns_every_drawn_layer_and_the_first_kernels_without_extra_dr
     session = small_cnn_session()
     image = [0.0] * 784
     plain = session.predict(image, 1)["forward"]
+    gl = session.runtime.context.gl._gl
+    reads = gl.count("readPixels")
     result = session.layers(image)
     assert result["forward"]["draws"] == plain["draws"]
+    assert result["gather"]["draws"] == 1 and result["gather"]["readbacks"] == 1
+    assert gl.count("readPixels") == reads + 1  # one readback for every layer and the kernels
     assert len(result["probabilities"]) == 10 and floats(result["input"]["values"]).size == 784
     layers = result["layers"]
     assert [layer["class_name"] for layer in layers] == ["Conv2D", "Dense"]
@@ -75,6 +80,63 @@ def test_layers_returns_every_drawn_layer_and_the_first_kernels_without_extra_dr
     assert [floats(layer["values"]).size for layer in layers] == [26 * 26 * 3, 10]
     assert result["kernels"]["shape"] == [3, 3, 1, 3] and floats(result["kernels"]["values"]).size == 27
     assert session.predict(image, 1)["forward"] == plain
+
+
+def gl_methods(gl: FakeGL, since: int) -> list[str]:
+    return [name for name, _ in gl.calls[since:]]
+
+
+def test_a_refresh_reads_back_once_compiles_and_allocates_nothing_after_the_first():
+    session = small_cnn_session()
+    context = session.runtime.context
+    gl = context.gl._gl
+    session.layers([0.0] * 784)
+    before, mark = context.counters(), len(gl.calls)
+    result = session.layers([0.5] * 784)
+    after = context.counters()
+    assert gl_methods(gl, mark).count("readPixels") == 1
+    assert gl_methods(gl, mark).count("drawArrays") == result["forward"]["draws"] + 1
+    assert (after["compiles"], after["live_textures"], after["live_framebuffers"]) == (
+        before["compiles"], before["live_textures"], before["live_framebuffers"])
+
+
+def test_the_predict_path_is_unchanged_by_a_view_that_was_opened_and_closed():
+    """The same GL calls, in the same order, for a predict in a session that never opened
+    the view as in one that did (once the bound-state caches have settled)."""
+    image = [0.25] * 784
+    plain, viewed = small_cnn_session(), small_cnn_session()
+    for session in (plain, viewed):
+        session.predict(image, 1)
+    viewed.layers(image)
+    for session in (plain, viewed):
+        session.predict(image, 1)
+    sequences, counts = [], []
+    for session in (plain, viewed):
+        gl = session.runtime.context.gl._gl
+        mark = len(gl.calls)
+        counts.append(session.predict(image, 1)["forward"])
+        sequences.append(gl_methods(gl, mark))
+    assert sequences[0] == sequences[1] and counts[0] == counts[1]
+
+
+def test_more_layers_than_sampler_units_are_gathered_by_a_chain_still_read_back_once():
+    session = small_cnn_session()
+    context = session.runtime.context
+    context._sampler_units = 2  # three tensors (conv, dense, kernels): passes of 2, then 1
+    gl = context.gl._gl
+    mark = len(gl.calls)
+    result = session.layers([0.0] * 784)
+    assert result["gather"]["draws"] == 2 and gl_methods(gl, mark).count("readPixels") == 1
+
+
+def test_disposing_the_model_frees_the_gather_textures():
+    session = small_cnn_session()
+    context = session.runtime.context
+    textures = context.counters()["live_textures"]
+    session.layers([0.0] * 784)
+    assert context.counters()["live_textures"] == textures + 1  # one atlas
+    session.runtime.model.dispose()
+    assert context.counters()["live_textures"] == 0
 
 
 # -- the page --------------------------------------------------------------------------
@@ -199,32 +261,61 @@ def test_layers_refuses_an_image_of_the_wrong_size():
 
 # -- layer_maps on real WebGL2 (Pyodide), other layer kinds -------------------------------
 
-# Loads the model given as JSON text + one float32 shard, returns layer_maps of INPUTS['x'].
+# Loads the model given as JSON text + one float32 shard on a GLContext over the page's
+# WebGL2 context whose calls are counted by name (with `units` sampler units per gather
+# draw when given), returns the second of two layer_maps of INPUTS['x'] and the
+# readPixels of each refresh.
 RUN_LAYER_MAPS = """
 from array import array as _array
+from webgl_backend.context import GLContext as _GLContext
 from webgl_backend.layer_maps import layer_maps as _layer_maps
 from webgl_backend.runtime import Runtime as _Runtime
+
+class _CallsByName:
+    def __init__(self, gl):
+        self._gl, self.counts = gl, {{}}
+    def __getattr__(self, name):
+        value = getattr(self._gl, name)
+        if name.isupper() or not callable(value):
+            return value
+        def counted(*args):
+            self.counts[name] = self.counts.get(name, 0) + 1
+            return value(*args)
+        return counted
 
 def _floats(data):
     values = _array("f")
     values.frombytes(data)
     return values
 
-_runtime = _Runtime(CTX)
+_gl = _CallsByName(GL)
+_context = _GLContext(_gl)
+_runtime = _Runtime(_context)
 _model = _runtime.load_model({model_json!r}, {{{shard_name!r}: INPUTS["shard"].tobytes()}})
-_maps = _layer_maps(_model, INPUTS["x"])
+if {units!r}:
+    _context._sampler_units = {units!r}
+_reads = []
+for _refresh in range(2):
+    _before = _gl.counts.get("readPixels", 0)
+    _maps = _layer_maps(_model, INPUTS["x"])
+    _reads.append(_gl.counts.get("readPixels", 0) - _before)
 _runtime.dispose()
 {{"names": [layer["name"] for layer in _maps["layers"]],
   "shapes": [layer["shape"] for layer in _maps["layers"]],
   "values": [_floats(layer["values"]) for layer in _maps["layers"]],
+  "probabilities": _array("f", _maps["probabilities"]),
+  "gather_draws": _maps["gather"]["draws"], "reads": _reads,
   "kernels": _maps["kernels"] and _floats(_maps["kernels"]["values"])}}
 """
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("kind", ["cnn-pool-leaky", "mlp"])
+@pytest.mark.parametrize(("kind", "units"), [("cnn-pool-leaky", None), ("cnn-pool-leaky", 2),
+                                             ("mlp", None)])
 def test_layer_maps_match_numpy_on_webgl_for_pooling_fused_activations_and_mlps(
-        browser, static_server, kind):
+        browser, static_server, kind, units):
+    """Read back once per refresh, also when the gather takes a chain of draws (units=2:
+    one source per draw after the first)."""
     if kind == "mlp":
         layers = [Flatten(), Dense(16, activation="relu"), Dense(10, activation="softmax")]
     else:
@@ -235,8 +326,12 @@ def test_layer_maps_match_numpy_on_webgl_for_pooling_fused_activations_and_mlps(
     (shard_name, shard), = shards.items()
     image = np.random.default_rng(0).random((1, 28, 28, 1), dtype=np.float32)
     page = shared_pyodide_page(browser, static_server)
-    got = page.run(RUN_LAYER_MAPS.format(model_json=json.dumps(model_json), shard_name=shard_name),
+    got = page.run(RUN_LAYER_MAPS.format(model_json=json.dumps(model_json), shard_name=shard_name,
+                                         units=units),
                    x=image, shard=np.frombuffer(shard, dtype=np.float32))
+    assert got["reads"] == [1, 1]
+    tensors = len(got["names"]) + (kind != "mlp")
+    assert got["gather_draws"] == (tensors - 1 if units == 2 else 1)
     expected = numpy_outputs(model, image)
     by_name = {layer.name: layer for layer in model.layers}
     drawn = [layer.name for layer in model.layers if not isinstance(layer, (Flatten, LeakyReLU))]
@@ -246,8 +341,26 @@ def test_layer_maps_match_numpy_on_webgl_for_pooling_fused_activations_and_mlps(
         want = expected[last]
         assert list(want.shape) == shape, name
         assert np.abs(values.reshape(want.shape) - want).max() <= 1e-4, name
+    assert np.abs(got["probabilities"] - expected[model.layers[-1].name].ravel()).max() <= 1e-4
     if kind == "mlp":
         assert got["kernels"] is None
     else:
         assert "+" in got["names"][0] and isinstance(by_name[got["names"][0].split("+")[1]], LeakyReLU)
         assert np.array_equal(got["kernels"], model.layers[0].weights["kernel"].ravel())
+
+
+# -- the gather program, as text ---------------------------------------------------------
+
+def test_gather_regions_follow_one_another_and_chains_keep_a_unit_for_the_previous_atlas():
+    regions = layout_regions([((1, 26, 26, 3), 26), ((1, 10), 3), ((3, 3, 1, 3), 3)])
+    assert [(r.start, r.end) for r in regions] == [(0, 676), (676, 679), (679, 688)]
+    assert chunk_sources(5, 2) == [range(0, 2), range(2, 3), range(3, 4), range(4, 5)]
+    assert chunk_sources(3, 16) == [range(0, 3)]
+    first = layer_gather(regions, range(0, 2), 688, chained=False)
+    later = layer_gather(regions, range(2, 3), 688, chained=True)
+    assert first.inputs == ("source0", "source1") and later.inputs == ("previous", "source2")
+    assert "if (t >= 676 && t < 679) { write_output(source1_texel(t - 676)); return; }" in first.source
+    assert "write_output(vec4(0.0));" in first.source
+    assert "write_output(previous_fetch(ivec2(gl_FragCoord.xy)));" in later.source
+    width = first.output_width
+    assert width * first.output_shape[0] >= 688 and first.output_shape[1] == 4 * width
