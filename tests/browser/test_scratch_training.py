@@ -152,3 +152,48 @@ def test_masks_change_per_step_and_repeat_per_seed(pyodide_page, static_server):
     # neighbouring samples and units are independent draws, not one pattern repeated
     rows = first.reshape(BATCH, 200) > 0
     assert not (rows == rows[0]).all(axis=1)[1:].any()
+
+
+# -- learning MNIST ---------------------------------------------------------------------
+
+def _run(pyodide_page, name: str, options: dict, evaluate: int) -> dict:
+    return pyodide_page.run(
+        "import time\n"
+        f"SCRATCH.create({name!r}, seed=0)\n"
+        "_events = []\n"
+        "_started = time.perf_counter()\n"
+        f"_result = await SCRATCH.train({options!r}, _events.append)\n"
+        "_train_s = time.perf_counter() - _started\n"
+        f"_report = SCRATCH.evaluate({evaluate})\n"
+        "{'result': _result, 'report': _report, 'train_s': _train_s,\n"
+        " 'batches': [e for e in _events if e['kind'] == 'batch']}")
+
+
+@pytest.mark.slow
+def test_softmax_learns_mnist_in_one_epoch(pyodide_page, static_server):
+    _load_data(pyodide_page, static_server, 11000, 2000)
+    out = _run(pyodide_page, "softmax", {"optimizer": "adam", "learning_rate": 0.003,
+                                         "batch_size": 100, "epochs": 1, "train_images": 11000,
+                                         "validation_images": 1000}, 2000)
+    report, batches = out["report"], out["batches"]
+    print(f"softmax: {report['accuracy']:.1%} on 2,000 test images after 100 steps in "
+          f"{out['train_s']:.1f} s ({batches[-1]['images_per_s']:.0f} images/s)")
+    assert len(batches) == 100 and out["result"]["epochs_done"] == 1
+    assert report["accuracy"] >= 0.80, report["accuracy"]
+    assert batches[-1]["smoothed_loss"] < 0.6 * batches[0]["smoothed_loss"]
+
+
+@pytest.mark.slow
+def test_five_layer_relu_mlp_learns_mnist_in_two_epochs(pyodide_page, static_server):
+    _load_data(pyodide_page, static_server, 11000, 2000)
+    out = _run(pyodide_page, "mlp5_relu", {"optimizer": "adam", "learning_rate": 0.003,
+                                           "batch_size": 100, "epochs": 2,
+                                           "train_images": 11000, "validation_images": 1000},
+               2000)
+    report, result = out["report"], out["result"]
+    print(f"mlp5_relu: {report['accuracy']:.1%} on 2,000 test images after 200 steps in "
+          f"{out['train_s']:.1f} s ({out['batches'][-1]['images_per_s']:.0f} images/s); "
+          f"validation {[round(e['val_accuracy'], 4) for e in result['history']]}")
+    assert result["epochs_done"] == 2 and len(out["batches"]) == 200
+    assert report["accuracy"] >= 0.90, report["accuracy"]
+    assert result["best_val_accuracy"] == max(e["val_accuracy"] for e in result["history"])
