@@ -197,3 +197,100 @@ def test_five_layer_relu_mlp_learns_mnist_in_two_epochs(pyodide_page, static_ser
     assert result["epochs_done"] == 2 and len(out["batches"]) == 200
     assert report["accuracy"] >= 0.90, report["accuracy"]
     assert result["best_val_accuracy"] == max(e["val_accuracy"] for e in result["history"])
+
+
+# -- repeatability, memory, pause/resume/stop, refusals -------------------------------------
+
+SMALL_RUN = {"train_images": 1000, "validation_images": 100, "batch_size": 45, "epochs": 1}
+
+
+def test_the_same_seed_repeats_the_run(pyodide_page, static_server):
+    _load_data(pyodide_page, static_server, 1000, 100)
+    losses = pyodide_page.run(
+        "_losses = []\n"
+        "for _seed in (3, 3, 4):\n"
+        "    SCRATCH.create('mlp5_dropout', seed=_seed)\n"
+        "    _events = []\n"
+        f"    await SCRATCH.train({{**{SMALL_RUN!r}, 'seed': _seed}}, _events.append)\n"
+        "    _losses.append([e['loss'] for e in _events if e['kind'] == 'batch'])\n"
+        "_losses")
+    first, again, other = losses
+    assert len(first) == 20
+    assert first == again, "same seed, same data: the losses must be identical"
+    assert first[-1] != other[-1]
+
+
+def test_1000_steps_grow_no_gpu_objects(pyodide_page, static_server):
+    _load_data(pyodide_page, static_server, 1000, 100)
+    counts = pyodide_page.run(
+        "SCRATCH.create('softmax', seed=0)\n"
+        "_options = {'train_images': 1000, 'validation_images': 100, 'batch_size': 9,\n"
+        "            'dropout': 0.25, 'epochs': 1}\n"
+        "await SCRATCH.train(_options)\n"
+        "_first = SCRATCH.counters()['context']\n"
+        "_result = await SCRATCH.train({**_options, 'epochs': 10})\n"
+        "SCRATCH.evaluate()\n"
+        "{'first': _first, 'after': SCRATCH.counters()['context'], 'result': _result}")
+    assert counts["result"]["steps_done"] == 1000
+    for key in ("live_textures", "live_framebuffers"):
+        assert counts["after"][key] == counts["first"][key], (key, counts)
+
+
+def test_pause_resume_and_stop_keep_the_best_weights(pyodide_page, static_server):
+    _load_data(pyodide_page, static_server, 1100, 100)
+    out = pyodide_page.run(
+        "import asyncio, time\n"
+        "SCRATCH.create('mlp5_relu', seed=1)\n"
+        "_log, _best = [], {}\n"
+        "def _later():\n"
+        "    _log.append(('paused for', SCRATCH.state(), time.perf_counter() - _paused[0]))\n"
+        "    SCRATCH.resume()\n"
+        "_paused = []\n"
+        "def _progress(event):\n"
+        "    if event['kind'] == 'epoch' and event['best_epoch'] == event['epoch']:\n"
+        "        _best['weights'] = [list(v) for _, _, v in SCRATCH._weights()]\n"
+        "    if event['kind'] == 'batch' and event['step'] == 5:\n"
+        "        SCRATCH.pause()\n"
+        "        _paused.append(time.perf_counter())\n"
+        "        asyncio.get_event_loop().call_later(0.3, _later)\n"
+        "    if event['kind'] == 'batch' and event['step'] == 150:\n"
+        "        SCRATCH.stop()\n"
+        "_result = await SCRATCH.train({'train_images': 1100, 'validation_images': 100,\n"
+        "                               'batch_size': 10, 'epochs': 5, 'learning_rate': 0.03},\n"
+        "                              _progress)\n"
+        "_kept = [list(v) for _, _, v in SCRATCH._weights()]\n"
+        "{'result': _result, 'log': _log, 'same': _kept == _best['weights'],\n"
+        " 'state': SCRATCH.state()}")
+    result = out["result"]
+    # stopped half-way through epoch 2: the weights of epoch 1 are the best so far
+    assert result["stopped"] and result["steps_done"] == 150 and result["epochs_done"] == 1
+    assert out["log"][0][1] == "paused" and out["log"][0][2] >= 0.29, out["log"]
+    assert out["same"], "after stop() the model must hold the best epoch's weights"
+    assert out["state"] == "idle"
+
+
+def test_refusals_in_the_page_name_the_value(pyodide_page, static_server):
+    _load_data(pyodide_page, static_server, 1000, 100)
+    messages = pyodide_page.run(
+        "from js import Object, Uint8Array\n"
+        "from pyodide.ffi import to_js\n"
+        "SCRATCH.create('softmax')\n"
+        "_messages = []\n"
+        "for _options in ({'epochs': 0}, {'momentum': 0.9}, {'optimizer': 'rmsprop'}):\n"
+        "    try:\n"
+        "        await SCRATCH.train(to_js(_options, dict_converter=Object.fromEntries))\n"
+        "        _messages.append('no error')\n"
+        "    except ValueError as _error:\n"
+        "        _messages.append(str(_error))\n"
+        "_js_bytes = to_js(memoryview(bytes(784 * 1000)))\n"
+        "_info = SCRATCH.set_data(_js_bytes, to_js(memoryview(bytes(1000))), 1000,\n"
+        "                         _js_bytes, to_js(memoryview(bytes(1000))), 1000)\n"
+        "{'messages': _messages, 'info': _info, 'kind': str(type(_js_bytes))}")
+    assert messages["messages"] == [
+        "train: option 'epochs' must be an integer in [1, 1000], got 0",
+        "train: unknown option(s) 'momentum'; allowed: optimizer, learning_rate, decay, "
+        "lr_floor, decay_steps, decay_rate, batch_size, dropout, epochs, train_images, "
+        "validation_images, seed",
+        "train: option 'optimizer' must be one of sgd, momentum, adam, got 'rmsprop'"]
+    assert messages["info"] == {"train": 1000, "test": 1000}
+    assert "JsProxy" in messages["kind"] or "Js" in messages["kind"], messages["kind"]

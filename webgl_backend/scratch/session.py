@@ -227,7 +227,8 @@ class _Run:
         self.epochs_done = 0
         self.stopped = False
         self.history: list[dict] = []
-        self.best: dict | None = None  # {"epoch", "val_accuracy", "weights", "current"}
+        self.best: dict | None = None  # {"epoch", "val_accuracy", "weights"}
+        self.holds_best = True  # no step since the best weights were taken
         self.started = time.perf_counter()
 
     def _emit(self, event: dict) -> None:
@@ -260,6 +261,7 @@ class _Run:
                                      "create the model again and train with a lower rate")
         accuracy = batch_accuracy(tuner.last_logits(), labels, len(batch))
         self.step += 1
+        self.holds_best = False
         elapsed = time.perf_counter() - self.started
         self._emit({"kind": "batch", "step": self.step, "steps": self.steps, "epoch": epoch,
                     "epochs": self.settings.epochs, "loss": loss, "accuracy": accuracy,
@@ -277,9 +279,8 @@ class _Run:
             val_loss, val_accuracy = await self._validate()
         if self.best is None or val_accuracy is None or val_accuracy > self.best["val_accuracy"]:
             self.best = {"epoch": epoch, "val_accuracy": val_accuracy,
-                         "weights": self.session._weights(), "current": True}
-        else:
-            self.best["current"] = False
+                         "weights": self.session._weights()}
+            self.holds_best = True
         event = {"kind": "epoch", "epoch": epoch, "epochs": self.settings.epochs,
                  "val_loss": val_loss, "val_accuracy": val_accuracy,
                  "best_epoch": self.best["epoch"],
@@ -299,10 +300,10 @@ class _Run:
         return scores["loss"], scores["accuracy"]
 
     def keep_best(self) -> None:
-        """Leave the model holding the best epoch's weights (unless they are current)."""
-        if self.best is not None and not self.best["current"]:
+        """Leave the model holding the best epoch's weights (unless it already does)."""
+        if self.best is not None and not self.holds_best:
             self.session._set_weights(self.best["weights"])
-            self.best["current"] = True
+            self.holds_best = True
 
     def result(self) -> dict:
         best = self.best or {}
