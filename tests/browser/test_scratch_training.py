@@ -227,6 +227,7 @@ def test_1000_steps_grow_no_gpu_objects(pyodide_page, static_server):
         "_options = {'train_images': 1000, 'validation_images': 100, 'batch_size': 9,\n"
         "            'dropout': 0.25, 'epochs': 1}\n"
         "await SCRATCH.train(_options)\n"
+        "SCRATCH.evaluate()\n"
         "_first = SCRATCH.counters()['context']\n"
         "_result = await SCRATCH.train({**_options, 'epochs': 10})\n"
         "SCRATCH.evaluate()\n"

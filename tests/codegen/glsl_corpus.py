@@ -30,6 +30,7 @@ from webgl_backend.ops import (
     conv,
     dense,
     dropout,
+    gather,
     losses,
     optimizers,
     pool,
@@ -201,12 +202,19 @@ def _dropout_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
                lambda s=shape, w=widths: dropout.dropout_apply(s, widths=w))
 
 
+def _gather_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
+    for out, data, mts in [((100, 784), (60000, 784), 8192), ((9, 28, 28, 1), (1000, 784), 8192),
+                           ((3, 2, 2, 3), (5, 12), 256), ((2, 28, 28, 1), (60000, 784), 4096)]:
+        yield (f"gather_images out={_dims(out)} data={_dims(data)} mts={mts}",
+               lambda o=out, d=data, m=mts: gather.gather_images(o, d, max_texture_size=m))
+
+
 def builder_corpus() -> dict[str, str]:
     """label -> program text, or the class of the error a builder raised (its wording may
     change; that it refuses may not)."""
     corpus = {}
     families = (_activation_calls, _dense_calls, _conv_calls, _pool_calls, _other_calls,
-                _dropout_calls)
+                _dropout_calls, _gather_calls)
     for label, call in itertools.chain.from_iterable(family() for family in families):
         try:
             result = call()

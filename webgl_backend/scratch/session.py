@@ -26,14 +26,11 @@ from webgl_backend.context import GLContext
 
 from webgl_backend.ladder import Rung, ladder, layers_with_dropout, rung
 from webgl_backend.scratch.dataset import MnistImages
+from webgl_backend.scratch.gpu_data import GpuImages
 from webgl_backend.scratch.initial_weights import Weights, initial_weights, model_files
 from webgl_backend.scratch.metrics import Smoothed, batch_accuracy, summarise
 from webgl_backend.scratch.options import ScratchOptions, read_options
 from webgl_backend.worker_api import PageSession, shuffled_batches
-
-# Images per predict call while validating or evaluating (bounds the float copy).
-EVALUATION_CHUNK = 1000
-
 
 class ScratchSession:
     """One model trained from scratch, its data and its run (see the module docstring)."""
@@ -43,8 +40,8 @@ class ScratchSession:
         self._page: PageSession | None = None
         self._rung: Rung | None = None
         self._dropout = 0.0
-        self._train_set: MnistImages | None = None
-        self._test_set: MnistImages | None = None
+        self._train_set: GpuImages | None = None
+        self._test_set: GpuImages | None = None
         self._state = "idle"
         self._stop_asked = False
         self._running: asyncio.Event | None = None
@@ -107,12 +104,21 @@ class ScratchSession:
 
     def set_data(self, train_images, train_labels, n_train, test_images, test_labels,
                  n_test) -> dict:
-        """MNIST as uint8 bytes (JS Uint8Arrays: one bulk copy each), kept for every run."""
+        """MNIST as uint8 bytes (JS Uint8Arrays: one bulk copy each), uploaded once to the
+        GPU as bytes and kept for every run."""
         self._check_idle("replace the data")
         train = MnistImages("training images", train_images, train_labels, n_train)
         test = MnistImages("test images", test_images, test_labels, n_test)
-        self._train_set, self._test_set = train, test
+        self._drop_data()
+        self._train_set = GpuImages(self.context, train)
+        self._test_set = GpuImages(self.context, test)
         return {"train": train.n, "test": test.n}
+
+    def _drop_data(self) -> None:
+        for images in (self._train_set, self._test_set):
+            if images is not None:
+                images.dispose()
+        self._train_set = self._test_set = None
 
     # -- training ------------------------------------------------------------------------
 
@@ -144,7 +150,7 @@ class ScratchSession:
         page, train_set = self.page, self._train_set
         if train_set is None:
             raise ValueError("train: no data yet: call set_data(...) first")
-        settings = read_options(options, self._rung, train_set.n)
+        settings = read_options(options, self._rung, train_set.images.n)
         if settings.dropout != self._dropout:
             self._load(layers_with_dropout(self._rung.name, settings.dropout), self._weights())
             self._dropout = settings.dropout
@@ -171,22 +177,32 @@ class ScratchSession:
         test images of set_data (all when n is None)."""
         self._check_idle("evaluate")
         test = self._test_set
-        if test is None or test.n == 0:
+        if test is None or test.images.n == 0:
             raise ValueError("evaluate: no test images: call set_data(...) first")
-        count = test.n if n is None else n
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= test.n:
-            raise ValueError(f"evaluate: n must be an integer in [1, {test.n}] or None, "
+        total = test.images.n
+        count = total if n is None else n
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= total:
+            raise ValueError(f"evaluate: n must be an integer in [1, {total}] or None, "
                              f"got {n!r}")
         if isinstance(mistakes, bool) or not isinstance(mistakes, int) or mistakes < 0:
             raise ValueError(f"evaluate: mistakes must be an integer >= 0, got {mistakes!r}")
         probabilities = self._probabilities(test, 0, count)
-        return summarise(probabilities, test.labels[:count], count, mistakes)
+        return summarise(probabilities, test.images.labels[:count], count, mistakes)
 
-    def _probabilities(self, images: MnistImages, start: int, stop: int) -> array:
+    def _probabilities(self, images: GpuImages, start: int, stop: int) -> array:
+        """The model's probabilities for images start..stop-1, gathered on the GPU."""
+        model = self.page.model
+        model.check_usable("evaluate")
         out = array("f")
-        for first in range(start, stop, EVALUATION_CHUNK):
-            last = min(stop, first + EVALUATION_CHUNK)
-            out.extend(self.page.model.predict(images.range_floats(first, last), last - first))
+        for first in range(start, stop, model.max_batch):
+            count = min(model.max_batch, stop - first)
+            plan = model.forward_plan(count)
+            images.write(plan.input, range(first, first + count))
+            for step in plan.steps:
+                if step.compiled is not None:
+                    self.context.draw(step.compiled, [t.texture for t in step.inputs],
+                                      step.target())
+            out.extend(plan.output.read())
         return out
 
     def export(self) -> dict:
@@ -204,7 +220,7 @@ class ScratchSession:
         if self._page is not None:
             self._page.dispose()
             self._page = None
-        self._train_set = self._test_set = None
+        self._drop_data()
 
     def _check_idle(self, what: str) -> None:
         if self._state != "idle":
@@ -253,9 +269,10 @@ class _Run:
     def _train_step(self, batch: list[int], epoch: int, loss_curve: Smoothed,
                     accuracy_curve: Smoothed) -> None:
         train_set, tuner = self.session._train_set, self.tuner
-        labels = train_set.label_values(batch)
+        labels = train_set.images.label_values(batch)
         rate = tuner.settings.learning_rate_at(tuner.step)
-        loss = float(tuner.fit_batch(train_set.floats(batch), labels, len(batch)))
+        loss = float(tuner.fit_gathered(lambda tensor: train_set.write(tensor, batch), labels,
+                                        len(batch)))
         if not math.isfinite(loss):
             raise FloatingPointError(f"train: the loss became {loss} at step {self.step + 1}; "
                                      "create the model again and train with a lower rate")
@@ -292,11 +309,12 @@ class _Run:
         train_set, settings = self.session._train_set, self.settings
         start, stop = self.trained, settings.train_images
         probabilities = array("f")
-        for first in range(start, stop, EVALUATION_CHUNK):
-            last = min(stop, first + EVALUATION_CHUNK)
+        chunk = self.session.page.model.max_batch
+        for first in range(start, stop, chunk):
+            last = min(stop, first + chunk)
             probabilities.extend(self.session._probabilities(train_set, first, last))
-            await asyncio.sleep(0)
-        scores = summarise(probabilities, train_set.labels[start:stop], stop - start)
+            await asyncio.sleep(0)  # answer the worker's messages between chunks
+        scores = summarise(probabilities, train_set.images.labels[start:stop], stop - start)
         return scores["loss"], scores["accuracy"]
 
     def keep_best(self) -> None:
