@@ -70,6 +70,27 @@ def _exported(pyodide_page) -> tuple[dict, dict]:
     return json.loads(result["json"]), {k: v.tobytes() for k, v in result["shards"].items()}
 
 
+# -- the data set on the GPU -------------------------------------------------------------
+
+def test_gathered_images_are_numpys_normalised_pixels(pyodide_page, static_server):
+    _load_data(pyodide_page, static_server, 1000, 100)
+    rows = [3, 999, 0, 512, 3, 77, 8]
+    got = pyodide_page.run(
+        "from webgl_backend.tensor import GpuTensor\n"
+        "_out = []\n"
+        "for _shape in ((7, 784), (7, 28, 28, 1)):\n"
+        "    _tensor = GpuTensor.empty(CTX, _shape)\n"
+        f"    SCRATCH._train_set.write(_tensor, {rows})\n"
+        "    _out.append(_tensor.read())\n"
+        "    _tensor.dispose()\n"
+        "_out")
+    expected = load_split("train").x[rows]
+    for values in got:
+        # the texture unit's value / 255 may round differently from numpy's in the last bit
+        assert_close("gathered images", values.reshape(expected.shape), expected,
+                     atol=1e-7, rtol=0)
+
+
 # -- one step of every rung equals numpy's ------------------------------------------------
 
 STEP_CASES = [("softmax", "sgd", 0.1, 0.0), ("softmax", "adam", 0.003, 0.3),
