@@ -12,15 +12,18 @@ MNIST reaches the page as uint8 over HTTP (the idx files of .cache/mnist/), as b
 
 from __future__ import annotations
 
+import base64
 import json
 
 import numpy as np
 import pytest
 
 from model_export.data import load_split
+from model_export.export import write_folder
 from model_export.exported import sequential_from_artifacts
 from model_export.layers import Dropout
 from model_export.nn import optimizers as opt
+from tests.browser.test_tfjs_finetuned import _TFJS_PREDICT
 from tests.ops.parity import assert_close
 from webgl_backend.model_format import read_model
 
@@ -316,3 +319,46 @@ def test_refusals_in_the_page_name_the_value(pyodide_page, static_server):
         "train: option 'optimizer' must be one of sgd, momentum, adam, got 'rmsprop'"]
     assert messages["info"] == {"train": 1000, "test": 1000}
     assert "JsProxy" in messages["kind"] or "Js" in messages["kind"], messages["kind"]
+
+
+# -- the trained model as files ----------------------------------------------------------
+
+EXPORT_ROOT = ".cache/test-exports/scratch"
+TFJS = "/node_modules/@tensorflow/tfjs/dist/tf.min.js"
+
+
+def test_the_export_loads_in_the_drawing_view_and_in_tfjs(pyodide_page, static_server, page,
+                                                          repo_root):
+    _load_data(pyodide_page, static_server, 1100, 100)
+    x = load_split("test").x[:64]
+    out = pyodide_page.run(
+        "from array import array as _array\n"
+        "from webgl_backend.worker_api import PageSession\n"
+        "SCRATCH.create('mlp5_dropout', seed=2)\n"
+        "await SCRATCH.train({'train_images': 1100, 'validation_images': 100, 'epochs': 1})\n"
+        "_ours = SCRATCH.predict(INPUTS['x'], 64)['probabilities']\n"
+        "_files = SCRATCH.export()\n"
+        "_view = PageSession(CTX)\n"
+        "_info = _view.load(_files['model_json'], _files['shards'])\n"
+        "_viewed = _view.predict(INPUTS['x'], 64)['probabilities']\n"
+        "_view.dispose()\n"
+        "{'ours': _ours, 'viewed': _viewed, 'info': _info, 'json': _files['model_json'],\n"
+        " 'shards': {k: _array('f', v) for k, v in _files['shards'].items()}}", x=x)
+    ours = np.asarray(out["ours"], np.float32).reshape(64, 10)
+    assert_close("the drawing view's predictions of the export", np.asarray(
+        out["viewed"], np.float32).reshape(64, 10), ours, atol=1e-6, rtol=0)
+    assert [layer["class_name"] for layer in out["info"]["layers"]].count("Dropout") == 4
+    files = {"model.json": out["json"].encode("utf-8"),
+             **{name: values.astype("<f4").tobytes() for name, values in out["shards"].items()}}
+    root = repo_root / EXPORT_ROOT
+    write_folder(root / "mlp5_dropout", files)
+    (root / "blank.html").write_text("<!doctype html><title>tfjs scratch oracle</title>")
+    page.goto(f"{static_server.url}/{EXPORT_ROOT}/blank.html")
+    page.add_script_tag(url=TFJS)
+    blob = base64.b64encode(np.ascontiguousarray(x, "<f4").tobytes()).decode("ascii")
+    result = page.evaluate(_TFJS_PREDICT, [
+        f"{static_server.url}/{EXPORT_ROOT}/mlp5_dropout/model.json", blob, list(x.shape)])
+    theirs = np.array(result["probs"], np.float32).reshape(result["shape"])
+    assert result["classes"] == ["Flatten"] + ["Dense", "Dropout"] * 4 + ["Dense"]
+    assert (theirs.argmax(1) == ours.argmax(1)).all()
+    assert_close("TF.js's predictions of the export", theirs, ours, atol=1e-5, rtol=0)
