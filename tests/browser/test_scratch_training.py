@@ -23,6 +23,7 @@ from model_export.export import write_folder
 from model_export.exported import sequential_from_artifacts
 from model_export.layers import Dropout
 from model_export.nn import optimizers as opt
+from model_export.nn.schedules import ExponentialDecay
 from tests.browser.test_tfjs_finetuned import _TFJS_PREDICT
 from tests.ops.parity import assert_close
 from webgl_backend.model_format import read_model
@@ -144,6 +145,49 @@ def test_one_step_of_every_rung_matches_numpy(pyodide_page, static_server, name,
         assert_close(f"{name} {optimizer} step: weight {wname}", got[wname], expected,
                      atol=1e-4, rtol=0)
         assert not np.array_equal(got[wname], before[wname]), f"{wname} did not move"
+
+
+def test_three_decaying_adam_steps_match_numpy(pyodide_page, static_server):
+    """The schedule and Adam's step count on the GPU over several steps (decay_steps 1,
+    so every step has another rate), dropout on, one new mask per step."""
+    if "SCRATCH" not in pyodide_page.run("list(globals())"):
+        _load_data(pyodide_page, static_server, 1000, 100)
+    test = load_split("test")
+    batches = [(test.x[i * BATCH:(i + 1) * BATCH], test.y[i * BATCH:(i + 1) * BATCH])
+               for i in range(3)]
+    pyodide_page.run("SCRATCH.create('mlp5_dropout', seed=9)")
+    initial = read_model(*_exported(pyodide_page))
+    result = pyodide_page.run(
+        "from webgl_backend.training.schedules import exponential_decay\n"
+        "_tuner = SCRATCH.page.tuner\n"
+        "_tuner.configure_training('adam', 0.01, seed=4, dropout=True,\n"
+        "                          schedule=exponential_decay(0.01, 1, 0.5, 0.002))\n"
+        "_masks, _losses = [], []\n"
+        "for _i in range(3):\n"
+        f"    _x = INPUTS['x'][_i * {BATCH * 784}:(_i + 1) * {BATCH * 784}]\n"
+        f"    _y = [int(v) for v in INPUTS['labels'][_i * {BATCH}:(_i + 1) * {BATCH}]]\n"
+        f"    _losses.append(_tuner.fit_batch(_x, _y, {BATCH}))\n"
+        "    _masks.append(_tuner.dropout_masks())\n"
+        "{'losses': _losses, 'masks': _masks}",
+        x=np.concatenate([b[0] for b in batches]),
+        labels=np.concatenate([b[1] for b in batches]).astype(np.float32))
+    reference = sequential_from_artifacts(initial)
+    adam = opt.get_optimizer("adam", learning_rate=ExponentialDecay(0.01, 1, 0.5, floor=0.002))
+    dropouts = [layer for layer in reference.layers if isinstance(layer, Dropout)]
+    for step, (x, labels) in enumerate(batches):
+        for layer in dropouts:
+            shape = (BATCH,) + reference.output_shapes[reference.layers.index(layer)]
+            layer.rng = _GivenMask(result["masks"][step][layer.name].reshape(shape))
+        loss, _ = reference.train_step_gradients(x, labels)
+        assert abs(result["losses"][step] - loss) <= 1e-4 * max(1.0, loss), (step, loss)
+        adam.apply(reference.parameters(), reference.gradients())
+    assert not np.array_equal(result["masks"][0]["dropout"], result["masks"][1]["dropout"])
+    stepped = read_model(*_exported(pyodide_page))
+    got = {name: np.asarray(values).reshape(shape)
+           for spec in stepped.layers for name, shape, values in spec.weights}
+    for name, expected in reference.get_weights():
+        assert_close(f"3 decaying adam steps: weight {name}", got[name], expected,
+                     atol=1e-4, rtol=0)
 
 
 def _check_inverted_dropout(name: str, mask: np.ndarray, rate: float) -> None:
@@ -319,6 +363,28 @@ def test_refusals_in_the_page_name_the_value(pyodide_page, static_server):
         "train: option 'optimizer' must be one of sgd, momentum, adam, got 'rmsprop'"]
     assert messages["info"] == {"train": 1000, "test": 1000}
     assert "JsProxy" in messages["kind"] or "Js" in messages["kind"], messages["kind"]
+
+
+def test_training_leaves_the_drawing_model_on_the_same_context_alone(pyodide_page,
+                                                                    static_server):
+    _load_data(pyodide_page, static_server, 1000, 100)
+    x = load_split("test").x[:8]
+    out = pyodide_page.run(
+        "from pyodide.http import pyfetch\n"
+        "from webgl_backend.worker_api import PageSession\n"
+        f"_base = {static_server.url + '/models/default'!r}\n"
+        "_model_text = await (await pyfetch(_base + '/model.json')).string()\n"
+        "_shard = await (await pyfetch(_base + '/group1-shard1of1.bin')).bytes()\n"
+        "_drawing = PageSession(CTX)\n"
+        "_drawing.load(_model_text, {'group1-shard1of1.bin': _shard})\n"
+        "_before = _drawing.predict(INPUTS['x'], 8)['probabilities']\n"
+        "SCRATCH.create('mlp5_dropout', seed=0)\n"
+        "await SCRATCH.train({'train_images': 1000, 'validation_images': 100,\n"
+        "                     'batch_size': 30, 'epochs': 1})\n"
+        "_after = _drawing.predict(INPUTS['x'], 8)['probabilities']\n"
+        "_drawing.dispose()\n"
+        "{'before': _before, 'after': _after}", x=x)
+    assert out["before"] == out["after"]
 
 
 # -- the trained model as files ----------------------------------------------------------
