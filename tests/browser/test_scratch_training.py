@@ -84,7 +84,7 @@ def test_gathered_images_are_numpys_normalised_pixels(pyodide_page, static_serve
         "_out = []\n"
         "for _shape in ((7, 784), (7, 28, 28, 1)):\n"
         "    _tensor = GpuTensor.empty(CTX, _shape)\n"
-        f"    SCRATCH._train_set.write(_tensor, {rows})\n"
+        f"    SCRATCH.train_images.write(_tensor, {rows})\n"
         "    _out.append(_tensor.read())\n"
         "    _tensor.dispose()\n"
         "_out")
@@ -317,7 +317,7 @@ def test_pause_resume_and_stop_keep_the_best_weights(pyodide_page, static_server
         "_paused = []\n"
         "def _progress(event):\n"
         "    if event['kind'] == 'epoch' and event['best_epoch'] == event['epoch']:\n"
-        "        _best['weights'] = [list(v) for _, _, v in SCRATCH._weights()]\n"
+        "        _best['weights'] = [list(v) for _, _, v in SCRATCH.weights()]\n"
         "    if event['kind'] == 'batch' and event['step'] == 5:\n"
         "        SCRATCH.pause()\n"
         "        _paused.append(time.perf_counter())\n"
@@ -327,7 +327,7 @@ def test_pause_resume_and_stop_keep_the_best_weights(pyodide_page, static_server
         "_result = await SCRATCH.train({'train_images': 1100, 'validation_images': 100,\n"
         "                               'batch_size': 10, 'epochs': 5, 'learning_rate': 0.03},\n"
         "                              _progress)\n"
-        "_kept = [list(v) for _, _, v in SCRATCH._weights()]\n"
+        "_kept = [list(v) for _, _, v in SCRATCH.weights()]\n"
         "{'result': _result, 'log': _log, 'same': _kept == _best['weights'],\n"
         " 'state': SCRATCH.state()}")
     result = out["result"]
