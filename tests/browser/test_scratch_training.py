@@ -33,6 +33,22 @@ pytestmark = pytest.mark.browser
 BATCH = 16
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_scratch_session_left(pyodide_page):
+    """The page is shared by the whole test session: free this module's GPU objects after it,
+    and prove that dispose() frees every one of them."""
+    before = pyodide_page.run("CTX.live_textures")
+    yield
+    left = pyodide_page.run(
+        "_left = None\n"
+        "if 'SCRATCH' in globals():\n"
+        "    SCRATCH.dispose()\n"
+        "    del SCRATCH\n"
+        "    _left = CTX.live_textures\n"
+        "_left")
+    assert left in (None, before), f"ScratchSession.dispose() left {left} textures (had {before})"
+
+
 class _GivenMask:
     """Stands in for a numpy Dropout layer's generator: `random()` answers 1.0 where the
     GPU kept an element and 0.0 where it dropped it, so numpy's rule `u >= rate` rebuilds
