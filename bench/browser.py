@@ -28,6 +28,9 @@ printing its own table:
 - layers     bench_layers (bench/layers_view.py): on the real drawing page, a refresh
              with the "Layers" view open (worker `layers` + drawing the panel) vs a
              plain `predict`, interleaved round trips (goal <= 2x, issue 12).
+- scratch    bench_scratch (bench/scratch.py): one epoch from scratch, ours
+             ScratchSession.train vs TF.js model.fit, same layers and initial weights,
+             and the test accuracy of both and of our numpy trainer (goal <= 0.5, issue 18).
 A new section: a module with the function (like bench/inference.py, bench/startup.py), then
 one SECTIONS entry; reuse `session.page` (BenchPage:
 .call, .python), `session.models`, `session.images` / `session.labels`, and
@@ -52,6 +55,7 @@ from typing import Callable
 
 from bench.inference import bench_inference
 from bench.layers_view import bench_layers
+from bench.scratch import bench_scratch
 from bench.startup import bench_startup
 from bench.session import (BIG_BATCH, REPO_ROOT, BenchPage, BenchSession,
                            load_images, prepare_models)
@@ -73,6 +77,7 @@ SECTIONS: dict[str, Callable[[BenchSession], None]] = {
     "training": bench_training,
     "startup": bench_startup,
     "layers": bench_layers,
+    "scratch": bench_scratch,
 }
 
 
@@ -97,6 +102,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-wasm", action="store_true", help="skip the TF.js wasm figure")
     parser.add_argument("--train-steps", type=int, default=10,
                         help="training steps per side after warm-up (default 10)")
+    parser.add_argument("--scratch-images", type=int, default=10000,
+                        help="training images of the scratch section's epoch")
+    parser.add_argument("--scratch-models", default="mlp5_relu,cnn",
+                        help="comma list of ladder rungs for the scratch section")
     parser.add_argument("--startup-runs", type=int, default=3,
                         help="cold + warm + upgrade visits per page, alternating (default 3)")
     args = parser.parse_args(argv)

@@ -4,8 +4,11 @@ predict after a step sees the new weights without rebuilding anything.
 
 A parameter's update writes a twin texture and the two are swapped (ping-pong); a swap
 exchanges `.texture`, so predict plans, which hold the tensor objects, see the change.
-Dropout is the identity while fine-tuning (as at inference): the few-sample updates of
-the page do not need it, and the step then matches numpy's with dropout off exactly.
+Dropout is the identity while fine-tuning (as at inference) unless `dropout=True` is
+asked for: the few-sample updates of the page's teach flow do not need it, and the step
+then matches numpy's with dropout off exactly. With `dropout=True` (training from
+scratch) each Dropout layer draws its mask on the GPU per step (`step_plan`).
+A `schedule` (step -> learning rate) replaces the constant rate (decay).
 L2 weight decay (`l2`) adds 2 * l2 * kernel to each kernel's gradient, as the numpy
 L1L2 regularizer does; biases are not decayed. The only readback is the loss: one texel.
 """
@@ -16,6 +19,7 @@ import random
 import time
 from array import array
 from dataclasses import dataclass
+from typing import Callable
 
 from webgl_backend.codegen import shape_size
 from webgl_backend.errors import ShapeError, TrainingError, invalid_argument
@@ -24,6 +28,7 @@ from webgl_backend.model_writer import write_model
 from webgl_backend.ops.optimizers import HYPER_SHAPE, OPTIMIZER_TARGETS
 from webgl_backend.runtime import GpuModel
 from webgl_backend.tensor import GpuTensor
+from webgl_backend.training.dropout_sites import dropout_sites
 from webgl_backend.training.parameters import Draw, Parameter, hyper_values
 from webgl_backend.training.step_plan import StepSettings, TrainPlan, build_train_plan
 from webgl_backend.training.unfolded_layers import UnfoldedLayers
@@ -41,6 +46,12 @@ class FineTuningSettings:
     trainable: object = "all"
     l2: float = 0.0
     seed: int = 0
+    dropout: bool = False
+    schedule: Callable[[int], float] | None = None
+
+    def learning_rate_at(self, step: int) -> float:
+        """The rate of the update after `step` updates (numpy: schedule(iterations))."""
+        return self.learning_rate if self.schedule is None else float(self.schedule(step))
 
 
 class FineTuner:
@@ -60,15 +71,21 @@ class FineTuner:
         self._unfolded: UnfoldedLayers | None = None  # the step's ops (BatchNorm unfolded)
         self._unfolded_layers()
         self._refold: list[Draw] = []
+        self._dropouts: dict = {}
+        self._last_n = 0
         model.on_dispose.append(self.dispose)
         model.on_restore.append(self._forget_textures)
 
     # -- configuration ---------------------------------------------------------------
 
     def configure_training(self, optimizer: str = "adam", learning_rate: float = 0.001,
-                           trainable="all", l2: float = 0.0, seed: int = 0) -> None:
+                           trainable="all", l2: float = 0.0, seed: int = 0,
+                           dropout: bool = False,
+                           schedule: Callable[[int], float] | None = None) -> None:
         """Optimizer ('sgd', 'momentum', 'adam'), rate, trainable ('all' or the last N
-        layers with weights), L2 decay; (re)creates the optimizer state."""
+        layers with weights), L2 decay, the model's Dropout layers applied while training
+        (`dropout`, masks seeded by `seed`), a learning-rate `schedule`; (re)creates the
+        optimizer state."""
         if optimizer not in OPTIMIZER_TARGETS:
             raise TrainingError(invalid_argument(
                 "configure_training", "optimizer", f"one of {', '.join(OPTIMIZER_TARGETS)}",
@@ -90,9 +107,10 @@ class FineTuner:
                 "configure_training", "trainable", f"'all' or an int in [1, {len(weighted)}] "
                 "(the last N layers with weights)", trainable))
         self._check_trainable_model()
+        self._dropouts = dropout_sites(self.model) if dropout else {}
         self._dispose_training_state()
         self.settings = FineTuningSettings(optimizer, float(learning_rate), trainable,
-                                           float(l2), int(seed))
+                                           float(l2), int(seed), bool(dropout), schedule)
         unfolded = self._unfolded_layers()
         self._first_trainable = unfolded.first_op(chosen[0])
         for index in chosen:
@@ -169,28 +187,47 @@ class FineTuner:
                 tensor.dispose()
         settings = StepSettings(self.settings.optimizer, self.settings.l2,
                                 self._first_trainable, self._parameters, self._hyper,
-                                self._refold)
+                                self._refold, self._step_dropouts())
         plan, _ = build_train_plan(self.context, self._unfolded_layers().ops,
                                    self.model.input_shape, n, settings)
         self._plans[n] = plan
         return plan
 
+    def _step_dropouts(self) -> dict:
+        """The Dropout sites keyed by the step's ops: a Dropout after a model op acts after
+        the last op the step draws in its place (a BatchNormalization unfolded from it)."""
+        last_step_op = {id(model_op): id(unfolded.ops[-1]) for model_op, unfolded
+                        in zip(self.model.ops, self._unfolded_layers().unfolded)}
+        return {last_step_op.get(key, key): site for key, site in self._dropouts.items()}
+
     def fit_batch(self, images, labels, n: int) -> float:
         """One step on n images (n * prod(input_shape) floats) and n int labels -> loss."""
-        if self.settings is None:
-            self.configure_training()
-        self.model.check_usable("fit_batch")
         flat = as_float_view(images)
-        label_values = as_labels(labels)
         per_image = shape_size(self.model.input_shape)
-        classes = self.model.output_shape[-1]
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_TRAIN_BATCH:
-            raise ShapeError(invalid_argument("fit_batch", "n",
-                                              f"an int in [1, {MAX_TRAIN_BATCH}]", n))
+        self._check_batch("fit_batch", n)
         if len(flat) != n * per_image:
             raise ShapeError(f"fit_batch: expected n={n} images of shape "
                              f"{self.model.input_shape} ({n * per_image} floats), got "
                              f"{len(flat)} floats")
+        return self._step(lambda tensor: tensor.upload(flat), labels, n)
+
+    def fit_gathered(self, write_images: Callable[[GpuTensor], None], labels, n: int) -> float:
+        """One step whose n images a GPU pass writes: `write_images(tensor)` fills the
+        plan's input tensor (shape (n, *input_shape), or (n, features) for an MLP)."""
+        self._check_batch("fit_gathered", n)
+        return self._step(write_images, labels, n)
+
+    def _check_batch(self, where: str, n: int) -> None:
+        if self.settings is None:
+            self.configure_training()
+        self.model.check_usable(where)
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_TRAIN_BATCH:
+            raise ShapeError(invalid_argument(where, "n", f"an int in [1, {MAX_TRAIN_BATCH}]",
+                                              n))
+
+    def _step(self, write_images: Callable[[GpuTensor], None], labels, n: int) -> float:
+        label_values = as_labels(labels)
+        classes = self.model.output_shape[-1]
         if len(label_values) != n:
             raise ShapeError(f"fit_batch: expected {n} labels, got {len(label_values)}")
         bad = [v for v in label_values if not (0 <= v < classes and v == int(v))]
@@ -200,10 +237,12 @@ class FineTuner:
         before = self.context.counters()
         started = time.perf_counter()
         plan = self._plan(n)
-        plan.images.upload(flat)
+        self._last_n = n
+        write_images(plan.images)
         plan.labels.upload(label_values)
-        self._hyper.upload(hyper_values(self.settings.optimizer, self.settings.learning_rate,
-                                        self.step))
+        self._hyper.upload(hyper_values(self.settings.optimizer,
+                                        self.settings.learning_rate_at(self.step), self.step,
+                                        self.settings.seed))
         draw = self.context.draw
         for step in plan.draws:
             draw(step.compiled, [t.texture for t in step.inputs], step.target())
@@ -217,6 +256,18 @@ class FineTuner:
                           "ms": 1000.0 * (time.perf_counter() - started),
                           "compiles": after["compiles"] - before["compiles"]}
         return loss
+
+    def last_logits(self) -> array:
+        """The last step's logits (n * classes floats; a readback, for batch accuracy)."""
+        plan = self._plans.get(self._last_n)
+        if plan is None:
+            raise TrainingError("last_logits: no training step has run yet")
+        return plan.logits.read()
+
+    def dropout_masks(self) -> dict[str, array]:
+        """The last step's dropout masks, by Dropout layer name (a readback: for tests)."""
+        plan = self._plans.get(self._last_n)
+        return {} if plan is None else {name: mask.read() for name, mask in plan.masks}
 
     def fit(self, images, labels, n: int, epochs: int = 1, batch_size: int = 32,
             on_progress=None, shuffle_seed: int = 0) -> list[float]:
