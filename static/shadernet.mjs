@@ -11,7 +11,10 @@
 // One worker per page (worker.js, next to this file) runs Pyodide and holds every model.
 // Where Pyodide and the runtime wheel are: `options.pyodideUrl` / `options.wheelUrl` of the
 // first loadModel, else asked of the server that serves this module (GET /api/runtime).
-// Every rejection is a ShadernetError with a `code` (see ERROR_CLASSES).
+// Every rejection is a ShadernetError with a `code` (see ERROR_CLASSES); a lost WebGL
+// context rejects pending and later calls with ContextLostError and fires a
+// "shadernet-context" event on window. Imported from another origin, it starts a blob:
+// worker of the page's origin that imports ours (the server must allow it: --cors-origin).
 
 export class ShadernetError extends Error {
   constructor(message, code) {
