@@ -24,6 +24,7 @@ from array import array
 from pathlib import Path
 from typing import Callable, Iterator
 
+from webgl_backend import layer_gather
 from webgl_backend.codegen import Program
 from webgl_backend.ops import (
     activations,
@@ -209,12 +210,27 @@ def _gather_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
                lambda o=out, d=data, m=mts: gather.gather_images(o, d, max_texture_size=m))
 
 
+def _layer_gather_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
+    # The Layers view's atlas: the default CNN's outputs, a chained pass, a small texture.
+    cnn = [((1, 28, 28, 6), 294), ((1, 14, 14, 12), 147), ((1, 7, 7, 24), 294), ((1, 200), 50),
+           ((1, 10), 3)]
+    for layouts, units, mts in [(cnn, 16, 4096), (cnn, 3, 4096), ([((1, 5), 2), ((2, 3, 3, 5), 6)],
+                                                                    16, 8)]:
+        regions = layer_gather.layout_regions(layouts)
+        total = regions[-1].end
+        for index, chunk in enumerate(layer_gather.chunk_sources(len(regions), units)):
+            tag = f"sources={len(regions)} units={units} mts={mts} pass={index}"
+            yield (f"layer_gather {tag}",
+                   lambda r=regions, c=chunk, t=total, i=index, m=mts: layer_gather.layer_gather(
+                       r, c, t, chained=i > 0, max_texture_size=m))
+
+
 def builder_corpus() -> dict[str, str]:
     """label -> program text, or the class of the error a builder raised (its wording may
     change; that it refuses may not)."""
     corpus = {}
     families = (_activation_calls, _dense_calls, _conv_calls, _pool_calls, _other_calls,
-                _dropout_calls, _gather_calls)
+                _dropout_calls, _gather_calls, _layer_gather_calls)
     for label, call in itertools.chain.from_iterable(family() for family in families):
         try:
             result = call()
