@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -18,6 +19,13 @@ from webgl_backend.model_format import read_model
 from webgl_backend.scratch import ScratchSession
 from webgl_backend.scratch.initial_weights import initial_weights, uniform_limit
 from webgl_backend.ladder import layers_with_dropout
+
+
+def _run(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API may hold this thread's event
+    loop when browser tests run earlier in the same session."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _bytes(split, n: int) -> tuple[bytes, bytes]:
@@ -73,7 +81,7 @@ def test_initial_weights_are_seeded_glorot_uniform_with_zero_biases():
 def test_a_run_reports_every_step_and_epoch_and_exports_a_readable_model(data):
     session = _session(data, "mlp5_relu")
     events = []
-    result = asyncio.run(session.train({"epochs": 2, "train_images": 1100,
+    result = _run(session.train({"epochs": 2, "train_images": 1100,
                                         "validation_images": 100, "batch_size": 100},
                                        events.append))
     batches = [e for e in events if e["kind"] == "batch"]
@@ -100,7 +108,7 @@ def test_a_run_reports_every_step_and_epoch_and_exports_a_readable_model(data):
 def test_decay_reaches_the_learning_rate_of_each_step(data):
     session = _session(data, "mlp5_relu_decay")
     events = []
-    asyncio.run(session.train({"epochs": 1, "train_images": 1100, "validation_images": 100,
+    _run(session.train({"epochs": 1, "train_images": 1100, "validation_images": 100,
                                "decay_steps": 4, "lr_floor": 0.001}, events.append))
     rates = [e["learning_rate"] for e in events if e["kind"] == "batch"]
     trainer = ExponentialDecay(0.003, 4, LADDER["mlp5_relu_decay"].decay_rate, floor=0.001)
@@ -124,7 +132,7 @@ def test_stop_and_pause_from_progress_callbacks(data):
         if event["kind"] == "batch" and event["step"] == 14:
             session.stop()
 
-    result = asyncio.run(session.train({"epochs": 3, "train_images": 1100,
+    result = _run(session.train({"epochs": 3, "train_images": 1100,
                                         "validation_images": 100}, on_progress))
     assert result["stopped"] and result["steps_done"] == 14 and result["epochs_done"] == 1
     assert result["best_epoch"] == 1
@@ -149,7 +157,7 @@ def test_bad_options_are_refused_naming_the_option(data):
     ]
     for options, message in cases:
         with pytest.raises(ValueError) as error:
-            asyncio.run(session.train(options))
+            _run(session.train(options))
         assert message in str(error.value), (options, str(error.value))
     with pytest.raises(ValueError, match="Expected one of softmax.*name='lenet'"):
         session.create("lenet")
@@ -163,7 +171,7 @@ def test_bad_options_are_refused_naming_the_option(data):
 def test_dropout_changed_at_train_keeps_the_weights_and_rebuilds_the_layers(data):
     session = _session(data, "softmax", seed=2)
     before = session.export()
-    asyncio.run(session.train({"epochs": 1, "train_images": 1100, "validation_images": 100,
+    _run(session.train({"epochs": 1, "train_images": 1100, "validation_images": 100,
                                "dropout": 0.3, "learning_rate": 1e-9}))
     layers = [s.class_name for s in read_model(**{
         "model_json": session.export()["model_json"],
@@ -175,9 +183,9 @@ def test_dropout_changed_at_train_keeps_the_weights_and_rebuilds_the_layers(data
 def test_steps_grow_no_gpu_objects(data):
     session = _session(data, "mlp5_dropout")
     options = {"epochs": 1, "train_images": 1100, "validation_images": 100}
-    asyncio.run(session.train(options))
+    _run(session.train(options))
     first = session.context.counters()
-    asyncio.run(session.train({**options, "epochs": 3}))
+    _run(session.train({**options, "epochs": 3}))
     after = session.context.counters()
     assert (after["live_textures"], after["live_framebuffers"]) == \
         (first["live_textures"], first["live_framebuffers"])
@@ -185,11 +193,11 @@ def test_steps_grow_no_gpu_objects(data):
 
 def test_creating_again_frees_the_previous_model(data):
     session = _session(data, "cnn")
-    asyncio.run(session.train({"epochs": 1, "train_images": 1100, "validation_images": 100}))
+    _run(session.train({"epochs": 1, "train_images": 1100, "validation_images": 100}))
     first = session.context.counters()
     for name in ("mlp5_dropout", "softmax", "cnn"):
         session.create(name)
-    asyncio.run(session.train({"epochs": 1, "train_images": 1100, "validation_images": 100}))
+    _run(session.train({"epochs": 1, "train_images": 1100, "validation_images": 100}))
     after = session.context.counters()
     assert after["live_textures"] == first["live_textures"]
     session.dispose()
