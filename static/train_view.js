@@ -110,7 +110,8 @@ export class TrainView {
       const result = await this.app.worker.call("scratch_train", options);
       this.trained = { name: rung.name, title: rung.title };
       const how = result.stopped ? `Stopped after ${result.steps_done} steps` : `Trained ${result.steps_done} steps`;
-      const best = result.best_epoch ? `; best epoch ${result.best_epoch} (validation ${percent(result.best_val_accuracy)}), kept` : "";
+      const best = result.best_val_accuracy === null ? ""
+        : `; best epoch ${result.best_epoch} (validation ${percent(result.best_val_accuracy)}), kept`;
       $("scratch-line").textContent = `${how} in ${duration(result.ms / 1000)}${best}. Testing…`;
       await this.showResults();
       setStatus(`Ready — ${rung.title} trained here: ${$("scratch-test").textContent}`, "ready");
@@ -160,6 +161,8 @@ export class TrainView {
       $("scratch-rate").textContent = event.learning_rate.toPrecision(3);
       $("scratch-speed").textContent = `${Math.round(event.images_per_s).toLocaleString("en")} images/s`;
       this.meter.dataset.step = String(event.step);
+    } else if (event.kind === "epoch" && event.val_loss === null) {
+      $("scratch-val").textContent = `none (no validation images; epoch ${event.epoch} done)`;
     } else if (event.kind === "epoch") {
       const x = (event.epoch / event.epochs) * c.steps;
       c.valLoss.push([x, event.val_loss]);

@@ -1,5 +1,5 @@
 // The worker's methods for training a network from scratch (the page's Train panel):
-// one webgl_backend.scratch_training.ScratchSession on the worker's GL context, so the
+// one webgl_backend.scratch.ScratchSession on the worker's GL context, so the
 // drawing model and the training share the GPU and neither disturbs the other. worker.js
 // adds them to its METHODS. While `scratch_train` awaits between steps the worker answers
 // every other message (predict, scratch_pause, scratch_stop, ...).
@@ -26,7 +26,7 @@ export function trainingMethods(shell) {
   async function scratchSession() {
     await shell.ready();
     if (!scratch) {
-      const module = shell.python().pyimport("webgl_backend.scratch_training");
+      const module = shell.python().pyimport("webgl_backend.scratch");
       const runtime = shell.session().runtime;
       const context = runtime.context;
       try {
