@@ -96,11 +96,11 @@ def run_tune(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace):
-    from model_export.architectures import ARCHITECTURES
     from model_export.tune.objective import SearchSettings
-    if args.arch not in ARCHITECTURES:
+    from model_export.tune.space import DEFAULT_SPACES
+    if args.arch not in DEFAULT_SPACES:  # the architectures that have a search space
         raise TuneOptionError(f"Unknown architecture '{args.arch}'. Expected one of: "
-                              f"{', '.join(sorted(ARCHITECTURES))}.")
+                              f"{', '.join(sorted(DEFAULT_SPACES))}.")
     if not 0 < args.validation_fraction < 1:
         raise TuneOptionError(f"--validation: expected a fraction in (0, 1): the search "
                               f"scores trials on it, got {args.validation_fraction}")

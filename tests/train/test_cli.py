@@ -63,7 +63,8 @@ def test_evaluate_prints_accuracy_and_per_class(small_run, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "--arch", "resnet"], "Unknown architecture 'resnet'. Expected one of: cnn, cnn_bn, mlp."),
+    (["train", "--arch", "resnet"], "Unknown architecture 'resnet'. Expected one of: cnn, "
+     "cnn_bn, mlp, mlp5_dropout, mlp5_relu, mlp5_relu_decay, mlp5_sigmoid, softmax."),
     (["train", "--lr", "-0.1"], "--lr: expected a positive number, got -0.1"),
     (["train", "--batch-size", "0"], "--batch-size: expected a positive integer, got 0"),
     (["train", "--optimizer", "adamw"], "--optimizer: expected one of sgd, momentum"),

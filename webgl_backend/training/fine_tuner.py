@@ -4,8 +4,11 @@ predict after a step sees the new weights without rebuilding anything.
 
 A parameter's update writes a twin texture and the two are swapped (ping-pong); a swap
 exchanges `.texture`, so predict plans, which hold the tensor objects, see the change.
-Dropout is the identity while fine-tuning (as at inference): the few-sample updates of
-the page do not need it, and the step then matches numpy's with dropout off exactly.
+Dropout is the identity while fine-tuning (as at inference) unless `dropout=True` is
+asked for: the few-sample updates of the page's teach flow do not need it, and the step
+then matches numpy's with dropout off exactly. With `dropout=True` (training from
+scratch) each Dropout layer draws its mask on the GPU per step (`step_plan`).
+A `schedule` (step -> learning rate) replaces the constant rate (decay).
 L2 weight decay (`l2`) adds 2 * l2 * kernel to each kernel's gradient, as the numpy
 L1L2 regularizer does; biases are not decayed. The only readback is the loss: one texel.
 """
@@ -16,6 +19,7 @@ import random
 import time
 from array import array
 from dataclasses import dataclass
+from typing import Callable
 
 from webgl_backend.codegen import shape_size
 from webgl_backend.errors import ShapeError, TrainingError, invalid_argument
@@ -27,6 +31,7 @@ from webgl_backend.runtime import GpuModel
 from webgl_backend.tensor import GpuTensor
 from webgl_backend.training.folded_batch_norm import fold_plan, unfold_weights
 from webgl_backend.training.parameters import Parameter, hyper_values
+from webgl_backend.training.dropout_sites import dropout_sites
 from webgl_backend.training.step_plan import StepSettings, TrainPlan, build_train_plan
 
 # Largest training batch: bounds texture sizes and the loops of the gradient programs.
@@ -42,6 +47,12 @@ class FineTuningSettings:
     trainable: object = "all"
     l2: float = 0.0
     seed: int = 0
+    dropout: bool = False
+    schedule: Callable[[int], float] | None = None
+
+    def learning_rate_at(self, step: int) -> float:
+        """The rate of the update after `step` updates (numpy: schedule(iterations))."""
+        return self.learning_rate if self.schedule is None else float(self.schedule(step))
 
 
 class FineTuner:
@@ -58,6 +69,8 @@ class FineTuner:
         self._first_trainable = 0
         self._hyper: GpuTensor | None = None
         self._plans: dict[int, TrainPlan] = {}
+        self._dropouts: dict = {}
+        self._last_n = 0
         self._initial = self._initial_weights()
         model.on_dispose.append(self.dispose)
         model.on_restore.append(self._forget_textures)
@@ -78,9 +91,13 @@ class FineTuner:
     # -- configuration ---------------------------------------------------------------
 
     def configure_training(self, optimizer: str = "adam", learning_rate: float = 0.001,
-                           trainable="all", l2: float = 0.0, seed: int = 0) -> None:
+                           trainable="all", l2: float = 0.0, seed: int = 0,
+                           dropout: bool = False,
+                           schedule: Callable[[int], float] | None = None) -> None:
         """Optimizer ('sgd', 'momentum', 'adam'), rate, trainable ('all' or the last N
-        layers with weights), L2 decay; (re)creates the optimizer state."""
+        layers with weights), L2 decay, the model's Dropout layers applied while training
+        (`dropout`, masks seeded by `seed`), a learning-rate `schedule`; (re)creates the
+        optimizer state."""
         if optimizer not in OPTIMIZER_TARGETS:
             raise TrainingError(invalid_argument(
                 "configure_training", "optimizer", f"one of {', '.join(OPTIMIZER_TARGETS)}",
@@ -102,9 +119,10 @@ class FineTuner:
                 "configure_training", "trainable", f"'all' or an int in [1, {len(weighted)}] "
                 "(the last N layers with weights)", trainable))
         self._check_trainable_model()
+        self._dropouts = dropout_sites(self.model) if dropout else {}
         self._dispose_training_state()
         self.settings = FineTuningSettings(optimizer, float(learning_rate), trainable,
-                                           float(l2), int(seed))
+                                           float(l2), int(seed), bool(dropout), schedule)
         self._first_trainable = chosen[0]
         initial = dict(zip(weighted, self._initial))
         for index in chosen:
@@ -164,7 +182,8 @@ class FineTuner:
             for tensor in self._plans.pop(oldest).owned:
                 tensor.dispose()
         settings = StepSettings(self.settings.optimizer, self.settings.l2,
-                                self._first_trainable, self._parameters, self._hyper)
+                                self._first_trainable, self._parameters, self._hyper,
+                                self._dropouts)
         plan, _ = build_train_plan(self.context, self.model.ops, self.model.input_shape, n,
                                    settings)
         self._plans[n] = plan
@@ -195,10 +214,12 @@ class FineTuner:
         before = self.context.counters()
         started = time.perf_counter()
         plan = self._plan(n)
+        self._last_n = n
         plan.images.upload(flat)
         plan.labels.upload(label_values)
-        self._hyper.upload(hyper_values(self.settings.optimizer, self.settings.learning_rate,
-                                        self.step))
+        self._hyper.upload(hyper_values(self.settings.optimizer,
+                                        self.settings.learning_rate_at(self.step), self.step,
+                                        self.settings.seed))
         draw = self.context.draw
         for step in plan.draws:
             draw(step.compiled, [t.texture for t in step.inputs], step.target())
@@ -212,6 +233,18 @@ class FineTuner:
                           "ms": 1000.0 * (time.perf_counter() - started),
                           "compiles": after["compiles"] - before["compiles"]}
         return loss
+
+    def last_logits(self) -> array:
+        """The last step's logits (n * classes floats; a readback, for batch accuracy)."""
+        plan = self._plans.get(self._last_n)
+        if plan is None:
+            raise TrainingError("last_logits: no training step has run yet")
+        return plan.logits.read()
+
+    def dropout_masks(self) -> dict[str, array]:
+        """The last step's dropout masks, by Dropout layer name (a readback: for tests)."""
+        plan = self._plans.get(self._last_n)
+        return {} if plan is None else {name: mask.read() for name, mask in plan.masks}
 
     def fit(self, images, labels, n: int, epochs: int = 1, batch_size: int = 32,
             on_progress=None, shuffle_seed: int = 0) -> list[float]:

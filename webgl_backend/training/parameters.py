@@ -94,10 +94,16 @@ def update_draws(context: GLContext, optimizer: str, parameters: list[Parameter]
     return draws
 
 
-def hyper_values(optimizer: str, learning_rate: float, step: int) -> array:
-    """The per-step uniforms texel: learning rate, Adam's bias-corrected step size."""
+# Step and seed ride in float32 lanes: integers up to 2^24 are exact there.
+EXACT_FLOAT_INTEGERS = 2 ** 24
+
+
+def hyper_values(optimizer: str, learning_rate: float, step: int, seed: int = 0) -> array:
+    """The per-step uniforms texel: learning rate, Adam's bias-corrected step size, and
+    the step and seed the dropout masks hash."""
     alpha = 0.0
     if optimizer == "adam":
         alpha = adam_alpha(learning_rate, OPTIMIZER_DEFAULTS["beta_1"],
                            OPTIMIZER_DEFAULTS["beta_2"], step + 1)
-    return array("f", [learning_rate, alpha, 0.0, 0.0])
+    return array("f", [learning_rate, alpha, float(step % EXACT_FLOAT_INTEGERS),
+                       float(seed % EXACT_FLOAT_INTEGERS)])

@@ -4,17 +4,21 @@ Forward through every op (the final softmax left out: the loss is taken from the
 logits), the loss and its gradient in one fused softmax + cross-entropy pass each, then
 per op in reverse its backward passes from its layer-table entry (down to the first
 trainable op; dx only above it), then the optimizer updates into the twins.
+With training dropout (`StepSettings.dropouts`), an op's output is multiplied by the
+step's mask (ops/dropout.py) before the next op reads it, and its dy by the same mask
+before its own backward passes (which still read the op's undropped output).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from webgl_backend.codegen import Program
 from webgl_backend.context import GLContext
 from webgl_backend.errors import TrainingError
 from webgl_backend.forward_plan import ForwardStep, append_op, input_shape_of
 from webgl_backend.layers import BackwardStep, LayerOp
+from webgl_backend.ops.dropout import dropout_apply, dropout_mask
 from webgl_backend.ops.losses import softmax_cross_entropy_backward, softmax_cross_entropy_forward
 from webgl_backend.tensor import GpuTensor
 from webgl_backend.training.parameters import Draw, Parameter, update_draws
@@ -28,17 +32,33 @@ class TrainPlan:
     loss: GpuTensor
     draws: list[Draw | ForwardStep]
     owned: list[GpuTensor]
+    masks: list[tuple[str, GpuTensor]] = field(default_factory=list)  # (layer, dropout mask)
+    logits: GpuTensor | None = None
+
+
+@dataclass(frozen=True)
+class DropoutSite:
+    """A Dropout layer applied while training: its name, rate and mask salt."""
+
+    layer_name: str
+    rate: float
+    salt: int
+
+
+INPUT_SITE = "input"  # the key of a Dropout on the images themselves
 
 
 @dataclass
 class StepSettings:
-    """What a plan depends on besides the batch size."""
+    """What a plan depends on besides the batch size. `dropouts`: id(op) (or INPUT_SITE)
+    -> the Dropout applied to that op's output while training."""
 
     optimizer: str
     l2: float
     first_trainable: int
     parameters: list[Parameter]
     hyper: GpuTensor
+    dropouts: dict[object, DropoutSite] = field(default_factory=dict)
 
 
 class _PlanBuilder:
@@ -47,6 +67,7 @@ class _PlanBuilder:
         self.draws: list[Draw | ForwardStep] = []
         self.owned: list[GpuTensor] = []
         self.base_shapes: dict[int, tuple[int, ...]] = {}
+        self.masks: list[tuple[str, GpuTensor]] = []
         self._parameter_of = {id(p.tensor): p for p in parameters}
 
     def add(self, label: str, program: Program, inputs: dict[str, GpuTensor],
@@ -58,6 +79,20 @@ class _PlanBuilder:
         self.draws.append(Draw(label, self.context.compile(program),
                                [inputs[name] for name in program.inputs], output))
         return output
+
+    def dropout(self, site: DropoutSite, x: GpuTensor, hyper: GpuTensor) -> GpuTensor:
+        """x times this step's mask of `site` (drawn first, kept in `masks`)."""
+        mts = self.context.max_texture_size
+        mask = self.add(f"{site.layer_name} mask",
+                        dropout_mask(x.shape, site.rate, site.salt, max_texture_size=mts),
+                        {"hyper": hyper})
+        self.masks.append((site.layer_name, mask))
+        return self.apply_mask(f"{site.layer_name} forward", x, mask)
+
+    def apply_mask(self, label: str, x: GpuTensor, mask: GpuTensor) -> GpuTensor:
+        program = dropout_apply(x.shape, max_texture_size=self.context.max_texture_size,
+                                widths={"x": x.texture.width})
+        return self.add(label, program, {"x": x, "mask": mask})
 
     def parameter(self, tensor: GpuTensor) -> Parameter | None:
         return self._parameter_of.get(id(tensor))
@@ -103,16 +138,25 @@ def _build(builder: _PlanBuilder, context: GLContext, ops: list[LayerOp],
            sample_shape: tuple[int, ...], n: int, settings: StepSettings) -> TrainPlan:
     mts = context.max_texture_size
     input_shape, drawn = input_shape_of(ops, n, sample_shape)
-    first_trainable = settings.first_trainable - (len(ops) - len(drawn))
+    skipped = ops[:len(ops) - len(drawn)]
+    first_trainable = settings.first_trainable - len(skipped)
     drawn = _logit_ops(drawn)
     images = GpuTensor.empty(context, input_shape)
     builder.owned.append(images)
-    xs, ys = [], []  # every op's input and output, for the backward passes
+    xs, ys, masks = [], [], []  # every op's input, output and dropout mask, for backward
     x = images
+    for key in [INPUT_SITE] + [id(op) for op in skipped]:
+        if key in settings.dropouts:
+            x = builder.dropout(settings.dropouts[key], x, settings.hyper)
     for op in drawn:
         xs.append(x)
         x = builder.forward(op, x)
         ys.append(x)
+        site = settings.dropouts.get(id(op))
+        masks.append(None)
+        if site is not None:
+            x = builder.dropout(site, x, settings.hyper)
+            masks[-1] = builder.masks[-1][1]
     logits = x
     if len(logits.shape) != 2:
         raise TrainingError(f"fine-tuning: logits must be (n, classes), got {logits.shape}")
@@ -125,9 +169,12 @@ def _build(builder: _PlanBuilder, context: GLContext, ops: list[LayerOp],
                                                                max_texture_size=mts), pair)
     for index in range(len(drawn) - 1, max(first_trainable, 0) - 1, -1):
         op = drawn[index]
+        if masks[index] is not None:
+            dy = builder.apply_mask(f"{op.layer_name} dropout dy", dy, masks[index])
         step = BackwardStep(xs[index], ys[index], dy, index > first_trainable, mts,
                             builder.add, builder.parameter, builder.base_shape)
         dy = op.entry.backward(op, step)
     builder.draws.extend(update_draws(context, settings.optimizer, settings.parameters,
                                       settings.l2, settings.hyper))
-    return TrainPlan(n, images, labels, loss, builder.draws, builder.owned)
+    return TrainPlan(n, images, labels, loss, builder.draws, builder.owned, builder.masks,
+                     logits)
