@@ -9,7 +9,9 @@ function cell(tag, text, className = "") {
 // confusion: 10x10 counts, rows = true label, columns = predicted.
 export function showConfusion(table, confusion) {
   const head = document.createElement("tr");
-  head.append(cell("th", "true \\ said", "corner"), ...confusion.map((_, digit) => {
+  const corner = cell("td", "", "corner");
+  corner.setAttribute("aria-label", "rows: the true digit; columns: what the network said");
+  head.append(corner, ...confusion.map((_, digit) => {
     const th = cell("th", String(digit));
     th.scope = "col";
     return th;

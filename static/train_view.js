@@ -48,6 +48,7 @@ export class TrainView {
       this.save($("scratch-save-name").value.trim());
     });
     app.worker.listeners.scratch = (event) => this.progress(event);
+    window.addEventListener("resize", () => { if (!$("scratch-live").hidden) this.drawCharts(); });
   }
 
   get training() { return this.app.state.scratchTraining === true; }
@@ -114,6 +115,7 @@ export class TrainView {
         : `; best epoch ${result.best_epoch} (validation ${percent(result.best_val_accuracy)}), kept`;
       $("scratch-line").textContent = `${how} in ${duration(result.ms / 1000)}${best}. Testing…`;
       await this.showResults();
+      $("scratch-line").textContent = `${how} in ${duration(result.ms / 1000)}${best}.`;
       setStatus(`Ready — ${rung.title} trained here: ${$("scratch-test").textContent}`, "ready");
     } catch (error) {
       setStatus(`Training from scratch failed: ${error.message}`, "error");
@@ -178,6 +180,14 @@ export class TrainView {
 
   drawCharts() {
     const c = this.curves;
+    for (const canvas of [$("scratch-loss-chart"), $("scratch-accuracy-chart")]) {
+      // Drawn at the size it is shown, so the axis labels stay readable on a phone.
+      const width = Math.round(canvas.clientWidth);
+      if (width > 0 && canvas.width !== width) {
+        canvas.width = width;
+        canvas.height = Math.round(width * 170 / 560);
+      }
+    }
     const label = `step ${c.loss.at(-1)?.[0] ?? 0}/${c.steps}`;
     drawCurves($("scratch-loss-chart"), [
       { points: c.loss, color: TRAIN }, { points: c.valLoss, color: VALIDATION, dots: true },

@@ -58,7 +58,8 @@ export function trainingMethods(shell) {
       return { n_train: data.n_train, n_test: data.n_test };
     },
     async scratch_create(name, seed, dropout) {
-      return toJs((await scratchSession()).create(name, seed ?? 0, dropout ?? null));
+      // undefined reaches Python as None (null would be pyodide's jsnull).
+      return toJs((await scratchSession()).create(name, seed ?? 0, dropout ?? undefined));
     },
     async scratch_train(options) {
       const session = await scratchSession();
@@ -76,7 +77,7 @@ export function trainingMethods(shell) {
     async scratch_state() { return (await scratchSession()).state(); },
     // The test figures, each mistake with its 28x28 pixels (uint8) for the page to draw.
     async scratch_evaluate(n, mistakes) {
-      const result = toJs((await scratchSession()).evaluate(n ?? null, mistakes ?? 16));
+      const result = toJs((await scratchSession()).evaluate(n ?? undefined, mistakes ?? 16));
       const buffers = [];
       for (const mistake of result.mistakes) {
         mistake.pixels = testImages.slice(mistake.index * 784, (mistake.index + 1) * 784);
