@@ -98,8 +98,9 @@ export class TrainView {
     this.paused = false;
     this.trained = null;
     this.resetCurves();
-    this.drawCharts();
+    for (const id of ["scratch-train", "scratch-val", "scratch-rate", "scratch-speed"]) $(id).textContent = "–";
     $("scratch-live").hidden = false;
+    this.drawCharts();
     $("scratch-results").hidden = true;
     this.setTraining(true);
     try {
