@@ -28,10 +28,13 @@ printing its own table:
 - layers     bench_layers (bench/layers_view.py): on the real drawing page, a refresh
              with the "Layers" view open (worker `layers` + drawing the panel) vs a
              plain `predict`, interleaved round trips (goal <= 2x, issue 12).
-- scratch    bench_scratch (bench/scratch_training.py): on the real drawing page, one
-             epoch from scratch (10,000 images, batch 100, Adam) of the five-layer MLP and
-             the CNN in our worker vs TF.js `model.fit` on the same model and data (goal
-             <= 0.5), and the accuracy after a set schedule, page vs numpy (issue 18).
+- scratch    bench_scratch (bench/scratch.py): one epoch from scratch, ours
+             ScratchSession.train vs TF.js model.fit, same layers and initial weights,
+             and the test accuracy of both and of our numpy trainer (goal <= 0.5, issue 18).
+- scratch_page  bench_scratch_page (bench/scratch_training.py): the same on the real
+             drawing page: one epoch (batch 100, Adam) in the page's worker, MNIST from
+             /api/mnist, vs TF.js `model.fit` on the page's main thread, interleaved
+             repeats; the accuracy after a set schedule, page vs numpy (issue 18).
 A new section: a module with the function (like bench/inference.py, bench/startup.py), then
 one SECTIONS entry; reuse `session.page` (BenchPage:
 .call, .python), `session.models`, `session.images` / `session.labels`, and
@@ -56,8 +59,9 @@ from typing import Callable
 
 from bench.inference import bench_inference
 from bench.layers_view import bench_layers
-from bench.scratch_training import add_arguments as add_scratch_arguments
-from bench.scratch_training import bench_scratch
+from bench.scratch import bench_scratch
+from bench.scratch_training import add_arguments as add_scratch_page_arguments
+from bench.scratch_training import bench_scratch_page
 from bench.startup import bench_startup
 from bench.session import (BIG_BATCH, REPO_ROOT, BenchPage, BenchSession,
                            load_images, prepare_models)
@@ -80,6 +84,7 @@ SECTIONS: dict[str, Callable[[BenchSession], None]] = {
     "startup": bench_startup,
     "layers": bench_layers,
     "scratch": bench_scratch,
+    "scratch_page": bench_scratch_page,
 }
 
 
@@ -104,9 +109,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-wasm", action="store_true", help="skip the TF.js wasm figure")
     parser.add_argument("--train-steps", type=int, default=10,
                         help="training steps per side after warm-up (default 10)")
+    parser.add_argument("--scratch-images", type=int, default=10000,
+                        help="training images of the scratch section's epoch")
+    parser.add_argument("--scratch-models", default="mlp5_relu,cnn",
+                        help="comma list of ladder rungs for the scratch section")
     parser.add_argument("--startup-runs", type=int, default=3,
                         help="cold + warm + upgrade visits per page, alternating (default 3)")
-    add_scratch_arguments(parser)
+    add_scratch_page_arguments(parser)
     args = parser.parse_args(argv)
     if min(args.runs, args.batch_runs, args.train_steps, args.startup_runs) < 1:
         parser.error(f"--runs, --batch-runs, --train-steps and --startup-runs must be >= 1, "

@@ -1,7 +1,8 @@
 """Training from scratch in the page (issue 18): one epoch in our worker vs TF.js `model.fit`.
 
-    .venv/bin/python -m bench.scratch_training [--repeats 3] [--images 10000] [--archs mlp5_relu,cnn]
-    .venv/bin/python -m bench.browser --sections scratch       # the same, as a section
+    .venv/bin/python -m bench.scratch_training [--scratch-repeats 3] [--scratch-images 10000]
+        [--scratch-models mlp5_relu,cnn]
+    .venv/bin/python -m bench.browser --sections scratch_page   # the same, as a section
 
 The real drawing page (server.main.create_app under uvicorn) is loaded; MNIST comes from
 our server as the Train panel gets it (static/mnist_data.js) and goes to the page's worker
@@ -206,25 +207,30 @@ def run(browser, archs: list[str], images: int, repeats: int) -> None:
     report(results, numpy_schedule(images), images, repeats)
 
 
-def bench_scratch(session) -> None:
-    """bench/browser.py section `scratch`."""
+def rung_names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def bench_scratch_page(session) -> None:
+    """bench/browser.py section `scratch_page` (shares --scratch-images and
+    --scratch-models with the `scratch` section)."""
     args = session.args
-    run(session.browser, args.scratch_archs, args.scratch_images, args.scratch_repeats)
+    run(session.browser, rung_names(args.scratch_models), args.scratch_images,
+        args.scratch_repeats)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scratch-repeats", type=int, default=3,
-                        help="scratch: interleaved one-epoch repeats per side (default 3)")
-    parser.add_argument("--scratch-images", type=int, default=10_000,
-                        help="scratch: training images per epoch (default 10000)")
-    parser.add_argument("--scratch-archs", default="mlp5_relu,cnn",
-                        type=lambda text: [a.strip() for a in text.split(",") if a.strip()],
-                        help="scratch: ladder rungs to time (default mlp5_relu,cnn)")
+                        help="scratch_page: interleaved one-epoch repeats per side (default 3)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser)
+    parser.add_argument("--scratch-images", type=int, default=10_000,
+                        help="training images per epoch (default 10000)")
+    parser.add_argument("--scratch-models", default="mlp5_relu,cnn",
+                        help="ladder rungs to time (default mlp5_relu,cnn)")
     parser.add_argument("--executable", default="/usr/bin/chromium")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -233,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=args.executable, args=CHROMIUM_ARGS)
         try:
-            run(browser, args.scratch_archs, args.scratch_images, args.scratch_repeats)
+            run(browser, rung_names(args.scratch_models), args.scratch_images,
+                args.scratch_repeats)
         finally:
             browser.close()
     return 0

@@ -77,7 +77,7 @@ class GLContext(TextureStore):
         gl = self.gl
         for name in ("TEXTURE_2D", "TEXTURE0", "TEXTURE_MIN_FILTER", "TEXTURE_MAG_FILTER",
                      "TEXTURE_WRAP_S", "TEXTURE_WRAP_T", "NEAREST", "CLAMP_TO_EDGE", "RGBA32F",
-                     "RGBA", "FLOAT", "FRAMEBUFFER", "COLOR_ATTACHMENT0",
+                     "RGBA8", "UNSIGNED_BYTE", "RGBA", "FLOAT", "FRAMEBUFFER", "COLOR_ATTACHMENT0",
                      "FRAMEBUFFER_COMPLETE", "VERTEX_SHADER", "FRAGMENT_SHADER",
                      "COMPILE_STATUS", "LINK_STATUS", "TRIANGLES", "MAX_TEXTURE_SIZE"):
             setattr(self, name, int(getattr(gl, name)))

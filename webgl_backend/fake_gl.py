@@ -37,6 +37,17 @@ class FakeFloat32Array:
         return self.values().tobytes()
 
 
+class FakeUint8Array:
+    """A JS Uint8Array's stand-in for byte uploads (RGBA8 textures)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.length = len(data)
+        self._data = bytes(data)
+
+    def values(self) -> array:
+        return array("B", self._data)
+
+
 @dataclass(eq=False)
 class FakeObject:
     """A GL object handle: kind ('texture', 'shader', ...) and a serial number."""
@@ -66,6 +77,8 @@ class FakeGL:
     NEAREST = 0x2600
     CLAMP_TO_EDGE = 0x812F
     RGBA32F = 0x8814
+    RGBA8 = 0x8058
+    UNSIGNED_BYTE = 0x1401
     RGBA = 0x1908
     FLOAT = 0x1406
     FRAMEBUFFER = 0x8D40
@@ -110,6 +123,10 @@ class FakeGL:
     @staticmethod
     def new_float32_array(length: int) -> FakeFloat32Array:
         return FakeFloat32Array(length)
+
+    @staticmethod
+    def new_uint8_array(data: bytes) -> "FakeUint8Array":
+        return FakeUint8Array(data)
 
     # -- state and queries ---------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from array import array
 
 from webgl_backend.gl_objects import GpuTexture
-from webgl_backend.host_data import js_list
+from webgl_backend.host_data import js_list, uint8_array
 
 # Staging Float32Arrays kept per size; predict reuses the same few sizes.
 _MAX_STAGING_BUFFERS = 16
@@ -32,6 +32,25 @@ class TextureStore:
         gl.texParameteri(self.TEXTURE_2D, self.TEXTURE_MIN_FILTER, self.NEAREST)
         gl.texParameteri(self.TEXTURE_2D, self.TEXTURE_MAG_FILTER, self.NEAREST)
         self.live_textures += 1
+        return GpuTexture(handle, width, height, self.generation)
+
+    def create_byte_texture(self, width: int, height: int, data: bytes) -> GpuTexture:
+        """A width x height RGBA8 texture holding `data` (4 bytes a texel, zero-padded),
+        sampled as value / 255: a data set uploaded once as its bytes."""
+        size = 4 * width * height
+        if len(data) > size:
+            raise ValueError(f"create_byte_texture: {len(data)} bytes do not fit a {width}x"
+                             f"{height} RGBA8 texture ({size} bytes)")
+        gl = self.gl
+        handle = gl.createTexture()
+        self._bind_for_update(handle)
+        gl.texStorage2D(self.TEXTURE_2D, 1, self.RGBA8, width, height)
+        gl.texParameteri(self.TEXTURE_2D, self.TEXTURE_MIN_FILTER, self.NEAREST)
+        gl.texParameteri(self.TEXTURE_2D, self.TEXTURE_MAG_FILTER, self.NEAREST)
+        self.live_textures += 1
+        padded = data if len(data) == size else data + bytes(size - len(data))
+        self._texSubImage2D(self.TEXTURE_2D, 0, 0, 0, width, height, self.RGBA,
+                            self.UNSIGNED_BYTE, uint8_array(gl, padded))
         return GpuTexture(handle, width, height, self.generation)
 
     def delete_texture(self, texture: GpuTexture) -> None:

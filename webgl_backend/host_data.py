@@ -85,6 +85,17 @@ def float32_factory(gl):
     return Float32Array.new
 
 
+def uint8_array(gl, data: bytes):
+    """`data` as what texSubImage2D takes for UNSIGNED_BYTE: a JS Uint8Array in the page
+    (one bulk copy), FakeGL's byte buffer in CPython."""
+    fake_factory = getattr(gl, "new_uint8_array", None)
+    if fake_factory is not None and not IN_PYODIDE:
+        return fake_factory(data)
+    from pyodide.ffi import to_js  # noqa: PLC0415 - only importable inside Pyodide
+
+    return to_js(memoryview(data))
+
+
 def js_list(values: list[int]):
     """A JS Array of ints in the page (a Python list would cross as a proxy), else the list."""
     if not IN_PYODIDE:

@@ -4,8 +4,8 @@ The corpus has two parts:
 - builder calls: every op builder, forward and backward, over a grid of shapes and
   attributes (labels such as `conv2d_forward x=1x5x7x3 k=3x3x3x4 s=2x2 same relu`);
 - plans over FakeGL: the draws of `predict` (batch 1 and 8) and of `fit_batch` (each
-  optimizer, all layers and the last one trainable) for the default model, an MLP and
-  models holding every layer class; per draw the fragment source, and per call the GL
+  optimizer, all layers and the last one trainable, and with training dropout where the
+  model has Dropout) for the default model, an MLP and models holding every layer class; per draw the fragment source, and per call the GL
   method sequence and the counters (draws, gl_calls, compiles).
 
 Each entry is stored as a sha256 of its text in `glsl_corpus.sha256` beside this file;
@@ -25,7 +25,18 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from webgl_backend.codegen import Program
-from webgl_backend.ops import activations, conv, dense, losses, optimizers, pool, reshape, softmax
+from webgl_backend.ops import (
+    activations,
+    conv,
+    dense,
+    dropout,
+    gather,
+    losses,
+    optimizers,
+    pool,
+    reshape,
+    softmax,
+)
 
 DIGEST_FILE = Path(__file__).with_name("glsl_corpus.sha256")
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,11 +191,30 @@ def _other_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
                    lambda s=shape, l2=l2, t=target: optimizers.adam_update(s, l2=l2, target=t))
 
 
+def _dropout_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
+    for shape, rate, salt in [((16, 784), 0.25, 0), ((100, 30), 0.5, 3), ((2, 5, 7, 3), 0.1, 1),
+                              ((7, 10), 0.0, 0)]:
+        tag = f"x={_dims(shape)} rate={rate} salt={salt}"
+        yield (f"dropout_mask {tag}",
+               lambda s=shape, r=rate, t=salt: dropout.dropout_mask(s, r, t))
+    for shape, widths in [((16, 200), None), ((3, 30), None), ((2, 1176), {"x": 42})]:
+        yield (f"dropout_apply x={_dims(shape)} widths={widths}",
+               lambda s=shape, w=widths: dropout.dropout_apply(s, widths=w))
+
+
+def _gather_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
+    for out, data, mts in [((100, 784), (60000, 784), 8192), ((9, 28, 28, 1), (1000, 784), 8192),
+                           ((3, 2, 2, 3), (5, 12), 256), ((2, 28, 28, 1), (60000, 784), 4096)]:
+        yield (f"gather_images out={_dims(out)} data={_dims(data)} mts={mts}",
+               lambda o=out, d=data, m=mts: gather.gather_images(o, d, max_texture_size=m))
+
+
 def builder_corpus() -> dict[str, str]:
     """label -> program text, or the class of the error a builder raised (its wording may
     change; that it refuses may not)."""
     corpus = {}
-    families = (_activation_calls, _dense_calls, _conv_calls, _pool_calls, _other_calls)
+    families = (_activation_calls, _dense_calls, _conv_calls, _pool_calls, _other_calls,
+                _dropout_calls, _gather_calls)
     for label, call in itertools.chain.from_iterable(family() for family in families):
         try:
             result = call()
@@ -273,6 +303,10 @@ def _plan_entries(label: str, record: dict, counters: dict) -> dict[str, str]:
     return entries
 
 
+# The models holding a Dropout layer: their training plan is also recorded with dropout on.
+DROPOUT_MODELS = ("cnn", "mlp", "every_layer")
+
+
 def plan_corpus() -> dict[str, str]:
     """label -> text of each draw, the GL method sequence and counters of each plan."""
     from webgl_backend.fake_gl import FakeGL
@@ -292,12 +326,15 @@ def plan_corpus() -> dict[str, str]:
             model.predict(images, n)
             corpus.update(_plan_entries(f"plan {name} predict n={n}", recorder.take(),
                                         model.last_forward))
-        for optimizer, trainable in (("sgd", "all"), ("momentum", "all"), ("adam", "all"),
-                                     ("adam", 1)):
+        runs = [("sgd", "all", False), ("momentum", "all", False), ("adam", "all", False),
+                ("adam", 1, False)]
+        if name in DROPOUT_MODELS:
+            runs.append(("adam", "all", True))
+        for optimizer, trainable, dropout in runs:
             gl = FakeGL()
             model = Runtime(gl).load_model(*files)
             tuner = FineTuner(model)
-            tuner.configure_training(optimizer, 0.01, trainable, l2=0.001)
+            tuner.configure_training(optimizer, 0.01, trainable, l2=0.001, dropout=dropout)
             n = 8
             images = array("f", [(i % 13) / 13.0 for i in range(n * _per_image(model))])
             labels = [i % 10 for i in range(n)]
@@ -305,7 +342,8 @@ def plan_corpus() -> dict[str, str]:
             tuner.fit_batch(images, labels, n)
             recorder.take()
             tuner.fit_batch(images, labels, n)
-            corpus.update(_plan_entries(f"plan {name} fit {optimizer} trainable={trainable}",
+            label = f"plan {name} fit {optimizer} trainable={trainable}"
+            corpus.update(_plan_entries(label + (" dropout" if dropout else ""),
                                         recorder.take(), tuner.last_step))
     return corpus
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from model_export.data import load_split
+from model_export.nn.schedules import ExponentialDecay
 from webgl_backend.fake_gl import FakeGL
 from webgl_backend.ladder import LADDER
 from webgl_backend.model_format import read_model
@@ -102,8 +103,9 @@ def test_decay_reaches_the_learning_rate_of_each_step(data):
     asyncio.run(session.train({"epochs": 1, "train_images": 1100, "validation_images": 100,
                                "decay_steps": 4, "lr_floor": 0.001}, events.append))
     rates = [e["learning_rate"] for e in events if e["kind"] == "batch"]
-    expected = [max(0.001, 0.003 * np.exp(-step / 4)) for step in range(10)]
-    assert rates == pytest.approx(expected, rel=1e-12)
+    trainer = ExponentialDecay(0.003, 4, LADDER["mlp5_relu_decay"].decay_rate, floor=0.001)
+    assert rates == [trainer(step) for step in range(10)]  # the desktop's formula, exactly
+    assert rates[0] == 0.003 and rates[-1] == 0.001
 
 
 def test_stop_and_pause_from_progress_callbacks(data):
@@ -179,3 +181,16 @@ def test_steps_grow_no_gpu_objects(data):
     after = session.context.counters()
     assert (after["live_textures"], after["live_framebuffers"]) == \
         (first["live_textures"], first["live_framebuffers"])
+
+
+def test_creating_again_frees_the_previous_model(data):
+    session = _session(data, "cnn")
+    asyncio.run(session.train({"epochs": 1, "train_images": 1100, "validation_images": 100}))
+    first = session.context.counters()
+    for name in ("mlp5_dropout", "softmax", "cnn"):
+        session.create(name)
+    asyncio.run(session.train({"epochs": 1, "train_images": 1100, "validation_images": 100}))
+    after = session.context.counters()
+    assert after["live_textures"] == first["live_textures"]
+    session.dispose()
+    assert session.context.counters()["live_textures"] == 0

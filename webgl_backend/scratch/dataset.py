@@ -1,6 +1,5 @@
 """MNIST as the page hands it over: uint8 pixels (n * 784, 0..255, idx order) and uint8
-labels, kept as bytes; a batch becomes float32 in [0, 1] in one pass at C speed (a
-256-entry table mapped over the batch's bytes), never a Python loop per pixel."""
+labels, kept as bytes (checked once; the pixels go to the GPU as they are, gpu_data.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +9,6 @@ from webgl_backend.host_data import as_bytes
 
 IMAGE_PIXELS = 28 * 28
 CLASSES = 10
-# pixel byte -> its float32 value in [0, 1], as numpy's `x.astype(float32) / 255`.
-NORMALISED = tuple(array("f", [value / 255.0 for value in range(256)]))
 
 
 class DataError(ValueError):
@@ -36,17 +33,6 @@ class MnistImages:
         if n and max(self.labels) >= CLASSES:
             raise DataError(f"set_data: {what}: labels must be digits 0..9, got "
                             f"{max(self.labels)}")
-
-    def floats(self, indices) -> array:
-        """The images at `indices`, flat float32 in [0, 1] (len(indices) * 784 floats)."""
-        pixels = self.pixels
-        chunk = b"".join(pixels[i * IMAGE_PIXELS:(i + 1) * IMAGE_PIXELS] for i in indices)
-        return array("f", map(NORMALISED.__getitem__, chunk))
-
-    def range_floats(self, start: int, stop: int) -> array:
-        """Images start..stop-1, flat float32 in [0, 1]."""
-        chunk = self.pixels[start * IMAGE_PIXELS:stop * IMAGE_PIXELS]
-        return array("f", map(NORMALISED.__getitem__, chunk))
 
     def label_values(self, indices) -> array:
         labels = self.labels

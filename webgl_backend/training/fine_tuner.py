@@ -191,20 +191,32 @@ class FineTuner:
 
     def fit_batch(self, images, labels, n: int) -> float:
         """One step on n images (n * prod(input_shape) floats) and n int labels -> loss."""
-        if self.settings is None:
-            self.configure_training()
-        self.model.check_usable("fit_batch")
         flat = as_float_view(images)
-        label_values = as_labels(labels)
         per_image = shape_size(self.model.input_shape)
-        classes = self.model.output_shape[-1]
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_TRAIN_BATCH:
-            raise ShapeError(invalid_argument("fit_batch", "n",
-                                              f"an int in [1, {MAX_TRAIN_BATCH}]", n))
+        self._check_batch("fit_batch", n)
         if len(flat) != n * per_image:
             raise ShapeError(f"fit_batch: expected n={n} images of shape "
                              f"{self.model.input_shape} ({n * per_image} floats), got "
                              f"{len(flat)} floats")
+        return self._step(lambda tensor: tensor.upload(flat), labels, n)
+
+    def fit_gathered(self, write_images: Callable[[GpuTensor], None], labels, n: int) -> float:
+        """One step whose n images a GPU pass writes: `write_images(tensor)` fills the
+        plan's input tensor (shape (n, *input_shape), or (n, features) for an MLP)."""
+        self._check_batch("fit_gathered", n)
+        return self._step(write_images, labels, n)
+
+    def _check_batch(self, where: str, n: int) -> None:
+        if self.settings is None:
+            self.configure_training()
+        self.model.check_usable(where)
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_TRAIN_BATCH:
+            raise ShapeError(invalid_argument(where, "n", f"an int in [1, {MAX_TRAIN_BATCH}]",
+                                              n))
+
+    def _step(self, write_images: Callable[[GpuTensor], None], labels, n: int) -> float:
+        label_values = as_labels(labels)
+        classes = self.model.output_shape[-1]
         if len(label_values) != n:
             raise ShapeError(f"fit_batch: expected {n} labels, got {len(label_values)}")
         bad = [v for v in label_values if not (0 <= v < classes and v == int(v))]
@@ -215,7 +227,7 @@ class FineTuner:
         started = time.perf_counter()
         plan = self._plan(n)
         self._last_n = n
-        plan.images.upload(flat)
+        write_images(plan.images)
         plan.labels.upload(label_values)
         self._hyper.upload(hyper_values(self.settings.optimizer,
                                         self.settings.learning_rate_at(self.step), self.step,
