@@ -31,6 +31,10 @@ printing its own table:
 - scratch    bench_scratch (bench/scratch.py): one epoch from scratch, ours
              ScratchSession.train vs TF.js model.fit, same layers and initial weights,
              and the test accuracy of both and of our numpy trainer (goal <= 0.5, issue 18).
+- scratch_page  bench_scratch_page (bench/scratch_training.py): the same on the real
+             drawing page: one epoch (batch 100, Adam) in the page's worker, MNIST from
+             /api/mnist, vs TF.js `model.fit` on the page's main thread, interleaved
+             repeats; the accuracy after a set schedule, page vs numpy (issue 18).
 A new section: a module with the function (like bench/inference.py, bench/startup.py), then
 one SECTIONS entry; reuse `session.page` (BenchPage:
 .call, .python), `session.models`, `session.images` / `session.labels`, and
@@ -56,6 +60,8 @@ from typing import Callable
 from bench.inference import bench_inference
 from bench.layers_view import bench_layers
 from bench.scratch import bench_scratch
+from bench.scratch_training import add_arguments as add_scratch_page_arguments
+from bench.scratch_training import bench_scratch_page
 from bench.startup import bench_startup
 from bench.session import (BIG_BATCH, REPO_ROOT, BenchPage, BenchSession,
                            load_images, prepare_models)
@@ -78,6 +84,7 @@ SECTIONS: dict[str, Callable[[BenchSession], None]] = {
     "startup": bench_startup,
     "layers": bench_layers,
     "scratch": bench_scratch,
+    "scratch_page": bench_scratch_page,
 }
 
 
@@ -108,6 +115,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma list of ladder rungs for the scratch section")
     parser.add_argument("--startup-runs", type=int, default=3,
                         help="cold + warm + upgrade visits per page, alternating (default 3)")
+    add_scratch_page_arguments(parser)
     args = parser.parse_args(argv)
     if min(args.runs, args.batch_runs, args.train_steps, args.startup_runs) < 1:
         parser.error(f"--runs, --batch-runs, --train-steps and --startup-runs must be >= 1, "

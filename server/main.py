@@ -14,7 +14,7 @@ from server.assets import IMMUTABLE, REVALIDATE, VendorFiles, load_assets
 from server.errors import internal_error_handler, store_error_handler, validation_error_handler
 from server.http_hygiene import HeadAsGetMiddleware, SecurityHeadersMiddleware
 from server.limits import BodySizeLimitMiddleware
-from server.routes import access_config, assets, docs, health, models, page, replay
+from server.routes import access_config, assets, docs, health, mnist, models, page, replay
 from server.settings import Settings
 from server.store import ModelStore, StoreError
 
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StoreError, store_error_handler)
     app.add_exception_handler(Exception, internal_error_handler)
     for router in (health.router, models.router, access_config.router, replay.router,
-                   assets.router, page.router, docs.router):
+                   mnist.router, assets.router, page.router, docs.router):
         app.include_router(router)
     for package in found.vendor_packages():
         app.mount(package.url.rstrip("/"), VendorFiles(package.directory, IMMUTABLE),

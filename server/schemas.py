@@ -35,7 +35,7 @@ class ModelVersionPublic(BaseModel):
     created: datetime
     size_bytes: int = Field(description="model.json plus all weight shards.")
     base: str | None = Field(description="The model this version was fine-tuned from; "
-                                         "null when shipped.")
+                                         "null when shipped or trained from scratch.")
     parameters: int = Field(description="Number of weight values.")
     read_only: bool
     model_json_url: str = Field(description="Where to fetch model.json; shards sit beside it.")

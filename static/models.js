@@ -14,7 +14,8 @@ function uploadForm(exported, base) {
   for (const [file, data] of Object.entries(exported.shards)) {
     form.append("shards", new Blob([data], { type: "application/octet-stream" }), file);
   }
-  form.append("base", base);
+  if (base) form.append("base", base);
+  else form.append("from_scratch", "true");
   return form;
 }
 
@@ -32,25 +33,37 @@ export class ModelShelf {
 
   async save(name) {
     const { app } = this;
+    const body = await this.upload(name, () => app.worker.call("export"), app.state.current.name,
+                                   $("save-name"));
+    // The worker still holds the weights it loaded, so Reset keeps returning to those.
+    if (body) app.state.current = { name: body.name, version: body.version, url: body.model_json_url };
+    if (body) this.picker.value = body.model_json_url;
+  }
+
+  // Exports (exportFiles() -> {model_json, shards}) and uploads as `name`'s next version;
+  // base: the model it was fine-tuned from, null for one trained from scratch. Resolves with
+  // the server's answer, or null (the status line says why).
+  async upload(name, exportFiles, base, nameInput) {
+    const { app } = this;
     if (!NAME_RULE.test(name)) {
       setStatus("Name: 1 to 64 characters, lowercase letters, digits, '_' or '-', starting with a letter or digit.", "error");
-      $("save-name").focus();
-      return;
+      nameInput.focus();
+      return null;
     }
     $("save").disabled = true;
     try {
       setStatus(`Saving as ${name}…`);
-      const exported = await app.worker.call("export");
+      const exported = await exportFiles();
       const url = `${app.config.models_api_url}/${encodeURIComponent(name)}/versions`;
-      const response = await postWithToken(url, uploadForm(exported, app.state.current.name));
+      const response = await postWithToken(url, uploadForm(exported, base));
       const body = await response.json().catch(() => ({}));
       if (!response.ok) throw new Error(body.detail || `HTTP ${response.status}`);
-      // The worker still holds the weights it loaded, so Reset keeps returning to those.
-      app.state.current = { name: body.name, version: body.version, url: body.model_json_url };
       await this.refresh();
       setStatus(`Ready — saved as ${body.name} ${body.version}.`, "ready");
+      return body;
     } catch (error) {
       setStatus(`Save failed: ${error.message}`, "error");
+      return null;
     } finally {
       app.controlsChanged();
     }

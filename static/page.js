@@ -10,6 +10,7 @@ import { InputPreview, mnistImage } from "./preprocess.js";
 import { browserProblem, startupStages } from "./startup.js";
 import { setStatus, showBanner, showStage } from "./status.js";
 import { Teacher } from "./teach.js";
+import { TrainView } from "./train_view.js";
 import { config, init, started, worker } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
@@ -24,6 +25,7 @@ const app = {
   worker, state, config, params: new URLSearchParams(location.search),
   controlsChanged: () => updateControls(),
   drawingUpdated: () => { if (!pen.empty) classify(); },
+  fineTuning: () => teacher.training,
 };
 
 const pad = $("pad");
@@ -33,17 +35,21 @@ const bars = new ProbabilityBars($("bars"), $("prediction"), $("confidence"));
 const teacher = new Teacher(app, preview);
 const shelf = new ModelShelf(app);
 const layersView = new LayersView($("layers"), $("layer-maps"), () => app.drawingUpdated());
+const trainView = worker ? new TrainView(app, shelf) : null;
 
 function updateControls() {
-  const usable = state.modelReady && !teacher.training;
+  const labelling = state.modelReady && !teacher.training;
   for (const button of document.querySelectorAll(".label")) {
-    button.disabled = !usable || pen.empty;
+    button.disabled = !labelling || pen.empty;
   }
+  // Fine-tuning, saving and switching models wait while a network trains from scratch.
+  const usable = labelling && !state.scratchTraining;
   $("train").disabled = !usable || teacher.samples.length === 0;
   $("reset").disabled = !usable || !state.changedSinceLoad;
   $("save").disabled = !usable;
   $("model-picker").disabled = !usable;
   $("samples-empty").hidden = teacher.samples.length > 0;
+  trainView?.updateControls();
 }
 
 function addSample(label) {

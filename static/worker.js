@@ -8,11 +8,14 @@
 //                         {type: "warmup", ms, at} once the shaders are compiled,
 //                         {type: "snapshot", stored, bytes, error} once a new memory
 //                         snapshot of the interpreter is stored (static/snapshot_store.js),
-//                         {type: "train", step, total, loss, ms} while fine-tuning.
+//                         {type: "train", step, total, loss, ms} while fine-tuning,
+//                         {type: "scratch", kind, ...} while training from scratch
+//                         (worker_training.js).
 
 import { RESEED, SNAPSHOT_PREPARE, bootPython, makeSnapshot, unpackWheel } from "./python_boot.js";
 import * as snapshots from "./snapshot_store.js";
 import { TRANSFER, modelMethods, watchContext } from "./worker_models.js";
+import { trainingMethods } from "./worker_training.js";
 
 let session = null;        // PyProxy of worker_api.PageSession
 let pyodide = null;
@@ -312,6 +315,11 @@ function exportedFiles(exported) {
 Object.assign(METHODS, modelMethods({
   ready: () => ready, python: () => pyodide, session: () => session,
   fetchModel, toJs, exportedFiles, post,
+}));
+// Training from scratch (the page's Train panel).
+Object.assign(METHODS, trainingMethods({
+  ready: () => ready, python: () => pyodide, session: () => session,
+  toJs, exportedFiles, loadFiles, warmUp: () => toJs(session.warm_up()).ms, post,
 }));
 
 self.onmessage = async (event) => {

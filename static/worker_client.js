@@ -8,7 +8,7 @@ export class ModelWorker {
     this.worker = new Worker(url, { type: "module" });
     this.nextId = 1;
     this.pending = new Map();
-    this.listeners = { progress: () => {}, train: () => {}, warmup: () => {} };
+    this.listeners = { progress: () => {}, train: () => {}, warmup: () => {}, scratch: () => {} };
     this.worker.onmessage = (event) => this.receive(event.data);
     this.worker.onerror = (event) => {
       event.preventDefault();
@@ -17,10 +17,15 @@ export class ModelWorker {
   }
 
   call(method, ...args) {
+    return this.callTransferring(method, [], ...args);
+  }
+
+  // As call(), moving `transfer` (ArrayBuffers in args) to the worker instead of copying.
+  callTransferring(method, transfer, ...args) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, method, args });
+      this.worker.postMessage({ id, method, args }, transfer);
     });
   }
 

@@ -1,1 +1,2 @@
-"""One router module per resource: models (the API), assets, page, health."""
+"""One router module per resource: models (the API), assets, page, health, replay and mnist
+(the data the page fine-tunes and trains on)."""

@@ -83,8 +83,13 @@ async def upload_version(
         shards: Annotated[list[UploadFile], File(
             description="The weight shards, each named exactly as in model.json's "
                         "weightsManifest paths (e.g. group1-shard1of1.bin).")],
-        base: Annotated[str, Form(description=f"The model this was fine-tuned from ({NAME_RULE}); "
-                                              "the upload must have its topology.")] = "default",
+        base: Annotated[str | None, Form(description=f"The model this was fine-tuned from "
+                                                     f"({NAME_RULE}; default 'default'); the "
+                                                     "upload must have its topology.")] = None,
+        from_scratch: Annotated[bool, Form(description="True: trained from scratch, no base "
+                                                       "(a new model of any topology the "
+                                                       "reader accepts; later versions of the "
+                                                       "name must keep it).")] = False,
 ) -> ModelVersionPublic:
     """Store a fine-tuned model as `name`'s next version (v1, v2, ...).
 
@@ -107,7 +112,11 @@ async def upload_version(
         raise HTTPException(413, f"model.json is {_size_of(model_json)} bytes, over the limit of "
                                  f"{MAX_JSON_BYTES} bytes for an uploaded model.json")
     model_json_bytes = await model_json.read()
-    saved = await run_in_threadpool(store.save_version, name, model_json_bytes, files, base)
+    if from_scratch and base is not None:
+        raise HTTPException(422, f"base '{base[:80]}' and from_scratch=true contradict each "
+                                 "other: a model trained from scratch has no base")
+    saved = await run_in_threadpool(store.save_version, name, model_json_bytes, files,
+                                    None if from_scratch else base or "default")
     return ModelVersionPublic.of(saved)
 
 

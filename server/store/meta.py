@@ -50,15 +50,15 @@ class VersionMeta(BaseModel):
 
     format: Literal[1] = 1
     name: str
-    base: str
+    base: str | None  # None: trained from scratch, not fine-tuned from a model
     created: AwareDatetime
     parameters: int = Field(ge=0)
     files: tuple[StoredFile, ...] = Field(min_length=1, max_length=4097)
 
     @field_validator("name", "base")
     @classmethod
-    def _model_name(cls, name: str) -> str:
-        if not is_model_name(name):
+    def _model_name(cls, name: str | None) -> str | None:
+        if name is not None and not is_model_name(name):
             raise ValueError(f"model name {name[:80]!r} breaks the rule: {NAME_RULE}")
         return name
 
@@ -98,7 +98,7 @@ def read_meta(data: bytes) -> VersionMeta:
                         f"({error.error_count()} problem(s))") from None
 
 
-def meta_bytes(name: str, base: str, created: datetime, parameters: int,
+def meta_bytes(name: str, base: str | None, created: datetime, parameters: int,
                files: list[StoredFile]) -> bytes:
     meta = VersionMeta(name=name, base=base, created=created, parameters=parameters,
                        files=tuple(files))

@@ -52,8 +52,12 @@ class ModelStore(Catalog):
     # ------------------------------------------------------------------ saving
 
     def save_version(self, name: str, model_json: bytes, shards: Shards,
-                     base: str = "default") -> ModelVersion:
+                     base: str | None = "default") -> ModelVersion:
         """Check an upload completely, then store it as `name`'s next version.
+
+        `base` is the model it was fine-tuned from (its topology must match), or None for a
+        model trained from scratch (any topology the reader accepts; later versions of
+        `name` must keep it).
 
         `shards` maps each file name (as listed in the manifest) to its bytes or to an
         IncomingFile (size known, bytes read only once the declarations check out).
@@ -69,13 +73,14 @@ class ModelStore(Catalog):
             raise UploadTooLargeError(f"upload holds {size} bytes of files, over the limit of "
                                       f"{self.max_upload_bytes} bytes")
         try:
-            check_name(base, "base model name")
+            if base is not None:
+                check_name(base, "base model name")
         except InvalidNameError as error:
             raise InvalidUploadError(str(error)) from None
         self._check_room(size)
         parsed = _parse(model_json)
         check_metadata(parsed)
-        base_version = self._base_version(base)
+        base_version = self._base_version(base) if base is not None else None
         existing = self.saved_versions(name)
         declared = declared_model(parsed)
         if declared is not None:
@@ -101,12 +106,13 @@ class ModelStore(Catalog):
         return versions[-1]
 
     def _check_declared(self, name: str, declared: DeclaredModel, incoming: dict,
-                        base: str, base_version: ModelVersion,
+                        base: str | None, base_version: ModelVersion | None,
                         existing: list[ModelVersion]) -> None:
         """Refusals that need no shard byte: file names, topology, declared lengths."""
         sizes = {file: data.size for file, data in incoming.items()}
         check_files(declared.paths(), sizes)
-        difference = declared_difference(declared, self.topology(base_version))
+        difference = (None if base_version is None
+                      else declared_difference(declared, self.topology(base_version)))
         if difference is not None:
             raise InvalidUploadError(_base_mismatch(base, base_version, difference))
         if existing:
@@ -115,9 +121,11 @@ class ModelStore(Catalog):
                 raise ConflictError(_name_conflict(name, existing[-1], difference))
         check_sizes(declared, sizes)
 
-    def _check_topology(self, name: str, topology: Topology, base: str,
-                        base_version: ModelVersion, existing: list[ModelVersion]) -> None:
-        difference = topology_difference(topology, self.topology(base_version))
+    def _check_topology(self, name: str, topology: Topology, base: str | None,
+                        base_version: ModelVersion | None,
+                        existing: list[ModelVersion]) -> None:
+        difference = (None if base_version is None
+                      else topology_difference(topology, self.topology(base_version)))
         if difference is not None:
             raise InvalidUploadError(_base_mismatch(base, base_version, difference))
         if existing:
@@ -138,7 +146,7 @@ class ModelStore(Catalog):
                 f"(--max-store-mb) and this upload needs {size}; delete saved versions "
                 "(DELETE /api/models/{name}/versions/{version}) or raise the quota")
 
-    def _write(self, name: str, base: str, parameters: int,
+    def _write(self, name: str, base: str | None, parameters: int,
                files: list[tuple[str, bytes]]) -> ModelVersion:
         records = [StoredFile(name=file, size=len(data), sha256=hashlib.sha256(data).hexdigest())
                    for file, data in files]
