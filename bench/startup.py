@@ -164,6 +164,8 @@ def _visit(context, url: str, side: str) -> dict:
     try:
         page.goto(url)
         if side == "ours":
+            # Once the pen listens (page.js ran: the bars exist); a stroke before that is lost.
+            page.get_by_test_id("prob-0").wait_for()
             draw(page, [STROKE])
         page.wait_for_function(STARTUP_DONE, polling=100)
         # The warm-up mark lands just after "Ready"; give it a moment before reading.
@@ -174,7 +176,10 @@ def _visit(context, url: str, side: str) -> dict:
         if side == "ours" and "restore" not in (result["stages"] or {}):
             _wait_snapshot_stored(page)  # made after the warm-up, in a second interpreter
     except Exception as error:
-        raise RuntimeError(f"startup ({side}) {url}: {error}\n--- browser console ---\n"
+        seen = page.evaluate("() => ({status: document.querySelector('[data-testid=status]')"
+                             "?.textContent, times: window.__startup,"
+                             " stages: window.shadernetStartup || null})")
+        raise RuntimeError(f"startup ({side}) {url}: {error}\npage: {seen}\n--- browser console ---\n"
                            + "\n".join(console[-40:])) from None
     finally:
         page.close()
