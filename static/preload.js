@@ -6,6 +6,7 @@
 // (python_boot.js preload()).
 
 export function preloadFor(worker, config) {
+  if (typeof WebAssembly?.compileStreaming !== "function") return config;  // the worker tries
   WebAssembly.compileStreaming(fetch(`${config.pyodide_base_url}pyodide.asm.wasm`)).then(
     (module) => worker.postMessage({ type: "preload", wasm: module }),
     () => worker.postMessage({ type: "preload", wasm: null }));

@@ -44,7 +44,8 @@ function growHeapTo(module, size) {
 // called, after the stored snapshot has been read; this way the compile (the longest
 // part of a restore) and the read overlap.
 export function preload(indexURL, compiled = null) {
-  const compile = () => WebAssembly.compileStreaming(fetch(`${indexURL}pyodide.asm.wasm`));
+  // (A promise even where compileStreaming is missing: loadPyodide then fails as before.)
+  const compile = async () => WebAssembly.compileStreaming(fetch(`${indexURL}pyodide.asm.wasm`));
   const wasm = compiled ? compiled.then((module) => module || compile()) : compile();
   const lock = fetch(`${indexURL}pyodide-lock.json`).then((response) => {
     if (!response.ok) throw new Error(`HTTP ${response.status} for pyodide-lock.json`);
