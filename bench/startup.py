@@ -36,20 +36,9 @@ STARTUP_OBSERVER = """(() => {
 })();"""
 STARTUP_DONE = ("() => { const t = window.__startup; if (t && t.error) throw new Error(t.error);"
                 " return t && t.ready !== undefined && t.first !== undefined; }")
-# Keys of the memory snapshots our page keeps in IndexedDB (static/snapshot_store.js).
-SNAPSHOT_KEYS = """async () => {
-  const db = await new Promise((resolve, reject) => {
-    const open = indexedDB.open('shadernet-startup', 1);
-    open.onupgradeneeded = () => open.result.createObjectStore('snapshots', {keyPath: 'key'});
-    open.onsuccess = () => resolve(open.result); open.onerror = () => reject(open.error);
-  });
-  const keys = await new Promise((resolve) => {
-    const request = db.transaction('snapshots').objectStore('snapshots').getAllKeys();
-    request.onsuccess = () => resolve(request.result);
-  });
-  db.close();
-  return keys;
-}"""
+# Keys of the memory snapshots our page keeps (static/snapshot_store.js).
+SNAPSHOT_KEYS = """async () => (await import('/static/snapshot_store.js')).listSnapshots()
+  .then((all) => all.map((entry) => entry.key))"""
 # A "1" in canvas fractions, drawn as soon as the page has loaded (a person starts drawing
 # while the model loads; the page reads the drawing the moment it is Ready).
 STROKE = [(0.45, 0.25), (0.55, 0.15), (0.52, 0.5), (0.49, 0.85)]
@@ -175,6 +164,8 @@ def _visit(context, url: str, side: str) -> dict:
     try:
         page.goto(url)
         if side == "ours":
+            # Once the pen listens (page.js ran: the bars exist); a stroke before that is lost.
+            page.get_by_test_id("prob-0").wait_for()
             draw(page, [STROKE])
         page.wait_for_function(STARTUP_DONE, polling=100)
         # The warm-up mark lands just after "Ready"; give it a moment before reading.
@@ -185,7 +176,10 @@ def _visit(context, url: str, side: str) -> dict:
         if side == "ours" and "restore" not in (result["stages"] or {}):
             _wait_snapshot_stored(page)  # made after the warm-up, in a second interpreter
     except Exception as error:
-        raise RuntimeError(f"startup ({side}) {url}: {error}\n--- browser console ---\n"
+        seen = page.evaluate("() => ({status: document.querySelector('[data-testid=status]')"
+                             "?.textContent, times: window.__startup,"
+                             " stages: window.shadernetStartup || null})")
+        raise RuntimeError(f"startup ({side}) {url}: {error}\npage: {seen}\n--- browser console ---\n"
                            + "\n".join(console[-40:])) from None
     finally:
         page.close()
@@ -250,8 +244,10 @@ def _stage_rows(runs: list[dict], visit: str) -> list[tuple[str, float]]:
     order (the page shows "Ready" before the shader warm-up, which runs right after)."""
     keys = [("worker", "worker created (HTML, app.js, CSS)"),
             ("init", "worker running (worker.js)"),
-            ("snapshot_read", "IndexedDB read + digest checked"),
-            ("restore", "Python restored from the snapshot"),
+            ("compiled", "Pyodide's wasm compiled (page or worker)"),
+            ("snapshot_read", "stored snapshot read (OPFS / IndexedDB)"),
+            ("wasm", "wasm instantiated"),
+            ("restore", "Python restored (digest checked)"),
             ("pyodide", "Python ready (Pyodide loaded)"),
             ("wheel", "runtime installed (wheel or snapshot)"),
             ("import", "runtime imported"),

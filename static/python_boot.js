@@ -24,6 +24,12 @@ for template in (files("webgl_backend") / "shaders").iterdir():
         load_template(template.name[:-5])
 `;
 
+// The key a snapshot for this page's start-up files is stored under, or null when the
+// server gave none (snapshot_store.js).
+export function snapshotKey(config) {
+  return config.startup_key ? `${config.startup_key}|${SNAPSHOT_PREPARE}` : null;
+}
+
 // After a restore: what the snapshot cannot hold. The file system is new (the wheel is
 // unpacked again) and `random` would replay the snapshot's state on every visit.
 export const RESEED = "import random; random.seed()";
@@ -32,30 +38,88 @@ function growHeapTo(module, size) {
   if (module.HEAP8.length < size) module._free(module._malloc(size));
 }
 
-// `options`: loadPyodide's (indexURL is required); `bytes`: a snapshot (Uint8Array).
-export async function restorePyodide(loadPyodide, options, bytes) {
-  const { default: createPyodideModule } = await import(`${options.indexURL}pyodide.asm.mjs`);
-  const createWithRoom = (settings) => {
-    settings.onRuntimeInitialized = () => growHeapTo(settings, bytes.byteLength);
+// Started at worker start, before anything waits on them: Pyodide's wasm, fetched and
+// compiled as it streams in (unless `compiled`, a promise of the module compiled by the
+// page, resolves to it), and its lock file. loadPyodide would start both only once it is
+// called, after the stored snapshot has been read; this way the compile (the longest
+// part of a restore) and the read overlap.
+export function preload(indexURL, compiled = null) {
+  // (A promise even where compileStreaming is missing: loadPyodide then fails as before.)
+  const compile = async () => WebAssembly.compileStreaming(fetch(`${indexURL}pyodide.asm.wasm`));
+  const wasm = compiled ? compiled.then((module) => module || compile()) : compile();
+  const lock = fetch(`${indexURL}pyodide-lock.json`).then((response) => {
+    if (!response.ok) throw new Error(`HTTP ${response.status} for pyodide-lock.json`);
+    return response.text();
+  });
+  wasm.catch(() => {});  // loadPyodide then compiles it itself
+  lock.catch(() => {});
+  return { indexURL, wasm, lock };
+}
+
+// Pyodide's instantiateWasm (set in its Emscripten settings) adds two imports of its own,
+// then calls WebAssembly.instantiateStreaming on its own fetch of the wasm: for that one
+// call, the module compiled by preload() is instantiated instead, and that fetch (an HTTP
+// cache hit by then) is dropped. If the early compile failed, Pyodide's path runs as usual.
+function instantiatePreloaded(compiled) {
+  const original = WebAssembly.instantiateStreaming;
+  WebAssembly.instantiateStreaming = async (source, imports) => {
+    WebAssembly.instantiateStreaming = original;
+    let module;
+    try {
+      module = await compiled;
+    } catch (_) {
+      return original.call(WebAssembly, source, imports);
+    }
+    Promise.resolve(source).then((response) => response.body?.cancel(), () => {});
+    return { module, instance: await WebAssembly.instantiate(module, imports) };
+  };
+}
+
+// loadPyodide's options for `preloaded` (preload's answer); with `heapSize`, a module
+// whose memory is grown to it before a snapshot of that size is copied in (see above).
+// `mark(name)` is called once the wasm is instantiated ("wasm").
+async function loadOptions(preloaded, options, heapSize, mark) {
+  const { default: createPyodideModule } = await import(`${preloaded.indexURL}pyodide.asm.mjs`);
+  const create = (settings) => {
+    const instantiate = settings.instantiateWasm;
+    if (instantiate) {  // Pyodide's debug builds leave instantiation to Emscripten
+      settings.instantiateWasm = (imports, done) => {
+        instantiatePreloaded(preloaded.wasm);
+        return instantiate(imports, (instance, module) => { mark("wasm"); done(instance, module); });
+      };
+    }
+    if (heapSize) settings.onRuntimeInitialized = () => growHeapTo(settings, heapSize);
     return createPyodideModule(settings);
   };
-  return loadPyodide({ ...options, _loadSnapshot: bytes, createPyodideModule: createWithRoom });
+  return { ...options, indexURL: preloaded.indexURL, lockFileContents: preloaded.lock,
+           packageBaseUrl: preloaded.indexURL, createPyodideModule: create };
+}
+
+// `options`: loadPyodide's (indexURL is required); `bytes`: a snapshot (Uint8Array);
+// `preloaded`: preload(indexURL)'s answer, made here when not given.
+export async function restorePyodide(loadPyodide, options, bytes, preloaded = null,
+                                     mark = () => {}) {
+  const ready = await loadOptions(preloaded || preload(options.indexURL), options,
+                                  bytes.byteLength, mark);
+  return loadPyodide({ ...ready, _loadSnapshot: bytes });
 }
 
 // Pyodide from `stored` (snapshot_store.readSnapshot's answer) when it holds bytes, else a
-// normal start. Any failure of the snapshot path costs only time: a corrupt record (its
-// digest is checked while Python restores), a refused restore. `events.stage(name,
-// message)` reports progress, `events.restored()` marks a restore; resolves to
+// normal start, both from `preloaded` (preload's answer). Any failure of the snapshot
+// path costs only time: a corrupt record (its digest is checked while Python restores), a
+// refused restore. `events.stage(name, message)` reports progress, `events.mark(name)`
+// marks "wasm" (instantiated) and "restore" (restored and checked); resolves to
 // {python, restored, snapshot: what happened, in words}.
-export async function bootPython(loadPyodide, options, key, stored, events) {
+export async function bootPython(loadPyodide, options, preloaded, key, stored, events) {
   let snapshot;
   if (stored.bytes) {
     events.stage("restore", "Restoring Python from this browser's snapshot…");
     try {
-      const python = await restorePyodide(loadPyodide, options, stored.bytes);
+      const python = await restorePyodide(loadPyodide, options, stored.bytes, preloaded,
+                                          events.mark);
       snapshot = await stored.check;
       if (!snapshot) {
-        events.restored();
+        events.mark("restore");
         return { python, restored: true, snapshot: "restored" };
       }
     } catch (error) {
@@ -67,7 +131,8 @@ export async function bootPython(loadPyodide, options, key, stored, events) {
     snapshot = stored.reason === "none" ? "none stored" : stored.reason;
   }
   events.stage("python", "Starting Python…");
-  return { python: await loadPyodide(options), restored: false, snapshot };
+  const python = await loadPyodide(await loadOptions(preloaded, options, 0, events.mark));
+  return { python, restored: false, snapshot };
 }
 
 export function unpackWheel(python, wheel) {
@@ -82,11 +147,12 @@ export function unpackWheel(python, wheel) {
 // context), then stored under `key`. Run after "Ready" and the warm-up, so the page's
 // interpreter runs without the snapshot mode's bookkeeping of JS globals. Resolves to
 // {stored, bytes, error}.
-export async function makeSnapshot(loadPyodide, options, key, wheel) {
+export async function makeSnapshot(loadPyodide, options, preloaded, key, wheel) {
   let bytes = null;
   let error = null;
   try {
-    const maker = await loadPyodide({ ...options, _makeSnapshot: true });
+    const maker = await loadPyodide({ ...(await loadOptions(preloaded, options, 0, () => {})),
+                                      _makeSnapshot: true });
     unpackWheel(maker, wheel);
     maker.runPython(SNAPSHOT_PREPARE);
     bytes = maker.makeMemorySnapshot();

@@ -8,8 +8,9 @@
 // browser and its HTTP cache: those URLs are versioned or must be live.
 
 const CACHE = "shadernet-shell-v1";
-const SHELL_PATHS = ["/", "/static/app.js", "/static/index.css", "/static/worker.js",
-                     "/static/snapshot_store.js", "/static/python_boot.js",
+const SHELL_PATHS = ["/", "/static/app.js", "/static/preload.js", "/static/index.css", "/static/worker.js",
+                     "/static/snapshot_store.js", "/static/snapshot_opfs.js",
+                     "/static/snapshot_idb.js", "/static/python_boot.js",
                      "/static/worker_models.js"];
 
 // The shell, plus every /static/ file the page's HTML names (stylesheets, modules).
@@ -42,19 +43,21 @@ function handled(request) {
     && (url.pathname === "/" || url.pathname.startsWith("/static/"));
 }
 
+// The response goes to the page as soon as it arrives; keeping the copy runs after it,
+// off the page's path (each visit revalidates every module of the page and its worker).
 async function networkFirst(event) {
   const { request } = event;
-  const cache = await caches.open(CACHE);
   // The page is kept under "/" whatever its query string.
   const cacheKey = new URL(request.url).pathname === "/" ? "/" : request;
   try {
     const response = (await event.preloadResponse) || (await fetch(request));
     if (response.ok) {
-      await cache.put(cacheKey, response.clone());
+      const copy = response.clone();
+      event.waitUntil(caches.open(CACHE).then((cache) => cache.put(cacheKey, copy)));
     }
     return response;
   } catch (error) {
-    const kept = await cache.match(cacheKey);
+    const kept = await (await caches.open(CACHE)).match(cacheKey);
     if (kept) return kept;
     throw error;
   }

@@ -3,6 +3,8 @@
 // things and relays messages.
 //
 // main -> worker: {id, method, args}           worker -> main: {id, result} | {id, error}
+//                 {type: "preload", wasm} (no id): Pyodide's compiled wasm, from the page
+//                 (preload.js), awaited when init's config says `page_preload`
 // worker -> main (no id): {type: "progress", stage, message, fraction} while starting
 //                         (stage: download, restore, python, runtime, model, warmup),
 //                         {type: "warmup", ms, at} once the shaders are compiled,
@@ -12,7 +14,7 @@
 //                         {type: "scratch", kind, ...} while training from scratch
 //                         (worker_training.js).
 
-import { RESEED, SNAPSHOT_PREPARE, bootPython, makeSnapshot, unpackWheel } from "./python_boot.js";
+import { RESEED, bootPython, makeSnapshot, preload, snapshotKey, unpackWheel } from "./python_boot.js";
 import * as snapshots from "./snapshot_store.js";
 import { TRANSFER, modelMethods, watchContext } from "./worker_models.js";
 import { trainingMethods } from "./worker_training.js";
@@ -103,8 +105,13 @@ function errorCode(error) {
   return code || "runtime";
 }
 
+// Pyodide's wasm as the page compiled it (preload.js), once its "preload" message comes:
+// a WebAssembly.Module, or null if the page's compile failed.
+let takeCompiled;
+const compiledByPage = new Promise((resolve) => { takeCompiled = resolve; });
+
 const STAGES = ["download", "python", "runtime", "model", "warmup"];
-let snapshotToMake = null;   // {loadPyodide, options, key, wheel} when none was restored
+let snapshotToMake = null;   // {loadPyodide, options, preloaded, key, wheel} when none was restored
 let wheelToUnpack = null;    // after a restore: the wheel's bytes, unpacked after "Ready"
 
 // {type: "progress", stage, message, fraction}: fraction = share of the start-up stages done.
@@ -123,10 +130,12 @@ async function start(config) {
   // started_at: when this began on the shared wall clock, so the page can place the
   // stages on its own navigation timeline (performance.timeOrigin differs per thread).
   const startedAt = performance.timeOrigin + t0;
-  const key = config.startup_key ? `${config.startup_key}|${SNAPSHOT_PREPARE}` : null;
+  const key = snapshotKey(config);
   stage("download", "Loading Python (Pyodide)…");
-  // Everything starts at once, Pyodide first: its module, the stored snapshot, then the
-  // runtime wheel and the model download while Pyodide compiles its wasm and boots Python.
+  // Everything starts at once, Pyodide first: its wasm compile, its modules, the stored
+  // snapshot, then the runtime wheel and the model download while Python boots.
+  const preloaded = preload(config.pyodide_base_url, config.page_preload ? compiledByPage : null);
+  preloaded.wasm.then(() => mark("compiled"), () => {});
   const pyodideModule = import(config.pyodide_module_url);
   // Its runtime module too (loadPyodide imports the same URL later): one module map entry.
   import(`${config.pyodide_base_url}pyodide.asm.mjs`).catch(() => {});
@@ -144,8 +153,7 @@ async function start(config) {
   const stored = await storedLoading;
   mark("snapshot_read");
   const options = { indexURL: config.pyodide_base_url, stdLibURL: config.pyodide_stdlib_url };
-  const booted = await bootPython(loadPyodide, options, key, stored,
-                                  { stage, restored: () => mark("restore") });
+  const booted = await bootPython(loadPyodide, options, preloaded, key, stored, { stage, mark });
   pyodide = booted.python;
   const { restored, snapshot } = booted;  // snapshot: what happened to it, in words
   mark("pyodide");
@@ -156,7 +164,7 @@ async function start(config) {
   } else {
     const wheel = await wheelLoading;
     unpackWheel(pyodide, wheel);
-    if (key) snapshotToMake = { loadPyodide, options, key, wheel };
+    if (key) snapshotToMake = { loadPyodide, options, preloaded, key, wheel };
   }
   mark("wheel");
   const api = pyodide.pyimport("webgl_backend.worker_api");
@@ -188,7 +196,9 @@ async function start(config) {
 async function storeNewSnapshot() {
   const job = snapshotToMake;
   snapshotToMake = null;
-  if (job) post({ type: "snapshot", ...(await makeSnapshot(job.loadPyodide, job.options, job.key, job.wheel)) });
+  if (!job) return;
+  const made = await makeSnapshot(job.loadPyodide, job.options, job.preloaded, job.key, job.wheel);
+  post({ type: "snapshot", ...made });
 }
 
 // Compile and draw every forward program once (SwiftShader compiles at a program's first
@@ -323,6 +333,10 @@ Object.assign(METHODS, trainingMethods({
 }));
 
 self.onmessage = async (event) => {
+  if (event.data.type === "preload") {
+    takeCompiled(event.data.wasm);
+    return;
+  }
   const { id, method, args } = event.data;
   try {
     const handler = METHODS[method];

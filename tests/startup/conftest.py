@@ -25,20 +25,8 @@ from tests.support.page_driver import draw
 
 READY_TIMEOUT_MS = 120_000
 STORED_TIMEOUT_S = 60
-# The page's IndexedDB database and store (static/snapshot_store.js).
-SNAPSHOT_RECORDS = """async () => {
-  const db = await new Promise((resolve, reject) => {
-    const open = indexedDB.open('shadernet-startup', 1);
-    open.onupgradeneeded = () => open.result.createObjectStore('snapshots', {keyPath: 'key'});
-    open.onsuccess = () => resolve(open.result); open.onerror = () => reject(open.error);
-  });
-  const all = await new Promise((resolve, reject) => {
-    const request = db.transaction('snapshots').objectStore('snapshots').getAll();
-    request.onsuccess = () => resolve(request.result); request.onerror = () => reject(request.error);
-  });
-  db.close();
-  return all.map((r) => ({key: r.key, bytes: r.bytes.byteLength, digest: r.digest}));
-}"""
+# Every stored snapshot, as the page's store module lists them (static/snapshot_store.js).
+SNAPSHOT_RECORDS = "async () => (await import('/static/snapshot_store.js')).listSnapshots()"
 
 
 @dataclass

@@ -20,24 +20,21 @@ from tests.startup.conftest import open_visit, serve
 pytestmark = pytest.mark.browser
 
 READINGS = [(2, "centre-large"), (7, "small-top-left"), (0, "off-centre-bottom-right")]
-# Rewrites the stored snapshot from inside the page: `damage` flips bytes of its body,
-# `header` flips its magic number; with `redigest` the stored digest is made to match.
+# Rewrites the stored snapshot from inside the page, in whichever store holds it: flips 64
+# bytes of its body at `offset` (negative: from the end); with `redigest` the stored
+# digest is made to match the damaged bytes.
 DAMAGE = """async ({offset, redigest}) => {
   const store = await import('/static/snapshot_store.js');
-  const db = await new Promise((resolve, reject) => {
-    const open = indexedDB.open('shadernet-startup', 1);
-    open.onsuccess = () => resolve(open.result); open.onerror = () => reject(open.error);
-  });
-  const tx = (mode) => db.transaction('snapshots', mode).objectStore('snapshots');
-  const all = await new Promise((r) => { const q = tx('readonly').getAll(); q.onsuccess = () => r(q.result); });
-  const record = all[0];
-  const bytes = new Uint8Array(record.bytes);
+  const [entry] = await store.listSnapshots();
+  const backend = await import(entry.store === 'opfs' ? '/static/snapshot_opfs.js'
+                                                      : '/static/snapshot_idb.js');
+  const record = await backend.read(entry.key);
+  const bytes = record.bytes;
   const at = offset < 0 ? bytes.length + offset : offset;
   for (let i = at; i < at + 64; i++) bytes[i] ^= 0x5a;
-  if (redigest) record.digest = await store.digestOf(bytes);
-  await new Promise((r) => { const q = tx('readwrite').put(record); q.onsuccess = r; });
-  db.close();
-  return record.key;
+  const digest = redigest ? await store.digestOf(bytes) : record.digest;
+  await backend.write(entry.key, bytes, digest);
+  return entry.key;
 }"""
 
 
