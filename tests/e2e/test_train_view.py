@@ -7,10 +7,14 @@ picked again, predicting as in the page."""
 from __future__ import annotations
 
 import re
+import shutil
 
 import numpy as np
 import pytest
 
+from tests.browser.test_tfjs_oracle import EXPORT_ROOT as ORACLE_ROOT
+from tests.browser.test_tfjs_oracle import tfjs_predict
+from tests.conftest import REPO_ROOT
 from tests.e2e.digits import DIGITS, place
 from tests.e2e.pixels import ACCENT, grey, near, save_page, screenshot
 from tests.support.page_driver import draw
@@ -29,23 +33,6 @@ PREVIEW = """() => {
   const rgba = document.querySelector('[data-testid=input-preview]').getContext('2d')
     .getImageData(0, 0, 28, 28).data;
   return Array.from({length: 784}, (_, i) => rgba[4 * i] / 255); }"""
-# TF.js 4.22 (served for the benchmark) reads a saved model.json and predicts an image.
-TFJS_PREDICT = """async ([tfjsUrl, modelUrl, image]) => {
-  if (!window.tf) {
-    await new Promise((resolve, reject) => {
-      const script = Object.assign(document.createElement('script'), {src: tfjsUrl});
-      script.onload = resolve; script.onerror = () => reject(new Error('no ' + tfjsUrl));
-      document.head.append(script);
-    });
-  }
-  await tf.setBackend('cpu');
-  const model = await tf.loadLayersModel(modelUrl);
-  const out = model.predict(tf.tensor4d(image, [1, 28, 28, 1]));
-  const probabilities = Array.from(await out.data());
-  out.dispose(); model.dispose();
-  return probabilities; }"""
-
-
 def status_is(page, pattern: str, timeout_ms: int = TRAIN_TIMEOUT_MS) -> None:
     page.wait_for_function(
         "(p) => { const s = document.querySelector('[data-testid=status]').textContent;"
@@ -148,7 +135,7 @@ def test_progress_curves_and_results_render(trained):
     save_page(page, "scratch-trained-390.png", width=390)
 
 
-def test_use_for_drawing_then_save_and_reload(trained, e2e_server):
+def test_use_for_drawing_then_save_and_reload(trained, e2e_server, static_server):
     drawing_page, _ = trained
     page = drawing_page.page
     url, root = e2e_server
@@ -165,10 +152,20 @@ def test_use_for_drawing_then_save_and_reload(trained, e2e_server):
     page.get_by_test_id("scratch-save").click()
     status_is(page, "saved as scratch-e2e v1", timeout_ms=60_000)
     assert (root / "store" / "scratch-e2e" / "v1" / "model.json").is_file()
-    config = page.evaluate("JSON.parse(document.getElementById('shadernet-config').textContent)")
-    saved_url = f"{config['models_api_url']}/scratch-e2e/versions/v1/model.json"
-    by_tfjs = page.evaluate(TFJS_PREDICT, [config["tfjs_url"], saved_url, image])
-    assert by_tfjs == pytest.approx(in_page, abs=1e-4)
+    # TF.js reads the saved files in a page of its own: our page's CSP (no 'unsafe-eval')
+    # stops TF.js's bundle from starting.
+    folder = REPO_ROOT / ".cache" / "test-exports" / "scratch-e2e"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(root / "store" / "scratch-e2e" / "v1", folder)
+    (REPO_ROOT / ORACLE_ROOT).mkdir(parents=True, exist_ok=True)
+    (REPO_ROOT / ORACLE_ROOT / "blank.html").write_text("<!doctype html><title>oracle</title>")
+    oracle_page = page.context.new_page()
+    try:
+        by_tfjs = tfjs_predict(oracle_page, static_server, folder.relative_to(REPO_ROOT).as_posix(),
+                               np.asarray(image, np.float32).reshape(1, 28, 28, 1), "cpu")
+    finally:
+        oracle_page.close()
+    assert by_tfjs.ravel() == pytest.approx(in_page, abs=1e-4)
 
     picker = page.get_by_test_id("model-picker")
     option = next(text for text in picker.locator("option").all_text_contents()
