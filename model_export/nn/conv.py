@@ -1,6 +1,7 @@
 """conv2d: 2-D cross-correlation over NHWC input with a (kh, kw, cin, cout) kernel.
 
-Forward is im2col + one matmul. The im2col copy is one strided-window copy (or, for
+Forward is im2col + one matmul (a one-channel input with a small Wp / kw: one GEMM over
+bands of input rows instead, `conv_bands`). The im2col copy is one strided-window copy (or, for
 cin == 1, one slice copy per kernel position), never a loop over images or pixels. Backward:
 - dkernel = cols^T @ dy, one matmul on the cached columns;
 - dx: a transposed convolution done on the space-to-depth grid of the input, where the
@@ -19,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from model_export.nn.conv_bands import Bands, band_forward, band_kernel_gradient, bands_apply
 from model_export.nn.geometry import Geometry2D, window_geometry
 
 
@@ -99,12 +101,15 @@ def im2col(x: np.ndarray, kernel_hw: tuple[int, int], strides, g: Geometry2D,
 
 
 def conv2d_forward_cols(x, kernel, bias=None, strides=(1, 1), padding="valid"):
-    """Forward pass that also returns the im2col columns for reuse in backward.
+    """Forward pass that also returns what backward reads for the kernel gradient.
 
-    Returns (y (n, oh, ow, cout), cols (n*oh*ow, K)) with K = kh*kw*cin, or K + 1 when
-    the bias was folded in as a ones column (cin == 1); backward reads that from cols.
+    Returns (y (n, oh, ow, cout), cols): the im2col columns (n*oh*ow, K) with K = kh*kw*cin,
+    or K + 1 when the bias was folded in as a ones column (cin == 1); or, for a one-channel
+    input where `conv_bands` applies, its `Bands`.
     """
     g = conv2d_geometry(x.shape, kernel.shape, strides, padding)
+    if bands_apply(kernel.shape, g, x.shape[2]):
+        return band_forward(_pad(x, g)[..., 0], kernel, bias, _pair(strides, "strides"), g)
     kh, kw, cin, cout = kernel.shape
     fold_bias = bias is not None and cin == 1
     cols = im2col(x, (kh, kw), strides, g, ones_column=fold_bias)
@@ -190,10 +195,14 @@ def _input_gradient(dy2d: np.ndarray, kernel: np.ndarray, x_shape: tuple, stride
 
 def conv2d_backward_cols(dy, cols, x_shape, kernel, strides=(1, 1), padding="valid",
                          need_dx: bool = True):
-    """Backward from cached columns. Returns (dx or None, dkernel, dbias)."""
+    """Backward from the forward's cached columns (or bands). Returns (dx or None, dkernel, dbias)."""
     kh, kw, cin, cout = kernel.shape
     g = conv2d_geometry(x_shape, kernel.shape, strides, padding)
     dy2d = dy.reshape(-1, cout)
+    dx = _input_gradient(dy2d, kernel, x_shape, strides, g) if need_dx else None
+    if isinstance(cols, Bands):
+        dy4d = dy.reshape(x_shape[0], g.oh, g.ow, cout)
+        return (dx, *band_kernel_gradient(cols, dy4d, kernel.shape, _pair(strides, "strides")))
     k = kh * kw * cin
     dweights = cols.T @ dy2d
     dkernel = dweights[:k].reshape(kh, kw, cin, cout)
@@ -202,8 +211,8 @@ def conv2d_backward_cols(dy, cols, x_shape, kernel, strides=(1, 1), padding="val
     else:
         # A matmul with ones beats sum(axis=0) over a tall, narrow array ~10x.
         dbias = np.ones(dy2d.shape[0], dy2d.dtype) @ dy2d
-    dx = _input_gradient(dy2d, kernel, x_shape, strides, g) if need_dx else None
     return dx, dkernel, dbias
+
 
 
 def conv2d_backward(
@@ -223,5 +232,8 @@ def conv2d_backward(
             f"conv2d_backward: dy has shape {dy.shape}, expected "
             f"{(x.shape[0], g.oh, g.ow, kernel.shape[3])} for x {x.shape}, kernel {kernel.shape}"
         )
-    cols = im2col(x, kernel.shape[:2], strides, g)
+    if bands_apply(kernel.shape, g, x.shape[2]):
+        cols = conv2d_forward_cols(x, kernel, None, strides, padding)[1]
+    else:
+        cols = im2col(x, kernel.shape[:2], strides, g)
     return conv2d_backward_cols(dy, cols, x.shape, kernel, strides, padding)
