@@ -22,6 +22,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from model_export.nn.conv_bands import Bands, band_forward, band_kernel_gradient, bands_apply
 from model_export.nn.geometry import Geometry2D, window_geometry
+from model_export.nn.workspace import scratch, zero_bordered
 
 
 class ConvShapeError(ValueError):
@@ -54,12 +55,18 @@ def conv2d_geometry(x_shape: tuple, kernel_shape: tuple, strides, padding: str) 
 
 
 def _pad(x: np.ndarray, g: Geometry2D) -> np.ndarray:
-    """Zero-pad x (n, h, w, c) by the geometry's pads (no copy when there are none)."""
+    """Zero-pad x (n, h, w, c) by the geometry's pads (no copy when there are none).
+
+    The padded array is a kept workspace: callers copy out of it, never keep it.
+    """
     if not g.is_padded:
         return x
     n, h, w, c = x.shape
-    xp = np.zeros((n, h + g.pad_top + g.pad_bottom, w + g.pad_left + g.pad_right, c), x.dtype)
-    xp[:, g.pad_top:g.pad_top + h, g.pad_left:g.pad_left + w, :] = x
+    interior = (slice(None), slice(g.pad_top, g.pad_top + h), slice(g.pad_left, g.pad_left + w))
+    xp = zero_bordered("conv2d padded input",
+                       (n, h + g.pad_top + g.pad_bottom, w + g.pad_left + g.pad_right, c),
+                       x.dtype, interior)
+    xp[interior] = x
     return xp
 
 
@@ -167,7 +174,8 @@ def _input_gradient(dy2d: np.ndarray, kernel: np.ndarray, x_shape: tuple, stride
     columns sw*J..sw*J+sw-1, all channels) a stride-s convolution is a stride-1 one with a
     (qh, qw) = ceil(k / s) kernel, so its input gradient is a plain "full" correlation of dy:
     one window copy of the zero-bordered dy, one GEMM, one depth-to-space copy. No scatter
-    per kernel position (plain col2im was the training bottleneck).
+    per kernel position (plain col2im was the training bottleneck). dx may be a strided view
+    (of the depth-to-space copy): the previous layer's activation gradient reads it once.
     """
     kh, kw, cin, cout = kernel.shape
     sh, sw = _pair(strides, "strides")
@@ -175,9 +183,12 @@ def _input_gradient(dy2d: np.ndarray, kernel: np.ndarray, x_shape: tuple, stride
     oh, ow = g.oh, g.ow
     qh, qw = -(-kh // sh), -(-kw // sw)
     grid_h, grid_w = oh + qh - 1, ow + qw - 1
-    bordered = np.zeros((n, oh + 2 * (qh - 1), ow + 2 * (qw - 1), cout), dy2d.dtype)
-    bordered[:, qh - 1:qh - 1 + oh, qw - 1:qw - 1 + ow] = dy2d.reshape(n, oh, ow, cout)
-    cols = np.ascontiguousarray(_stride1_windows(bordered, qh, qw))
+    interior = (slice(None), slice(qh - 1, qh - 1 + oh), slice(qw - 1, qw - 1 + ow))
+    bordered = zero_bordered("conv2d bordered dy", (n, oh + 2 * (qh - 1), ow + 2 * (qw - 1), cout),
+                             dy2d.dtype, interior)
+    bordered[interior] = dy2d.reshape(n, oh, ow, cout)
+    cols = scratch("conv2d dy windows", (n, grid_h, grid_w, qh, qw, cout), dy2d.dtype)
+    np.copyto(cols, _stride1_windows(bordered, qh, qw))
     cells = cols.reshape(n * grid_h * grid_w, qh * qw * cout) @ _phase_split_transposed_kernel(
         kernel, sh, sw)
     # Depth to space: (n, I, J, a, b, c) -> padded-input rows sh*I + a, columns sw*J + b.
@@ -186,7 +197,7 @@ def _input_gradient(dy2d: np.ndarray, kernel: np.ndarray, x_shape: tuple, stride
     top, left = g.pad_top, g.pad_left
     rows, columns = min(h, grid_h * sh - top), min(w, grid_w * sw - left)
     if rows == h and columns == w:
-        return np.ascontiguousarray(padded[:, top:top + h, left:left + w])
+        return padded[:, top:top + h, left:left + w]  # a view: its consumer copies it anyway
     # `valid` with rows/columns past the last window: they get no gradient.
     dx = np.zeros(x_shape, dy2d.dtype)
     dx[:, :rows, :columns] = padded[:, top:top + rows, left:left + columns]
