@@ -215,7 +215,9 @@ def conv2d_backward_cols(dy, cols, x_shape, kernel, strides=(1, 1), padding="val
         dy4d = dy.reshape(x_shape[0], g.oh, g.ow, cout)
         return (dx, *band_kernel_gradient(cols, dy4d, kernel.shape, _pair(strides, "strides")))
     k = kh * kw * cin
-    dweights = cols.T @ dy2d
+    # dy^T @ cols, then transposed: the same dot products, but BLAS runs this orientation of
+    # the tall-skinny product faster (1.5x for conv2 of the CNN).
+    dweights = (dy2d.T @ cols).T
     dkernel = dweights[:k].reshape(kh, kw, cin, cout)
     if cols.shape[1] == k + 1:
         dbias = dweights[k]
