@@ -1,8 +1,9 @@
 """conv2d: 2-D cross-correlation over NHWC input with a (kh, kw, cin, cout) kernel.
 
-Forward is im2col + one matmul (a one-channel input with a small Wp / kw: one GEMM over
-bands of input rows instead, `conv_bands`). The im2col copy is one strided-window copy (or, for
-cin == 1, one slice copy per kernel position), never a loop over images or pixels. Backward:
+Forward is im2col + one matmul (a one-channel input with a small Wp / kw: one GEMM
+over bands of input rows instead, `conv_bands`). The im2col copy is one strided-window
+copy (or, for cin == 1, one slice copy per kernel position), never a loop over images or
+pixels. Backward:
 - dkernel = cols^T @ dy, one matmul on the cached columns;
 - dx: a transposed convolution done on the space-to-depth grid of the input, where the
   stride-s convolution is a stride-1 one: one window copy of dy, one GEMM, one copy back
@@ -225,7 +226,6 @@ def conv2d_backward_cols(dy, cols, x_shape, kernel, strides=(1, 1), padding="val
         # A matmul with ones beats sum(axis=0) over a tall, narrow array ~10x.
         dbias = np.ones(dy2d.shape[0], dy2d.dtype) @ dy2d
     return dx, dkernel, dbias
-
 
 
 def conv2d_backward(
