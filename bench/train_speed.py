@@ -10,7 +10,9 @@ optimizer settings, then alternates one pass of `--images` training images throu
 seconds per full 60,000-image epoch (extrapolated), the ratio ours/torch and its goal, and
 the median CPU seconds of the same passes (process time: with one thread it is the work
 done, whatever the neighbours do; with more it includes BLAS threads spinning). Then the
-numpy/BLAS configuration (threadpoolctl) and the process's peak resident memory.
+numpy/BLAS configuration (threadpoolctl), what `--augment` adds to an epoch (our
+augmentation of the same images, batch 100; torch is given none) and the process's peak
+resident memory.
 Goals (issue 15): cnn <= 1.2 (1.5 the floor), mlp <= 1.0, peak RSS < 1 GB.
 """
 
@@ -27,7 +29,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from model_export.architectures import ARCHITECTURES
-from model_export.data import load_split
+from model_export.data import augment, load_split
 from model_export.train import TrainConfig, build_model, build_optimizer
 
 EPOCH_IMAGES = 60_000
@@ -132,6 +134,20 @@ def compare(arch: str, threads: int, x: np.ndarray, y: np.ndarray, repeats: int,
     print(line, flush=True)
 
 
+def augment_seconds(x: np.ndarray, repeats: int) -> tuple[float, float]:
+    """(wall, CPU) seconds per 60,000-image epoch of `--augment`, batch 100, median."""
+    rng = np.random.default_rng(0)
+
+    def run(images: np.ndarray, _labels: np.ndarray) -> None:
+        for start in range(0, len(images), 100):
+            augment(images[start:start + 100], rng)
+
+    samples = [timed(run, x, x) for _ in range(repeats)]
+    scale = EPOCH_IMAGES / len(x)
+    return (statistics.median(w for w, _ in samples) * scale,
+            statistics.median(c for _, c in samples) * scale)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=12_000)
@@ -156,6 +172,8 @@ def main() -> None:
     for threads in args.threads:
         for arch in args.arch:
             compare(arch, threads, x, y, args.repeats, have_torch)
+    wall, cpu = augment_seconds(x, args.repeats)
+    print(f"--augment adds {wall:.2f} s/epoch (CPU {cpu:.2f} s), 1 thread (numpy only)")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak_mb:.0f} MB (goal < 1024)")
 

@@ -42,12 +42,17 @@ class Sequential:
         rng = np.random.default_rng(seed)
         shape = input_shape
         self.output_shapes: list[tuple[int, ...]] = []
-        # Nothing consumes the gradient of the model's input; conv1's would be the costliest.
-        layers[0].input_gradient_needed = False
         for layer in layers:
             layer.build(shape, rng)
             shape = tuple(layer.compute_output_shape(shape))
             self.output_shapes.append(shape)
+        # Nothing consumes the gradient of the model's input, so no layer up to the first with
+        # weights needs its input gradient: conv1's is the costliest, and the MLP's first
+        # Dense (after Flatten) spent a third of its GEMMs on it.
+        for layer in layers:
+            layer.input_gradient_needed = False
+            if layer.weights:
+                break
 
     def _assign_names(self) -> None:
         taken = {layer.name for layer in self.layers if layer.name}
@@ -86,7 +91,7 @@ class Sequential:
     def backward(self, dy: np.ndarray, from_logits: bool = False) -> np.ndarray | None:
         """Propagate dL/d(output) (or dL/d(logits)) back through every layer; fills grads.
 
-        Returns None where the first layer skips its input gradient (always, for speed)."""
+        Returns None: no layer up to the first with weights computes its input gradient."""
         last = len(self.layers) - 1
         for index in range(last, -1, -1):
             layer = self.layers[index]
@@ -96,6 +101,8 @@ class Sequential:
                 dy = layer.backward(dy, activated=False)
             else:
                 dy = layer.backward(dy)
+            if dy is None:  # the layers before this one need no gradient
+                break
         return dy
 
     def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:

@@ -12,8 +12,8 @@ exactly the Keras/TF.js config keys so export is a plain dump.
 Trainer hooks beyond Keras:
 - `forward(x, activate=False)` returns the pre-activation output and
   `backward(dy, activated=False)` takes dy wrt it (loss from logits).
-- `input_gradient_needed = False` lets a model skip dx for its first layer
-  (Conv2D then skips the costliest part of its backward).
+- `input_gradient_needed = False` lets a model skip dx for the layers up to its first
+  with weights (Conv2D then skips the costliest part of its backward, Dense a GEMM).
 """
 
 from model_export.layers.activations import ELU, Activation, LeakyReLU, ReLU, Softmax

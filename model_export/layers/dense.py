@@ -38,9 +38,11 @@ class Dense(_WeightedLayer):
         return self._activate(dense_forward(x, self.weights["kernel"], self.weights.get("bias")),
                               activate)
 
-    def backward(self, dy: np.ndarray, activated: bool = True) -> np.ndarray:
+    def backward(self, dy: np.ndarray, activated: bool = True) -> np.ndarray | None:
+        """dx like the input, or None when `input_gradient_needed` is False."""
         dz = self._pre_activation_grad(dy, activated)
-        dx, dkernel, dbias = dense_backward(dz, self._cache["x"], self.weights["kernel"])
+        dx, dkernel, dbias = dense_backward(dz, self._cache["x"], self.weights["kernel"],
+                                            need_dx=self.input_gradient_needed)
         self._store_grads(dkernel, dbias)
         return dx
 

@@ -27,11 +27,11 @@ def dense_forward(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None = N
 
 
 def dense_backward(
-    dy: np.ndarray, x: np.ndarray, kernel: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """dy (n, out) -> (dx (n, in), dkernel (in, out), dbias (out,))."""
+    dy: np.ndarray, x: np.ndarray, kernel: np.ndarray, need_dx: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """dy (n, out) -> (dx (n, in) or None without need_dx, dkernel (in, out), dbias (out,))."""
     _check(x, kernel)
-    dx = dy @ kernel.T
+    dx = dy @ kernel.T if need_dx else None
     dkernel = x.T @ dy
     dbias = dy.sum(axis=0)
     return dx, dkernel, dbias

@@ -9,6 +9,7 @@ One rule for everyone, following TF (tfjs-core `conv_util.ts`):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 PADDINGS = ("valid", "same")
 
@@ -42,6 +43,7 @@ class Geometry2D:
         return bool(self.pad_top or self.pad_bottom or self.pad_left or self.pad_right)
 
 
+@lru_cache(maxsize=256)  # asked twice per conv layer and training step, with few distinct shapes
 def window_axis(in_size: int, k: int, stride: int, padding: str) -> Axis:
     """Output size and pads along one axis of length `in_size`, window `k`, step `stride`."""
     if padding not in PADDINGS:

@@ -123,6 +123,10 @@ CONV_CASES = [
     ((1, 5, 7, 2), (2, 3, 2, 2), (2, 3), "same"),
     ((1, 5, 5, 1), (1, 1, 1, 2), (3, 3), "valid"),
     ((3, 6, 6, 3), (5, 5, 3, 2), (1, 1), "valid"),
+    # One channel, padded width > 6 x kernel width: im2col rather than row bands
+    # (`conv_bands.MAX_BAND_WASTE`); the cin=1 cases above all run as bands.
+    ((2, 6, 13, 1), (2, 2, 1, 3), (1, 1), "valid"),
+    ((1, 7, 15, 1), (3, 2, 1, 2), (2, 1), "same"),
 ]
 
 
