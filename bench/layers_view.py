@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench.report import format_ms, median, row
 from tests.e2e.digits import DIGITS, PLACES, place
-from tests.support.live_server import live_server
+from tests.support.live_server import app_serving, live_server
 from tests.support.page_driver import DrawingPage, draw
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -60,16 +60,11 @@ MEASURE = """async (runs) => {
 
 def measure_layers(browser, runs: int) -> dict:
     """Samples (ms) of predict vs layers round trips on the real page, default model."""
-    from server.main import create_app
-    from server.settings import Settings
-
     scratch = Path(tempfile.mkdtemp(prefix="bench-layers-"))
-    shutil.copytree(REPO_ROOT / "models" / "default", scratch / "models" / "default")
-    settings = Settings(models_dir=scratch / "models", store_dir=scratch / "store",
-                        cache_dir=scratch / "cache")
+    app = app_serving(REPO_ROOT / "models" / "default", scratch)
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     try:
-        with live_server(create_app(settings)) as url:
+        with live_server(app) as url:
             page = context.new_page()
             page.set_default_timeout(120_000)
             drawing = DrawingPage(page, url + "/")

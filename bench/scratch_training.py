@@ -30,8 +30,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from bench.report import median, row
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -114,18 +112,14 @@ def train_options(images: int, epochs: int) -> dict:
 
 def measure(browser, archs: list[str], images: int, repeats: int) -> dict:
     """Per arch: a first epoch, then interleaved repeats, ours then TF.js; then the schedule."""
-    from server.main import create_app
-    from server.settings import Settings
-    from tests.support.live_server import live_server
+    from tests.support.live_server import app_serving, live_server
     from tests.support.page_driver import DrawingPage
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-scratch-"))
-    shutil.copytree(REPO_ROOT / "models" / "default", scratch / "models" / "default")
-    settings = Settings(models_dir=scratch / "models", store_dir=scratch / "store",
-                        cache_dir=scratch / "cache")
+    app = app_serving(REPO_ROOT / "models" / "default", scratch)
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     try:
-        with live_server(create_app(settings)) as url:
+        with live_server(app) as url:
             page = context.new_page()
             page.set_default_timeout(1_800_000)
             DrawingPage(page, url + "/")

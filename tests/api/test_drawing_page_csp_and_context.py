@@ -5,12 +5,11 @@ button that reloads the page back to working."""
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 
 from tests.e2e.digits import DIGITS, PLACES, place
-from tests.support.live_server import live_server
+from tests.support.live_server import app_serving, live_server
 from tests.support.page_driver import DrawingPage, draw
 
 pytestmark = pytest.mark.browser
@@ -30,13 +29,8 @@ LOSE_CONTEXT = """async () => {
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, repo_root):
-    from server.main import create_app  # noqa: PLC0415 - the [serve] extra
-    from server.settings import Settings  # noqa: PLC0415
-
     root = tmp_path_factory.mktemp("csp-page")
-    shutil.copytree(repo_root / "models" / "default", root / "models" / "default")
-    with live_server(create_app(Settings(models_dir=root / "models", store_dir=root / "store",
-                                         cache_dir=root / "cache"))) as url:
+    with live_server(app_serving(repo_root / "models" / "default", root)) as url:
         yield url
 
 

@@ -4,7 +4,6 @@ content-hashed runtime wheel through GET /api/runtime and predicts like numpy.""
 
 from __future__ import annotations
 
-import shutil
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from model_export.data import load_split
 from model_export.exported import load_exported
 from tests.api.test_public_module import _DECODE, b64
-from tests.support.live_server import live_server
+from tests.support.live_server import app_serving, live_server
 
 pytestmark = pytest.mark.browser
 
@@ -21,13 +20,8 @@ IMAGES = 16
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, repo_root):
-    from server.main import create_app  # noqa: PLC0415 - the [serve] extra
-    from server.settings import Settings  # noqa: PLC0415
-
     root = tmp_path_factory.mktemp("served-module")
-    shutil.copytree(repo_root / "models" / "default", root / "models" / "default")
-    settings = Settings(models_dir=root / "models", store_dir=root / "store")
-    with live_server(create_app(settings)) as url:
+    with live_server(app_serving(repo_root / "models" / "default", root)) as url:
         yield url
 
 

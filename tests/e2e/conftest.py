@@ -9,14 +9,13 @@ test and prints the browser console when a test fails.
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 
 from server.settings import REPO_ROOT
 from tests.e2e.models import default_model_dir
 from tests.support.browser_required import browser_unavailable
-from tests.support.live_server import live_server
+from tests.support.live_server import app_serving, live_server
 from tests.support.page_driver import DrawingPage
 
 
@@ -25,14 +24,8 @@ def e2e_server(tmp_path_factory):
     """The app under uvicorn on 127.0.0.1:<free port>; yields (base URL, folders)."""
     if not (REPO_ROOT / "node_modules" / "pyodide" / "pyodide.asm.wasm").is_file():
         browser_unavailable("node_modules/ is missing: run `make setup` (npm install)")
-    from server.main import create_app
-    from server.settings import Settings
-
     root = tmp_path_factory.mktemp("e2e")
-    shutil.copytree(default_model_dir(), root / "models" / "default")
-    settings = Settings(models_dir=root / "models", store_dir=root / "store",
-                        cache_dir=root / "cache")
-    with live_server(create_app(settings)) as url:
+    with live_server(app_serving(default_model_dir(), root)) as url:
         yield url, root
 
 

@@ -17,7 +17,7 @@ from tests.browser.test_tfjs_oracle import EXPORT_ROOT as ORACLE_ROOT
 from tests.browser.test_tfjs_oracle import tfjs_predict
 from tests.e2e.digits import DIGITS, place
 from tests.export.keras_corpus import CORPUS
-from tests.support.live_server import live_server
+from tests.support.live_server import app_serving, live_server
 from tests.support.page_driver import DrawingPage, draw
 from webgl_backend.model_format import read_model_dir
 
@@ -32,15 +32,8 @@ TRAIN_TIMEOUT_MS = 300_000
 @pytest.fixture(scope="module")
 def batchnorm_page(browser, tmp_path_factory):
     """The app serving the converted BatchNormalization model as `default`, one page."""
-    from server.main import create_app
-    from server.settings import Settings
-
     root = tmp_path_factory.mktemp("e2e-keras-bn")
-    shutil.copytree(KERAS_MODEL, root / "models" / "default",
-                    ignore=shutil.ignore_patterns("expected.json", "inputs.bin"))
-    settings = Settings(models_dir=root / "models", store_dir=root / "store",
-                        cache_dir=root / "cache")
-    with live_server(create_app(settings)) as url:
+    with live_server(app_serving(KERAS_MODEL, root)) as url:
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(30_000)

@@ -4,7 +4,6 @@ reads drawn digits as TF.js 4.22 does with the same files on the same 28x28 imag
 
 from __future__ import annotations
 
-import shutil
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from tests.browser.test_tfjs_oracle import tfjs_predict
 from tests.support.page_driver import DrawingPage, draw
 from tests.e2e.digits import DIGITS, PLACES, place
 from tests.export.keras_corpus import CORPUS
-from tests.support.live_server import live_server
+from tests.support.live_server import app_serving, live_server
 
 KERAS_MODEL = CORPUS / "keras_io_mnist"
 
@@ -23,15 +22,8 @@ KERAS_MODEL = CORPUS / "keras_io_mnist"
 @pytest.fixture(scope="module")
 def keras_page(browser, tmp_path_factory):
     """The app serving the converted Keras model as `default`, one page loaded to Ready."""
-    from server.main import create_app
-    from server.settings import Settings
-
     root = tmp_path_factory.mktemp("e2e-keras")
-    shutil.copytree(KERAS_MODEL, root / "models" / "default",
-                    ignore=shutil.ignore_patterns("expected.json", "inputs.bin"))
-    settings = Settings(models_dir=root / "models", store_dir=root / "store",
-                        cache_dir=root / "cache")
-    with live_server(create_app(settings)) as url:
+    with live_server(app_serving(KERAS_MODEL, root)) as url:
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(30_000)

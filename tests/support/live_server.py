@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -13,6 +14,22 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+
+# What a converter-corpus folder holds besides the model: the oracle's inputs and outputs.
+ORACLE_FILES = shutil.ignore_patterns("expected.json", "inputs.bin")
+
+
+def app_serving(model_dir: Path | None, root: Path, **settings):
+    """The app whose models, store and cache live under `root`, with a copy of `model_dir`
+    (unless None) as its model `default`; `settings` override the other Settings fields."""
+    from server.main import create_app
+    from server.settings import Settings
+
+    if model_dir is not None:
+        shutil.copytree(model_dir, root / "models" / "default", ignore=ORACLE_FILES)
+    return create_app(Settings(models_dir=root / "models", store_dir=root / "store",
+                               cache_dir=root / "cache", **settings))
 
 
 @contextlib.contextmanager
