@@ -1,6 +1,6 @@
 """ScratchSession in CPython over FakeGL (draws compute nothing there: these check the API,
 the run's bookkeeping, refusals and GPU object counts; the numbers are proven in the
-browser, tests/browser/test_scratch_training.py)."""
+browser, tests/browser/test_scratch_steps.py and test_scratch_training.py)."""
 
 from __future__ import annotations
 
