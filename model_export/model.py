@@ -19,6 +19,7 @@ import numpy as np
 
 from model_export.layers import Activation, Layer, layer_from_config
 from model_export.nn.losses import softmax_cross_entropy_backward, softmax_cross_entropy_forward
+from model_export.nn.workspace import keep_freed_memory
 
 
 class Sequential:
@@ -120,6 +121,7 @@ class Sequential:
         layer's `grads`.
         """
         self._check_softmax_output()
+        keep_freed_memory()
         logits = self.forward(x, training=True, logits=True)
         loss, probs = softmax_cross_entropy_forward(logits, labels)
         self.backward(softmax_cross_entropy_backward(probs, labels), from_logits=True)

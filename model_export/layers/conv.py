@@ -48,8 +48,9 @@ class Conv2D(_WeightedLayer):
 
     def forward(self, x: np.ndarray, training: bool = False, activate: bool = True) -> np.ndarray:
         self._check_input(x)
+        # The previous step's window matrix is overwritten: nothing reads it after backward.
         z, cols = conv2d_forward_cols(x, self.weights["kernel"], self.weights.get("bias"),
-                                      self.strides, self.padding)
+                                      self.strides, self.padding, reuse=self._cache.get("cols"))
         self._cache = {"x_shape": x.shape, "cols": cols}
         return self._activate(z, activate)
 

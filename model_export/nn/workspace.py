@@ -8,12 +8,41 @@ Only for arrays that never leave the function that asked for them.
 
 from __future__ import annotations
 
+import ctypes
 import threading
 
 import numpy as np
 
 _MAX_KEPT = 64  # enough for every layer of a model at two batch sizes; then start afresh
 _local = threading.local()
+
+# glibc's mallopt parameters (malloc.h) and the values set by `keep_freed_memory`.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD = 32 << 20  # glibc's largest; one step's arrays are all smaller
+_TRIM_THRESHOLD = 256 << 20
+_memory_kept = False
+
+
+def keep_freed_memory() -> None:
+    """Have glibc keep freed blocks of up to 32 MB in the heap for the next allocation.
+
+    By default glibc maps each block over 128 KB afresh and hands it back on free (its
+    threshold rises only after a larger block is freed), so a training step's
+    megabyte-sized temporaries cost a page fault per 4 KB on first touch, every step: 1,400
+    faults and 3 ms of system time per CNN step here. Freed memory then stays with the
+    process (the resident size stays at its peak). Once per process; a no-op where the C
+    library has no `mallopt` (not glibc).
+    """
+    global _memory_kept
+    if _memory_kept:
+        return
+    _memory_kept = True
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+    mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
 
 
 def _kept() -> dict:

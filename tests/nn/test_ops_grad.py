@@ -123,8 +123,7 @@ CONV_CASES = [
     ((1, 5, 7, 2), (2, 3, 2, 2), (2, 3), "same"),
     ((1, 5, 5, 1), (1, 1, 1, 2), (3, 3), "valid"),
     ((3, 6, 6, 3), (5, 5, 3, 2), (1, 1), "valid"),
-    # One channel, padded width > 6 x kernel width: im2col rather than row bands
-    # (`conv_bands.MAX_BAND_WASTE`); the cin=1 cases above all run as bands.
+    # One channel, wide rows: tiles of several output pixels (`conv_tiles.choose_tile`).
     ((2, 6, 13, 1), (2, 2, 1, 3), (1, 1), "valid"),
     ((1, 7, 15, 1), (3, 2, 1, 2), (2, 1), "same"),
 ]
@@ -153,6 +152,40 @@ def test_conv2d_gradients(case):
     rng = np.random.default_rng(3)
     inputs = {"x": rng.standard_normal(x_shape), "kernel": rng.standard_normal(k_shape),
               "bias": rng.standard_normal(k_shape[3])}
+
+    def forward(x, kernel, bias):
+        return conv2d_forward(x, kernel, bias, strides, padding)
+
+    def backward(dy):
+        dx, dkernel, dbias = conv2d_backward(dy, inputs["x"], inputs["kernel"], strides, padding)
+        return {"x": dx, "kernel": dkernel, "bias": dbias}
+
+    check_gradients(forward, backward, inputs)
+
+
+TILED_CASES = [
+    # (x shape, kernel shape, strides, padding, tile): output 4x4 (or 4x2) cut every way
+    ((2, 8, 8, 3), (3, 3, 3, 4), (2, 2), "same", tile) for tile in [(1, 1), (2, 2), (1, 4),
+                                                                    (4, 1), (2, 4), (4, 4)]
+] + [
+    ((1, 6, 9, 2), (3, 2, 2, 3), (1, 2), "valid", (2, 2)),
+    ((2, 9, 9, 1), (2, 2, 1, 2), (3, 3), "valid", (3, 3)),  # stride > kernel
+]
+
+
+@pytest.mark.parametrize("case", TILED_CASES,
+                         ids=[f"{conv_id(c[:4])}-tile{c[4][0]}x{c[4][1]}" for c in TILED_CASES])
+def test_conv2d_every_tile_shape_matches_reference_and_gradients(case, monkeypatch):
+    x_shape, k_shape, strides, padding, tile = case
+    monkeypatch.setattr("model_export.nn.conv.choose_tile", lambda *args: tile)
+    rng = np.random.default_rng(5)
+    inputs = {"x": rng.standard_normal(x_shape), "kernel": rng.standard_normal(k_shape),
+              "bias": rng.standard_normal(k_shape[3])}
+    np.testing.assert_allclose(conv2d_forward(inputs["x"], inputs["kernel"], inputs["bias"],
+                                              strides, padding),
+                               conv2d_loop_reference(inputs["x"], inputs["kernel"],
+                                                     inputs["bias"], strides, padding),
+                               rtol=1e-12, atol=1e-12)
 
     def forward(x, kernel, bias):
         return conv2d_forward(x, kernel, bias, strides, padding)
