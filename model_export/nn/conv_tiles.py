@@ -34,10 +34,13 @@ from model_export.nn.geometry import Geometry2D
 from model_export.nn.workspace import scratch, zero_bordered
 
 # Cost model of `choose_tile`, fitted to OpenBLAS sgemm on one core here (SkylakeX
-# kernels): a GEMM with N output columns runs at PEAK * N / (N + HALF_SPEED_COLUMNS)
-# multiply-adds per float the windows copy; a copied float costs COPY_COST multiply-adds.
+# kernels): a GEMM with N output columns runs at PEAK * N / (N + HALF_SPEED_COLUMNS);
+# a float the windows copy costs COPY_COST multiply-adds at PEAK. Tiles more than one row
+# high put the output and dy through a layout copy each (`from_tile_layout`,
+# `to_tile_layout`).
 HALF_SPEED_COLUMNS = 12.0
 COPY_COST = 24.0
+LAYOUT_COPIES = 2
 MAX_TILE_COLUMNS = 384  # wider tiles gain no GEMM speed and the zeros keep growing
 
 
@@ -82,7 +85,8 @@ def tile_cost(kernel_shape: tuple, strides: tuple[int, int], g: Geometry2D,
     depth = plan.window_h * plan.window_w * cin + 1
     width = plan.th * plan.tw * cout
     gemm = tiles * depth * width * (width + HALF_SPEED_COLUMNS) / width
-    return gemm + COPY_COST * tiles * depth
+    layout = LAYOUT_COPIES * g.oh * g.ow * cout if plan.th > 1 else 0
+    return gemm + COPY_COST * (tiles * depth + layout)
 
 
 def choose_tile(kernel_shape: tuple, strides: tuple[int, int], g: Geometry2D) -> tuple[int, int]:

@@ -170,6 +170,25 @@ def _make_schedule(owner: str, learning_rate: object) -> Schedule:
 
 # ---------------------------------------------------------------- optimizer classes
 
+# Elements per slice of one update. The formulas make up to a dozen passes over param, grad
+# and state; slices this size keep all of them in a core's L2 cache between passes, where
+# whole tensors did not (Adam on the CNN's 235K-weight dense kernel: 1.4 to 0.6 ms). The
+# formulas are element-wise, so the result is bit for bit the same.
+UPDATE_SLICE = 32768
+
+
+def _slices(param: np.ndarray, grad: np.ndarray, state: list[np.ndarray]):
+    """(param, grad, state) in flat slices of UPDATE_SLICE elements, or whole where small
+    or where param or a state array is not contiguous (a flat view would be a copy)."""
+    if param.size <= UPDATE_SLICE or not all(a.flags.c_contiguous for a in (param, *state)):
+        yield param, grad, state
+        return
+    flat_param, flat_grad = param.reshape(-1), grad.reshape(-1)
+    flat_state = [a.reshape(-1) for a in state]
+    for start in range(0, param.size, UPDATE_SLICE):
+        part = slice(start, start + UPDATE_SLICE)
+        yield flat_param[part], flat_grad[part], [a[part] for a in flat_state]
+
 
 class Optimizer:
     """Shared machinery. Subclasses set `name`, `slots` (state names) and define
@@ -217,7 +236,8 @@ class Optimizer:
         lr = self.current_learning_rate()
         self.iterations += 1
         for i, (param, grad) in enumerate(zip(params, grads)):
-            self._update(param, grad, [self.state[slot][i] for slot in self.slots], lr)
+            for piece in _slices(param, grad, [self.state[slot][i] for slot in self.slots]):
+                self._update(*piece, lr)
 
     def _check_state_matches(self, owner: str, params: list[np.ndarray]) -> None:
         for slot in self.slots:
