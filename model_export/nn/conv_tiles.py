@@ -25,6 +25,7 @@ edge), by a cost model of this machine's copies and GEMMs.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -89,6 +90,7 @@ def tile_cost(kernel_shape: tuple, strides: tuple[int, int], g: Geometry2D,
     return gemm + COPY_COST * (tiles * depth + layout)
 
 
+@lru_cache(maxsize=256)  # asked by every conv forward, with few distinct shapes
 def choose_tile(kernel_shape: tuple, strides: tuple[int, int], g: Geometry2D) -> tuple[int, int]:
     """The (th, tw) of least `tile_cost`; th divides oh, tw divides ow. Ties: the smaller tile."""
     cout = kernel_shape[3]
@@ -97,6 +99,7 @@ def choose_tile(kernel_shape: tuple, strides: tuple[int, int], g: Geometry2D) ->
     return min(candidates, key=lambda t: (tile_cost(kernel_shape, strides, g, t), t[0] * t[1]))
 
 
+@lru_cache(maxsize=256)  # kept: building them cost as much as the gather itself
 def _tap_index(plan: TilePlan, kh: int, kw: int, strides: tuple[int, int]) -> tuple:
     """Index arrays (u, v, r, c), broadcast to (th, tw, kh, kw): tap (i, j) of the tile's
     output pixel (u, v) reads window pixel (r, c) = (sh*u + i, sw*v + j)."""
@@ -105,6 +108,8 @@ def _tap_index(plan: TilePlan, kh: int, kw: int, strides: tuple[int, int]) -> tu
     v = np.arange(plan.tw)[None, :, None, None]
     r = sh * u + np.arange(kh)[None, None, :, None]
     c = sw * v + np.arange(kw)[None, None, None, :]
+    for index in (u, v, r, c):
+        index.flags.writeable = False
     return u, v, r, c
 
 
