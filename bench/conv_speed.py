@@ -3,7 +3,7 @@
 Usage: .venv/bin/python bench/conv_speed.py [--runs 30] [--batch 100] [--torch] [--threads N]
                                             [--cpu]
 
-Prints median ms per layer: forward (keeping the im2col columns, as the layer
+Prints median ms per layer: forward (keeping the tiled windows, as the layer
 does), backward (kernel, bias and input gradients; conv1 skips dx as a trainer
 does for its first layer) and their sum. With --torch, and torch importable
 (it is no project dependency: e.g. `pip install --target /tmp/torchlib torch`
@@ -25,8 +25,10 @@ import numpy as np
 
 from threadpoolctl import threadpool_limits
 
-from model_export.nn.conv import conv2d_backward_cols, conv2d_forward_cols
+from model_export.nn.conv import conv2d_backward_cols, conv2d_forward_cols, conv2d_geometry
+from model_export.nn.conv_tiles import choose_tile
 from model_export.nn.geometry import window_axis
+from model_export.nn.workspace import keep_freed_memory
 
 # (name, input (h, w, cin), kernel size, filters, stride, padding, needs dx)
 LAYERS = [
@@ -45,15 +47,25 @@ def numpy_step(batch: int, layer: tuple) -> Step:
     x = rng.standard_normal((batch, h, w, cin), dtype=np.float32)
     kernel = rng.standard_normal((k, k, cin, cout), dtype=np.float32)
     bias = np.zeros(cout, np.float32)
+    kept: dict = {}
 
     def step() -> tuple[float, float]:
         t0 = clock()
-        y, cols = conv2d_forward_cols(x, kernel, bias, (s, s), padding)
+        # As the layer does: the previous step's window matrix is overwritten.
+        y, kept["cache"] = conv2d_forward_cols(x, kernel, bias, (s, s), padding,
+                                               reuse=kept.get("cache"))
         t1 = clock()
-        conv2d_backward_cols(y, cols, x.shape, kernel, (s, s), padding, need_dx=need_dx)
+        conv2d_backward_cols(y, kept["cache"], x.shape, kernel, (s, s), padding,
+                             need_dx=need_dx)
         return t1 - t0, clock() - t1
 
     return step
+
+
+def numpy_tile(layer: tuple) -> tuple[int, int]:
+    _, (h, w, cin), k, cout, s, padding, _ = layer
+    g = conv2d_geometry((1, h, w, cin), (k, k, cin, cout), (s, s), padding)
+    return choose_tile((k, k, cin, cout), (s, s), g)
 
 
 def torch_step(batch: int, layer: tuple) -> Step:
@@ -93,6 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     global clock
     clock = time.thread_time if args.cpu else time.perf_counter
+    keep_freed_memory()  # as a training step does
     with threadpool_limits(args.threads):
         run(args)
 
@@ -119,7 +132,7 @@ def run(args: argparse.Namespace) -> None:
                 result = step()
                 if run >= 3:
                     samples[name].append(result)
-        print(layer[0])
+        print(f"{layer[0]}  (tiles of {'x'.join(map(str, numpy_tile(layer)))} output pixels)")
         for name in steps:
             f, b = median_ms(samples[name])
             totals[name] += f + b
