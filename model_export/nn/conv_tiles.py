@@ -59,7 +59,7 @@ class TilePlan(NamedTuple):
 
 
 class Tiles(NamedTuple):
-    """The forward's cache for backward: the windows (tiles, K + 1; ones last) and the tile kernel."""
+    """The forward's cache for backward: windows (tiles, K + 1; ones last), tile kernel, plan."""
 
     matrix: np.ndarray
     weights: np.ndarray
