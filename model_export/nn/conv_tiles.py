@@ -7,17 +7,16 @@ th x tw output pixels: it reads the tile's input window, (sh*(th-1) + kh) x (sw*
 pixels, and the *tile kernel* (window pixels x cin + 1, th*tw*cout) holds the kernel once
 per output pixel of the tile, at that pixel's offset, zeros elsewhere, bias in the last row
 (a ones column in the windows). Neighbouring windows overlap less than neighbouring pixels'
-do, so the copy shrinks (conv2 with 2x2 tiles: 5.8 MB), and the GEMM is wider (48
+do, so the copy shrinks (conv2 with 1x2 tiles: 8.3 MB), and the GEMM is wider (24
 columns), at the price of the multiply-adds on the zeros. A tile of one whole output row is
 the banded (Toeplitz) matrix of a row convolution.
 
-Backward is the same GEMM turned around:
+Backward:
 - kernel gradient: dy in tile layout (rows = tiles) times the windows gives the tile
   kernel's gradient; each output pixel's block of it, summed over the tile, is dkernel,
   its last row dbias;
-- input gradient: dy (tiles) times the tile kernel's transpose gives each window's
-  gradient, summed back onto the input where windows overlap (col2im, one strided add per
-  window part that overlaps the next tile: 4 for 2x2 tiles, not one per kernel tap).
+- input gradient: a transposed convolution on blocks of one tile step of the input, each
+  gathering the dy tiles whose windows reach it, in one GEMM (`tiled_input_gradient`).
 
 `choose_tile` picks th, tw among the divisors of the output size (no tile hangs over the
 edge), by a cost model of this machine's copies and GEMMs.
