@@ -84,7 +84,7 @@ def tile_cost(kernel_shape: tuple, strides: tuple[int, int], g: Geometry2D,
     tiles = plan.rows * plan.cols
     depth = plan.window_h * plan.window_w * cin + 1
     width = plan.th * plan.tw * cout
-    gemm = tiles * depth * width * (width + HALF_SPEED_COLUMNS) / width
+    gemm = tiles * depth * (width + HALF_SPEED_COLUMNS)  # multiply-adds / relative speed
     layout = LAYOUT_COPIES * g.oh * g.ow * cout if plan.th > 1 else 0
     return gemm + COPY_COST * (tiles * depth + layout)
 
@@ -136,7 +136,7 @@ def tiled_forward(padded: np.ndarray, kernel: np.ndarray, bias: np.ndarray | Non
     """z (n, oh, ow, cout) of the padded input (n, Hp, Wp, cin), and the cache for backward.
 
     `reuse`: the cache of this layer's previous step, whose window matrix is overwritten
-    (a fresh 6 MB array costs a page fault per 4 KB every step).
+    (nothing reads it after backward; a fresh one is megabytes to allocate and first touch).
     """
     n, cin = padded.shape[0], padded.shape[3]
     cout = kernel.shape[3]
