@@ -52,9 +52,9 @@ def _labels(n: int) -> list[int]:
 # dkernel, dbias (the first layer needs no dx).
 MLP_STEPS = [
     ("sgd", "all", 2 + 2 + 4 + 4 + 4),
-    ("momentum", "all", 2 + 2 + 4 + 4 + 8),  # param + velocity per weight
-    ("adam", "all", 2 + 2 + 4 + 4 + 12),     # param + m + v per weight
-    ("adam", 1, 2 + 2 + 3 + 6),              # the last layer only: no dx at all
+    ("momentum", "all", 2 + 2 + 4 + 4 + 4),  # param + velocity per weight: one draw
+    ("adam", "all", 2 + 2 + 4 + 4 + 4),      # param + m + v per weight: one draw
+    ("adam", 1, 2 + 2 + 3 + 2),              # the last layer only: no dx at all
 ]
 
 

@@ -52,7 +52,8 @@ class BackwardStep:
     """What a layer's backward passes read and where they append their draws.
 
     `add(label, program, inputs, output=None)` appends one pass reading `inputs` by
-    sampler name and returns its output tensor (a new one unless `output` is given);
+    sampler name and returns its output tensor (a new one unless `output` is given; a
+    multiple-render-target program returns the list of its new outputs);
     `parameter(tensor)` is the trainer's parameter for a weight tensor, None when frozen;
     `base_shape(x)` is the shape x's texture was written in (x may be a Flatten view).
     """

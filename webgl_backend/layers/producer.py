@@ -43,14 +43,33 @@ def activation_gradient(op: LayerOp, step: BackwardStep
     return dz, {"x": x.texture.width, "dy": dz.texture.width}, {"x": x, "dy": dz}
 
 
+Passes = Program | list[Program]
+
+
+def add_passes(step: BackwardStep, label: str, passes: Passes, named: dict[str, GpuTensor],
+               output: GpuTensor | None = None) -> GpuTensor:
+    """Append one pass, or a chain: a multiple-render-target program whose outputs the
+    next program reads as part0, part1, ... (a gather); the last one writes `output`."""
+    chain = passes if isinstance(passes, list) else [passes]
+    result = None
+    for index, program in enumerate(chain):
+        last = index == len(chain) - 1
+        result = step.add(label if last else f"{label} parts", program, named,
+                          output=output if last else None)
+        if isinstance(result, list):
+            named = {f"part{j}": part for j, part in enumerate(result)}
+    return result
+
+
 def add_gradients(op: LayerOp, step: BackwardStep, named: dict[str, GpuTensor],
-                  weight_programs: list[Program], dx_program: Program) -> GpuTensor | None:
+                  weight_passes: list[Passes], dx_passes: Passes) -> GpuTensor | None:
     """Append the dkernel/dbias passes of trainable weights, then dx when it is needed."""
-    for tensor, program in zip(op.weights, weight_programs):
+    for tensor, passes in zip(op.weights, weight_passes):
         parameter = step.parameter(tensor)
         if parameter is not None:
-            step.add(f"{op.layer_name} d{parameter.name}", program, named,
-                     output=parameter.grad)
+            add_passes(step, f"{op.layer_name} d{parameter.name}", passes, named,
+                       output=parameter.grad)
     if not step.need_dx:
         return None
-    return step.add(f"{op.layer_name} dx", dx_program, {**named, "kernel": op.weights[0]})
+    return add_passes(step, f"{op.layer_name} dx", dx_passes,
+                      {**named, "kernel": op.weights[0]})

@@ -74,13 +74,21 @@ class _PlanBuilder:
         self._parameter_of = {id(p.tensor): p for p in parameters}
 
     def add(self, label: str, program: Program, inputs: dict[str, GpuTensor],
-            output: GpuTensor | None = None) -> GpuTensor:
-        """Append a pass reading `inputs` (by sampler name); returns its output tensor."""
+            output: GpuTensor | None = None) -> GpuTensor | list[GpuTensor]:
+        """Append a pass reading `inputs` (by sampler name); returns its output tensor, or
+        for a multiple-render-target program the list of its outputs (new tensors)."""
+        compiled = self.context.compile(program)
+        reads = [inputs[name] for name in program.inputs]
+        if program.outputs > 1:
+            parts = [GpuTensor.empty(self.context, program.output_shape)
+                     for _ in range(program.outputs)]
+            self.owned.extend(parts)
+            self.draws.append(Draw(label, compiled, reads, parts[0], parts))
+            return parts
         if output is None:
             output = GpuTensor.empty(self.context, program.output_shape)
             self.owned.append(output)
-        self.draws.append(Draw(label, self.context.compile(program),
-                               [inputs[name] for name in program.inputs], output))
+        self.draws.append(Draw(label, compiled, reads, output))
         return output
 
     def dropout(self, site: DropoutSite, x: GpuTensor, hyper: GpuTensor) -> GpuTensor:
