@@ -33,6 +33,7 @@ from webgl_backend.ops import (
     conv,
     conv_groups,
     dense,
+    dense_kernel_grad,
     dropout,
     gather,
     losses,
@@ -108,6 +109,11 @@ def _dense_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
                    (x[0], k[1]), y, **c))
     for x in [(1, 7), (3, 16), (8, 784), (9, 13)]:
         yield (f"dense_transpose_input x={_dims(x)}", lambda x=x: dense.dense_transpose_input(x))
+    for x, units, width, mts in [((8, 784), 16, None, 8192), ((9, 13), 5, None, 8192),
+                                 ((32, 200), 10, None, 256), ((5, 1176), 200, 42, 8192)]:
+        yield (f"dense_backward_kernel_rows4 x={_dims(x)} units={units} width={width} mts={mts}",
+               lambda x=x, u=units, w=width, m=mts: dense_kernel_grad.dense_backward_kernel_rows4(
+                   x, (x[0], u), max_texture_size=m, widths={"x": w} if w else None))
     yield ("dense_backward_input flattened x=2x3x4x8 k=96x7",
            lambda: dense.dense_backward_input((2, 7), (96, 7), x_shape=(2, 3, 4, 8)))
     yield ("dense_forward widths x=3x16 width=5",

@@ -117,6 +117,33 @@ def _dense_cases(x_shape, units, activation, alpha):
     ]
 
 
+# The kernel gradient of a Dense with 8 inputs or more (ops/dense_kernel_grad.py): four
+# inputs per fragment from x read by row, then a gather; it reads dz. Row counts not a
+# multiple of 4, k not a multiple of 4, and x a Flatten view of an NHWC tensor (whose
+# texture rows the walk crosses).
+DENSE_GROUP_GRID = [
+    ((3, 784), 200),          # the MLP's first layer
+    ((7, 200), 10),
+    ((5, 10), 3),
+    ((4, 12), 8),
+    ((2, 3, 3, 8), 5),        # a view: texture width 6 texels, 18 per row
+    ((5, 7, 7, 24), 200),     # the CNN's Dense after Flatten: width 42, 294 per row
+]
+
+
+def _dense_group_case(x_shape, units):
+    rng = _rng("dense groups", x_shape, units)
+    rows, k = x_shape[0], int(np.prod(x_shape[1:]))
+    x = rng.standard_normal(x_shape).astype(F32)
+    dz = rng.standard_normal((rows, units)).astype(F32)
+    dkernel = x.reshape(rows, k).astype(np.float64).T @ dz.astype(np.float64)
+    four_d = len(x_shape) == 4
+    return GradCase(f"x={shape_id(x_shape)}-k={k}x{units}", "dense_kernel_grad",
+                    "dense_backward_kernel_grouped", "dkernel", {"x": x, "dy": dz},
+                    ("x", "dy"), lambda: dkernel, widths=("x",) if four_d else (),
+                    views={"x": (rows, k)} if four_d else {})
+
+
 # -- conv2d -----------------------------------------------------------------------------
 
 # (x shape, kernel shape, stride, padding, activation)
@@ -296,6 +323,7 @@ def _optimizer_cases(optimizer, shape, l2, step):
 
 
 CASES = ([c for params in DENSE_GRID for c in _dense_cases(*params)]
+         + [_dense_group_case(*params) for params in DENSE_GROUP_GRID]
          + [c for params in CONV_GRID for c in _conv_cases(*params)]
          + [c for params in CONV_GROUP_GRID for c in _conv_group_cases(*params)]
          + [c for params in POOL_GRID for c in _pool_cases(*params)]

@@ -19,6 +19,7 @@ from webgl_backend.ops.dense import (
     dense_forward_programs,
     dense_transpose_input,
 )
+from webgl_backend.ops.dense_kernel_grad import ROWS4_MIN_INPUTS, dense_backward_kernel_grouped
 from webgl_backend.tensor import GpuTensor
 
 
@@ -38,19 +39,24 @@ def forward(op: LayerOp, x_shape: tuple[int, ...], x_width: int,
 
 
 def backward(op: LayerOp, step: BackwardStep) -> GpuTensor | None:
-    """dkernel = xᵀ·dz (x transposed once, when the kernel trains), dbias, dx = dz·kernelᵀ."""
+    """dkernel = xᵀ·dz (from 8 inputs four per fragment, then a gather; else x transposed
+    once, when the kernel trains), dbias, dx = dz·kernelᵀ."""
     dz, widths, named = activation_gradient(op, step)
     x, mts = step.x, step.max_texture_size
     common = {**LINEAR, "max_texture_size": mts}
-    programs = [dense_backward_kernel(x.shape, dz.shape, **common, widths=only(widths, "dy")),
-                dense_backward_bias(dz.shape, **common, widths=only(widths, "dy"))]
-    if step.parameter(op.weights[0]) is not None:
-        transpose = dense_transpose_input(x.shape, max_texture_size=mts,
-                                          widths=only(widths, "x"))
-        named["xt"] = step.add(f"{op.layer_name} xt", transpose, named)
+    if x.shape[-1] >= ROWS4_MIN_INPUTS:
+        dkernel = dense_backward_kernel_grouped(x.shape, dz.shape, max_texture_size=mts,
+                                                widths=only(widths, "x", "dy"))
+    else:
+        dkernel = dense_backward_kernel(x.shape, dz.shape, **common, widths=only(widths, "dy"))
+        if step.parameter(op.weights[0]) is not None:
+            transpose = dense_transpose_input(x.shape, max_texture_size=mts,
+                                              widths=only(widths, "x"))
+            named["xt"] = step.add(f"{op.layer_name} xt", transpose, named)
+    dbias = dense_backward_bias(dz.shape, **common, widths=only(widths, "dy"))
     dx_program = dense_backward_input(dz.shape, op.weights[0].shape, x_shape=step.base_shape(x),
                                       **common, widths=only(widths, "dy"))
-    return add_gradients(op, step, named, programs, dx_program)
+    return add_gradients(op, step, named, [dkernel, dbias], dx_program)
 
 
 DENSE = LayerEntry(
