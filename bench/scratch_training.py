@@ -141,6 +141,12 @@ def train_options(images: int, epochs: int) -> dict:
             "validation_images": 0}
 
 
+def progress(arch: str, what: str, result: dict) -> None:
+    """One line as each epoch pair ends (a CNN epoch takes minutes here)."""
+    print(f"  [{arch}] {what}: ours {result['ours_ms'] / 1000:.1f} s, TF.js "
+          f"{result['tfjs_ms'] / 1000:.1f} s", flush=True)
+
+
 def measure(browser, archs: list[str], images: int, repeats: int) -> dict:
     """Per arch: a first epoch, then interleaved repeats, ours then TF.js; then the schedule."""
     from tests.support.live_server import app_serving, live_server
@@ -166,8 +172,11 @@ def measure(browser, archs: list[str], images: int, repeats: int) -> dict:
             for arch in archs:
                 # The first epoch of each side compiles its shaders: reported, not in the median.
                 first = repeat(ours_page, tfjs_page, arch, 100, options)
-                runs = [repeat(ours_page, tfjs_page, arch, seed, options)
-                        for seed in range(repeats)]
+                progress(arch, "first", first)
+                runs = []
+                for seed in range(repeats):
+                    runs.append(repeat(ours_page, tfjs_page, arch, seed, options))
+                    progress(arch, f"repeat {seed + 1}", runs[-1])
                 results["archs"][arch] = {"first": first, "runs": runs}
             results["schedule"] = ours_page.evaluate(SCHEDULE_RUN, [
                 SCHEDULE["arch"], 0, train_options(images, SCHEDULE["epochs"])])

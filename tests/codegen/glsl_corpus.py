@@ -33,7 +33,7 @@ from webgl_backend.ops import (
     conv,
     conv_groups,
     dense,
-    dense_kernel_grad,
+    dense_grouped_grads,
     dropout,
     gather,
     losses,
@@ -112,8 +112,14 @@ def _dense_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
     for x, units, width, mts in [((8, 784), 16, None, 8192), ((9, 13), 5, None, 8192),
                                  ((32, 200), 10, None, 256), ((5, 1176), 200, 42, 8192)]:
         yield (f"dense_backward_kernel_rows4 x={_dims(x)} units={units} width={width} mts={mts}",
-               lambda x=x, u=units, w=width, m=mts: dense_kernel_grad.dense_backward_kernel_rows4(
+               lambda x=x, u=units, w=width, m=mts: dense_grouped_grads.dense_backward_kernel_rows4(
                    x, (x[0], u), max_texture_size=m, widths={"x": w} if w else None))
+        yield (f"dense_backward_input_rows4 x={_dims(x)} units={units} mts={mts}",
+               lambda x=x, u=units, m=mts: dense_grouped_grads.dense_backward_input_rows4(
+                   (x[0], u), (x[1], u), max_texture_size=m))
+    for y, rows in [((8, 784), 8), ((9, 13), 9), ((5, 7, 7, 24), 5), ((100, 200), 100)]:
+        yield (f"gather_rows4_flat y={_dims(y)} rows={rows}",
+               lambda y=y, r=rows: dense_grouped_grads.gather_rows4_flat(y, r))
     yield ("dense_backward_input flattened x=2x3x4x8 k=96x7",
            lambda: dense.dense_backward_input((2, 7), (96, 7), x_shape=(2, 3, 4, 8)))
     yield ("dense_forward widths x=3x16 width=5",
@@ -169,7 +175,11 @@ def _conv_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
             yield (f"conv2d_backward_kernel_cin4 {tag}",
                    lambda x=x, k=k, dy=dy, g=g: conv_groups.conv2d_backward_kernel_cin4(
                        x, dy, kernel_size=k[:2], **g))
-            for axis in (0, 2):
+            if x[3] == 1:
+                yield (f"conv2d_backward_kernel_kx4 {tag}",
+                       lambda x=x, k=k, dy=dy, g=g: conv_groups.conv2d_backward_kernel_kx4(
+                           x, dy, kernel_size=k[:2], **g))
+            for axis in (0, 1, 2):
                 yield (f"gather_groups4 y={_dims(x)} axis={axis} mts={mts}",
                        lambda x=x, a=axis, m=mts: conv_groups.gather_groups4(
                            x, a, max_texture_size=m))

@@ -48,7 +48,7 @@ def _run_backward_cases(cases):
                 targets = [t.texture for t in outputs]
                 CTX.draw(CTX.compile(program), [named[name].texture for name in program.inputs],
                          targets if program.outputs > 1 else targets[0])
-                named = {f"part{j}": t for j, t in enumerate(outputs)}
+                named = {**tensors, **{f"part{j}": t for j, t in enumerate(outputs)}}
             y = outputs[case["output"]]
             results[case["id"]] = {"y": y.read(), "shape": list(program.output_shape),
                                    "inputs": list(chain[0].inputs), "draws": len(chain),
@@ -71,7 +71,7 @@ class GradCase:
     inputs whose real texture width the builder is told; `views` gives inputs a reshaped
     view (name -> shape, same texel order), as Flatten does. The builder may return a
     chain of programs (each after the first reads the previous one's outputs as part0,
-    part1, ...); `output` picks which output of the last one is compared (a program
+    part1, ..., and any input by name); `output` picks which output of the last one is compared (a program
     writing several tensors at once, as the optimizer updates do).
     """
 

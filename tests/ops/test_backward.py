@@ -117,31 +117,45 @@ def _dense_cases(x_shape, units, activation, alpha):
     ]
 
 
-# The kernel gradient of a Dense with 8 inputs or more (ops/dense_kernel_grad.py): four
+# The kernel gradient of a Dense with 8 inputs or more (ops/dense_grouped_grads.py): four
 # inputs per fragment from x read by row, then a gather; it reads dz. Row counts not a
 # multiple of 4, k not a multiple of 4, and x a Flatten view of an NHWC tensor (whose
 # texture rows the walk crosses).
 DENSE_GROUP_GRID = [
     ((3, 784), 200),          # the MLP's first layer
     ((7, 200), 10),
-    ((5, 10), 3),
+    ((5, 10), 3),             # k and units not multiples of 4
     ((4, 12), 8),
+    ((9, 30), 6),
     ((2, 3, 3, 8), 5),        # a view: texture width 6 texels, 18 per row
     ((5, 7, 7, 24), 200),     # the CNN's Dense after Flatten: width 42, 294 per row
 ]
 
 
-def _dense_group_case(x_shape, units):
+def _dense_group_cases(x_shape, units):
     rng = _rng("dense groups", x_shape, units)
     rows, k = x_shape[0], int(np.prod(x_shape[1:]))
     x = rng.standard_normal(x_shape).astype(F32)
     dz = rng.standard_normal((rows, units)).astype(F32)
+    kernel = (rng.standard_normal((k, units)) / np.sqrt(k)).astype(F32)
     dkernel = x.reshape(rows, k).astype(np.float64).T @ dz.astype(np.float64)
+    dx = (dz.astype(np.float64) @ kernel.astype(np.float64).T).reshape(x_shape)
+    below_y = np.maximum(rng.standard_normal(x_shape), 0).astype(F32)
     four_d = len(x_shape) == 4
-    return GradCase(f"x={shape_id(x_shape)}-k={k}x{units}", "dense_kernel_grad",
-                    "dense_backward_kernel_grouped", "dkernel", {"x": x, "dy": dz},
-                    ("x", "dy"), lambda: dkernel, widths=("x",) if four_d else (),
-                    views={"x": (rows, k)} if four_d else {})
+    case_id = f"x={shape_id(x_shape)}-k={k}x{units}"
+    return [GradCase(case_id, "dense_grouped_grads", "dense_backward_kernel_grouped", "dkernel",
+                     {"x": x, "dy": dz}, ("x", "dy"), lambda: dkernel,
+                     widths=("x",) if four_d else (), views={"x": (rows, k)} if four_d else {}),
+            # dx comes out in the layer input's shape (NHWC under a Flatten)
+            GradCase(case_id, "dense_grouped_grads", "dense_backward_input_grouped", "dx",
+                     {"dy": dz, "kernel": kernel}, ("dy", "kernel"), lambda: dx,
+                     {"x_shape": list(x_shape)}),
+            # the gather also applies the ReLU gradient of the layer below (its output y)
+            GradCase(case_id + "-below=relu", "dense_grouped_grads",
+                     "dense_backward_input_grouped", "dz below",
+                     {"dy": dz, "kernel": kernel, "y": below_y}, ("dy", "kernel"),
+                     lambda: dx * (below_y > 0), {"x_shape": list(x_shape),
+                                                  "activation": "relu"})]
 
 
 # -- conv2d -----------------------------------------------------------------------------
@@ -191,7 +205,9 @@ def _conv_cases(x_shape, kernel_shape, stride, padding, activation):
 # channels and dx four images per fragment, then a gather; they read dz (linear). Batch
 # sizes not a multiple of 4 check the clamped last group; cin 5 and cout 2, 6 the tails.
 CONV_GROUP_GRID = [
-    ((9, 6, 6, 1), (6, 6, 1, 6), 1, "same"),      # conv1's kind: cin 1, one program for dkernel
+    ((9, 6, 6, 1), (6, 6, 1, 6), 1, "same"),      # conv1's kind: cin 1, kernel columns grouped
+    ((9, 5, 5, 1), (2, 2, 1, 4), 1, "valid"),     # cin 1, a 2-wide kernel: one program
+    ((8, 9, 7, 1), (5, 7, 1, 3), 2, "same"),      # cin 1, 7 columns (a partial group), stride 2
     ((9, 7, 5, 6), (5, 5, 6, 12), 2, "same"),     # conv2's kind
     ((8, 8, 8, 12), (4, 4, 12, 24), 2, "same"),   # conv3's kind
     ((10, 7, 7, 5), (3, 3, 5, 2), 2, "valid"),
@@ -209,10 +225,16 @@ def _conv_group_cases(x_shape, kernel_shape, stride, padding):
                                         kernel.astype(np.float64), (stride, stride), padding)
     case_id = f"x={shape_id(x_shape)}-k={shape_id(kernel_shape)}-s{stride}-{padding}"
     geometry = {"strides": [stride, stride], "padding": padding}
+    below_y = (1 / (1 + np.exp(-rng.standard_normal(x_shape)))).astype(F32)  # a sigmoid's
     return [
         GradCase(case_id, "conv_groups", "conv2d_backward_input_programs", "dx",
                  {"dy": dz, "kernel": kernel}, ("dy", "kernel"), lambda: dx,
                  {**geometry, "x_shape": list(x_shape)}),
+        # the gather also applies the sigmoid gradient of the layer below (its output y)
+        GradCase(case_id + "-below=sigmoid", "conv_groups", "conv2d_backward_input_programs",
+                 "dz below", {"dy": dz, "kernel": kernel, "y": below_y}, ("dy", "kernel"),
+                 lambda: dx * below_y * (1 - below_y),
+                 {**geometry, "x_shape": list(x_shape), "activation": "sigmoid"}),
         GradCase(case_id, "conv_groups", "conv2d_backward_kernel_programs", "dkernel",
                  {"x": x, "dy": dz}, ("x", "dy"), lambda: dkernel,
                  {**geometry, "kernel_size": list(kernel_shape[:2])}),
@@ -323,7 +345,7 @@ def _optimizer_cases(optimizer, shape, l2, step):
 
 
 CASES = ([c for params in DENSE_GRID for c in _dense_cases(*params)]
-         + [_dense_group_case(*params) for params in DENSE_GROUP_GRID]
+         + [c for params in DENSE_GROUP_GRID for c in _dense_group_cases(*params)]
          + [c for params in CONV_GRID for c in _conv_cases(*params)]
          + [c for params in CONV_GROUP_GRID for c in _conv_group_cases(*params)]
          + [c for params in POOL_GRID for c in _pool_cases(*params)]
@@ -344,11 +366,13 @@ def test_backward_matches_numpy(case, results):
 
 def test_conv_gradients_of_a_batch_draw_grouped_then_gather(results):
     """From 8 images dx is four images per fragment + a gather; from 2 input channels
-    dkernel four channels per fragment + a gather; conv1's single channel keeps one draw."""
+    dkernel four channels per fragment + a gather, with one channel four kernel columns
+    per fragment + a gather (from 3 columns; 1x1 and 2x2 kernels keep one draw)."""
     draws = {c.key: results[c.key]["draws"] for c in CASES if c.module == "conv_groups"}
     assert draws["conv2d_backward_input_programs:x=9x7x5x6-k=5x5x6x12-s2-same"] == 2
     assert draws["conv2d_backward_kernel_programs:x=9x7x5x6-k=5x5x6x12-s2-same"] == 2
-    assert draws["conv2d_backward_kernel_programs:x=9x6x6x1-k=6x6x1x6-s1-same"] == 1
+    assert draws["conv2d_backward_kernel_programs:x=9x6x6x1-k=6x6x1x6-s1-same"] == 2
+    assert draws["conv2d_backward_kernel_programs:x=9x5x5x1-k=2x2x1x4-s1-valid"] == 1
 
 
 def test_each_optimizer_update_is_one_draw_writing_every_target(results):

@@ -10,9 +10,11 @@ from webgl_backend.layers.producer import (
     absorbs_activation,
     activation_gradient,
     add_gradients,
+    fold_below,
 )
 from webgl_backend.ops.conv import conv2d_backward_bias
 from webgl_backend.ops.conv_groups import (
+    BATCH4_MIN_IMAGES,
     conv2d_backward_input_programs,
     conv2d_backward_kernel_programs,
     conv2d_forward_programs,
@@ -41,7 +43,7 @@ def forward(op: LayerOp, x_shape: tuple[int, ...], x_width: int,
 def backward(op: LayerOp, step: BackwardStep) -> GpuTensor | None:
     """dkernel (windows of x against dz), dbias (dz summed), dx (dz against the kernel);
     dkernel four input channels and dx four images per fragment where that pays
-    (ops/conv_groups.py)."""
+    (ops/conv_groups.py; dx's gather also applies the activation gradient of the op below)."""
     dz, widths, named = activation_gradient(op, step)
     x, kernel = step.x, op.weights[0]
     mts = step.max_texture_size
@@ -51,9 +53,10 @@ def backward(op: LayerOp, step: BackwardStep) -> GpuTensor | None:
                                               **geometry, widths=only(widths, "x", "dy"))
     dbias = conv2d_backward_bias(dz.shape, activation="linear", max_texture_size=mts,
                                  widths=only(widths, "dy"))
+    fold, dx_then = fold_below(step, x.shape) if x.shape[0] >= BATCH4_MIN_IMAGES else ({}, {})
     dx = conv2d_backward_input_programs(dz.shape, kernel.shape, x_shape=x.shape, **geometry,
-                                        widths=only(widths, "dy"))
-    return add_gradients(op, step, named, [dkernel, dbias], dx)
+                                        widths=only(widths, "dy"), **fold)
+    return add_gradients(op, step, named, [dkernel, dbias], dx, dx_then)
 
 
 CONV2D = LayerEntry(

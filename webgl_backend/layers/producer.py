@@ -7,7 +7,7 @@ kernel, bias and input gradients then fetch one texel per dz value instead of tw
 
 from __future__ import annotations
 
-from webgl_backend.codegen import Program
+from webgl_backend.codegen import Program, texture_layout
 from webgl_backend.layers.entry import BackwardStep, LayerOp, only
 from webgl_backend.ops.activations import activation_backward
 from webgl_backend.ops.dense import MAX_FUSED_SOFTMAX_UNITS
@@ -33,7 +33,7 @@ def activation_gradient(op: LayerOp, step: BackwardStep
     widths = {"x": x.texture.width, "dy": dy.texture.width}
     named = {"x": x, "dy": dy, "y": y}
     activation = op.attrs["activation"]
-    if activation == "linear":
+    if activation == "linear" or step.dy_is_dz:  # dy_is_dz: the op above applied f'(y)
         return dy, widths, named
     widths["y"] = y.texture.width
     program = activation_backward(activation, dy.shape, y.shape, op.attrs.get("alpha"),
@@ -47,9 +47,11 @@ Passes = Program | list[Program]
 
 
 def add_passes(step: BackwardStep, label: str, passes: Passes, named: dict[str, GpuTensor],
-               output: GpuTensor | None = None) -> GpuTensor:
+               output: GpuTensor | None = None,
+               then: dict[str, GpuTensor] | None = None) -> GpuTensor:
     """Append one pass, or a chain: a multiple-render-target program whose outputs the
-    next program reads as part0, part1, ... (a gather); the last one writes `output`."""
+    next program reads as part0, part1, ... (a gather, which also reads `then`); the last
+    one writes `output`."""
     chain = passes if isinstance(passes, list) else [passes]
     result = None
     for index, program in enumerate(chain):
@@ -57,13 +59,28 @@ def add_passes(step: BackwardStep, label: str, passes: Passes, named: dict[str, 
         result = step.add(label if last else f"{label} parts", program, named,
                           output=output if last else None)
         if isinstance(result, list):
-            named = {f"part{j}": part for j, part in enumerate(result)}
+            named = {**{f"part{j}": part for j, part in enumerate(result)}, **(then or {})}
     return result
 
 
+def fold_below(step: BackwardStep, out_shape) -> tuple[dict, dict[str, GpuTensor]]:
+    """For the gather ending a grouped dx chain: (its activation kwargs, the tensors it also
+    reads). It applies the op below's activation gradient when `step.below` offers it and
+    that op's output shares dx's layout (then `step.folded` is set)."""
+    if step.below is not None:
+        activation, alpha, y = step.below
+        if y.shape == tuple(out_shape) and y.texture.width == texture_layout(
+                tuple(out_shape), step.max_texture_size)[0]:
+            step.folded = True
+            return {"activation": activation, "alpha": alpha}, {"y": y}
+    return {}, {}
+
+
 def add_gradients(op: LayerOp, step: BackwardStep, named: dict[str, GpuTensor],
-                  weight_passes: list[Passes], dx_passes: Passes) -> GpuTensor | None:
-    """Append the dkernel/dbias passes of trainable weights, then dx when it is needed."""
+                  weight_passes: list[Passes], dx_passes: Passes,
+                  dx_then: dict[str, GpuTensor] | None = None) -> GpuTensor | None:
+    """Append the dkernel/dbias passes of trainable weights, then dx when it is needed
+    (a grouped dx chain's gather also reads `dx_then`)."""
     for tensor, passes in zip(op.weights, weight_passes):
         parameter = step.parameter(tensor)
         if parameter is not None:
@@ -72,4 +89,4 @@ def add_gradients(op: LayerOp, step: BackwardStep, named: dict[str, GpuTensor],
     if not step.need_dx:
         return None
     return add_passes(step, f"{op.layer_name} dx", dx_passes,
-                      {**named, "kernel": op.weights[0]})
+                      {**named, "kernel": op.weights[0]}, then=dx_then)

@@ -5,7 +5,8 @@ One fragment of conv2d_forward / conv2d_backward_input computes four channels of
 image, fetching a kernel texel for every 4 multiply-adds; the kernel is most of the
 fetches, and each fetch is costly in SwiftShader. Four images per fragment share every
 kernel texel (`*_batch4`). conv2d_backward_kernel reads one lane of each x texel; four
-input channels per fragment use all four (`*_cin4`). Every output value is the same sum,
+input channels per fragment use all four (`*_cin4`); with a one-channel input (the
+images) four kernel columns per fragment share each dz texel (`*_kx4`). Every output value is the same sum,
 term for term, as the one-per-fragment program's; `gather_groups4` (one cheap draw)
 writes the usual layout, so nothing downstream changes.
 """
@@ -21,7 +22,7 @@ from webgl_backend.codegen import (
     tail_mask,
 )
 from webgl_backend.errors import ShapeError
-from webgl_backend.ops.activations import activation_snippet
+from webgl_backend.ops.activations import activation_snippet, times_activation_gradient
 from webgl_backend.ops.conv import (
     _check_kernel,
     _conv_backward_geometry,
@@ -36,8 +37,10 @@ from webgl_backend.ops.gradients import dz_accessors, gradient_inputs
 
 # From this many images a batch4 program (plus its gather) beats one image per fragment.
 BATCH4_MIN_IMAGES = 8
-# From this many input channels the cin4 kernel gradient (plus its gather) pays.
+# From this many input channels the cin4 kernel gradient (plus its gather) pays; a
+# one-channel input groups four kernel columns instead, from this kernel width.
 CIN4_MIN_CHANNELS = 2
+KX4_MIN_COLUMNS = 3
 TARGETS = 4
 
 
@@ -159,11 +162,48 @@ def conv2d_backward_kernel_cin4(
                          widths, outputs=TARGETS)
 
 
-def gather_groups4(y_shape: tuple[int, ...], axis: int, *,
+def conv2d_backward_kernel_kx4(
+    x_shape: tuple[int, ...],
+    dy_shape: tuple[int, ...],
+    *,
+    kernel_size,
+    strides=(1, 1),
+    padding: str = "valid",
+    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
+    widths: dict[str, int] | None = None,
+) -> Program:
+    """For a one-channel x: four targets of shape (kh, ceil(kw / 4), 1, cout), target j
+    holding kernel columns 4c + j of conv2d_backward_kernel's dkernel (dy is dz)."""
+    x_shape = tuple(int(d) for d in x_shape)
+    dy_shape = tuple(int(d) for d in dy_shape)
+    kh, kw = _pair("conv2d_backward_kernel", "kernel_size", kernel_size)
+    if len(x_shape) != 4 or len(dy_shape) != 4 or x_shape[3] != 1:
+        raise ShapeError(f"conv2d_backward_kernel_kx4: x must be 4-D with one channel and dy "
+                         f"4-D, got x {x_shape}, dy {dy_shape}")
+    kernel_shape = (kh, kw, 1, dy_shape[3])
+    g = _conv_backward_geometry("conv2d_backward_kernel", x_shape, kernel_shape, dy_shape,
+                                strides, padding)
+    inputs = {"x": x_shape}
+    inputs.update(gradient_inputs("conv2d_backward_kernel", dy_shape, None, "linear"))
+    values = _conv_values(x_shape, kernel_shape, strides, g)
+    w = x_shape[2]
+    # An x cell, or an exact zero outside x (the fetch itself clamped to the edge).
+    cell = (f"float cell(int n, int iy, int ix) {{\n"
+            f"  float v = x_at(n, iy, clamp(ix, 0, {w - 1}), 0).x;\n"
+            f"  return ix >= 0 && ix < {w} ? v : 0.0;\n}}")
+    values.update(HELPERS=dz_accessors(4, "linear") + "\n" + cell, GROUPS=_groups(kw))
+    return build_program("conv2d_backward_kernel_kx4", "conv2d_backward_kernel_kx4", inputs,
+                         (kh, _groups(kw), 1, dy_shape[3]), values, max_texture_size, widths,
+                         outputs=TARGETS)
+
+
+def gather_groups4(y_shape: tuple[int, ...], axis: int, *, activation: str = "linear",
+                   alpha: float | None = None,
                    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
     """y (4-D) from the 4 targets (part0..part3) of a program computing four entries of
-    `axis` (0 or 2: not the packed last axis) per fragment: entry i is entry i // 4 of
-    part i % 4."""
+    `axis` (0, 1 or 2: not the packed last axis) per fragment: entry i is entry i // 4 of
+    part i % 4. With an `activation`, each value times its gradient at input `y` (the
+    activated output of the layer below, in y_shape's layout): dz for that layer."""
     y_shape = tuple(int(d) for d in y_shape)
     if len(y_shape) != 4 or any(d < 1 for d in y_shape):
         raise ShapeError(f"gather_groups4: y must be 4-D with positive sizes, got {y_shape}")
@@ -175,7 +215,8 @@ def gather_groups4(y_shape: tuple[int, ...], axis: int, *,
     inputs = {f"part{j}": tuple(part) for j in range(TARGETS)}
     coords = ["o.x", "o.y", "o.z", "o.w"]
     coords[axis] = "g"
-    values = {"Y_SHAPE": y_shape, "AXIS": axis, "ARGS": ", ".join(coords)}
+    values = {"Y_SHAPE": y_shape, "AXIS": axis, "ARGS": ", ".join(coords),
+              **times_activation_gradient(inputs, y_shape, activation, alpha)}
     return build_program("gather_groups4", "gather_groups4", inputs, y_shape, values,
                          max_texture_size)
 
@@ -195,24 +236,37 @@ def conv2d_forward_programs(x_shape: tuple[int, ...], kernel_shape: tuple[int, .
 
 
 def conv2d_backward_input_programs(dy_shape: tuple[int, ...], kernel_shape: tuple[int, ...], *,
-                                   x_shape: tuple[int, ...], **kwargs) -> list[Program]:
+                                   x_shape: tuple[int, ...], activation: str = "linear",
+                                   alpha: float | None = None, **kwargs) -> list[Program]:
     """dx from dz (dy with the activation's pass already taken): one program, or from
-    BATCH4_MIN_IMAGES images the batch4 program and its gather (kwargs: strides, padding,
-    max_texture_size, widths)."""
+    BATCH4_MIN_IMAGES images the batch4 program and its gather, which multiplies by the
+    gradient of `activation` of the layer below when given (reading that layer's output
+    as `y`; kwargs: strides, padding, max_texture_size, widths)."""
     if x_shape[0] < BATCH4_MIN_IMAGES:
+        if activation != "linear":
+            raise ShapeError("conv2d_backward_input: the activation below is applied by the "
+                             f"gather of a batch of {BATCH4_MIN_IMAGES}+ images only")
         return [conv2d_backward_input(dy_shape, kernel_shape, x_shape=x_shape, **kwargs)]
     mts = kwargs.get("max_texture_size", DEFAULT_MAX_TEXTURE_SIZE)
     return [conv2d_backward_input_batch4(dy_shape, kernel_shape, x_shape=x_shape, **kwargs),
-            gather_groups4(tuple(x_shape), 0, max_texture_size=mts)]
+            gather_groups4(tuple(x_shape), 0, activation=activation, alpha=alpha,
+                           max_texture_size=mts)]
 
 
 def conv2d_backward_kernel_programs(x_shape: tuple[int, ...], dy_shape: tuple[int, ...], *,
                                     kernel_size, **kwargs) -> list[Program]:
-    """dkernel from x and dz: one program, or from CIN4_MIN_CHANNELS input channels the
-    cin4 program and its gather (kwargs: strides, padding, max_texture_size, widths)."""
-    if x_shape[3] < CIN4_MIN_CHANNELS:
-        return [conv2d_backward_kernel(x_shape, dy_shape, kernel_size=kernel_size, **kwargs)]
-    grouped = conv2d_backward_kernel_cin4(x_shape, dy_shape, kernel_size=kernel_size, **kwargs)
-    kernel_shape = grouped.output_shape[:2] + (x_shape[3], dy_shape[3])
+    """dkernel from x and dz: from CIN4_MIN_CHANNELS input channels the cin4 program and
+    its gather; for one channel and KX4_MIN_COLUMNS kernel columns the kx4 program and its
+    gather; else one program (kwargs: strides, padding, max_texture_size, widths)."""
+    kh, kw = _pair("conv2d_backward_kernel", "kernel_size", kernel_size)
+    kernel_shape = (kh, kw, x_shape[3], dy_shape[3])
     mts = kwargs.get("max_texture_size", DEFAULT_MAX_TEXTURE_SIZE)
-    return [grouped, gather_groups4(kernel_shape, 2, max_texture_size=mts)]
+    if x_shape[3] >= CIN4_MIN_CHANNELS:
+        return [conv2d_backward_kernel_cin4(x_shape, dy_shape, kernel_size=kernel_size,
+                                            **kwargs),
+                gather_groups4(kernel_shape, 2, max_texture_size=mts)]
+    if kw >= KX4_MIN_COLUMNS:
+        return [conv2d_backward_kernel_kx4(x_shape, dy_shape, kernel_size=kernel_size,
+                                           **kwargs),
+                gather_groups4(kernel_shape, 1, max_texture_size=mts)]
+    return [conv2d_backward_kernel(x_shape, dy_shape, kernel_size=kernel_size, **kwargs)]
