@@ -104,11 +104,11 @@ def test_one_cnn_step_matches_numpy(pyodide_page, static_server, cnn_folder, opt
     assert len(changed) == 10, f"every weight must move in one step, moved: {changed}"
     # forward 10 (on 16 images each conv draws four images per fragment + a gather, each
     # Dense four rows per fragment + a gather) + loss 2 + per conv/dense: kernel and bias
-    # grads, each dkernel grouped + a gather (10 + 5), dx for all but the first grouped +
-    # a gather (8), dz once for the ReLU under the Flatten (the other three ReLUs' dz are
-    # taken in the gather of the dx above them) + one update pass per weight (writing it
-    # and its optimizer state at once).
-    assert result["step"]["draws"] == 10 + 2 + 10 + 5 + 8 + 1 + 10, result["step"]
+    # grads, each dkernel but conv1's (one input channel) grouped + a gather (9 + 5), dx
+    # for all but the first grouped + a gather (8), dz once for the ReLU under the Flatten
+    # (the other three ReLUs' dz are taken in the gather of the dx above them) + one update
+    # pass per weight (writing it and its optimizer state at once).
+    assert result["step"]["draws"] == 10 + 2 + 9 + 5 + 8 + 1 + 10, result["step"]
     pyodide_page.run("CNN_STEP.dispose()")
 
 

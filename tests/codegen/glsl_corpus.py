@@ -175,11 +175,7 @@ def _conv_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
             yield (f"conv2d_backward_kernel_cin4 {tag}",
                    lambda x=x, k=k, dy=dy, g=g: conv_groups.conv2d_backward_kernel_cin4(
                        x, dy, kernel_size=k[:2], **g))
-            if x[3] == 1:
-                yield (f"conv2d_backward_kernel_kx4 {tag}",
-                       lambda x=x, k=k, dy=dy, g=g: conv_groups.conv2d_backward_kernel_kx4(
-                           x, dy, kernel_size=k[:2], **g))
-            for axis in (0, 1, 2):
+            for axis in (0, 2):
                 yield (f"gather_groups4 y={_dims(x)} axis={axis} mts={mts}",
                        lambda x=x, a=axis, m=mts: conv_groups.gather_groups4(
                            x, a, max_texture_size=m))

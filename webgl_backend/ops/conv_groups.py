@@ -5,8 +5,7 @@ One fragment of conv2d_forward / conv2d_backward_input computes four channels of
 image, fetching a kernel texel for every 4 multiply-adds; the kernel is most of the
 fetches, and each fetch is costly in SwiftShader. Four images per fragment share every
 kernel texel (`*_batch4`). conv2d_backward_kernel reads one lane of each x texel; four
-input channels per fragment use all four (`*_cin4`); with a one-channel input (the
-images) four kernel columns per fragment share each dz texel (`*_kx4`). Every output value is the same sum,
+input channels per fragment use all four (`*_cin4`). Every output value is the same sum,
 term for term, as the one-per-fragment program's; `gather_groups4` (one cheap draw)
 writes the usual layout, so nothing downstream changes.
 """
@@ -37,10 +36,10 @@ from webgl_backend.ops.gradients import dz_accessors, gradient_inputs
 
 # From this many images a batch4 program (plus its gather) beats one image per fragment.
 BATCH4_MIN_IMAGES = 8
-# From this many input channels the cin4 kernel gradient (plus its gather) pays; a
-# one-channel input groups four kernel columns instead, from this kernel width.
+# From this many input channels the cin4 kernel gradient (plus its gather) pays. (With one
+# channel, four kernel columns per fragment sharing each dz texel measured slower than
+# one program: 24 fragments for conv1's 6x6x1x6 kernel leave SwiftShader's threads idle.)
 CIN4_MIN_CHANNELS = 2
-KX4_MIN_COLUMNS = 3
 TARGETS = 4
 
 
@@ -162,53 +161,18 @@ def conv2d_backward_kernel_cin4(
                          widths, outputs=TARGETS)
 
 
-def conv2d_backward_kernel_kx4(
-    x_shape: tuple[int, ...],
-    dy_shape: tuple[int, ...],
-    *,
-    kernel_size,
-    strides=(1, 1),
-    padding: str = "valid",
-    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE,
-    widths: dict[str, int] | None = None,
-) -> Program:
-    """For a one-channel x: four targets of shape (kh, ceil(kw / 4), 1, cout), target j
-    holding kernel columns 4c + j of conv2d_backward_kernel's dkernel (dy is dz)."""
-    x_shape = tuple(int(d) for d in x_shape)
-    dy_shape = tuple(int(d) for d in dy_shape)
-    kh, kw = _pair("conv2d_backward_kernel", "kernel_size", kernel_size)
-    if len(x_shape) != 4 or len(dy_shape) != 4 or x_shape[3] != 1:
-        raise ShapeError(f"conv2d_backward_kernel_kx4: x must be 4-D with one channel and dy "
-                         f"4-D, got x {x_shape}, dy {dy_shape}")
-    kernel_shape = (kh, kw, 1, dy_shape[3])
-    g = _conv_backward_geometry("conv2d_backward_kernel", x_shape, kernel_shape, dy_shape,
-                                strides, padding)
-    inputs = {"x": x_shape}
-    inputs.update(gradient_inputs("conv2d_backward_kernel", dy_shape, None, "linear"))
-    values = _conv_values(x_shape, kernel_shape, strides, g)
-    w = x_shape[2]
-    # An x cell, or an exact zero outside x (the fetch itself clamped to the edge).
-    cell = (f"float cell(int n, int iy, int ix) {{\n"
-            f"  float v = x_at(n, iy, clamp(ix, 0, {w - 1}), 0).x;\n"
-            f"  return ix >= 0 && ix < {w} ? v : 0.0;\n}}")
-    values.update(HELPERS=dz_accessors(4, "linear") + "\n" + cell, GROUPS=_groups(kw))
-    return build_program("conv2d_backward_kernel_kx4", "conv2d_backward_kernel_kx4", inputs,
-                         (kh, _groups(kw), 1, dy_shape[3]), values, max_texture_size, widths,
-                         outputs=TARGETS)
-
-
 def gather_groups4(y_shape: tuple[int, ...], axis: int, *, activation: str = "linear",
                    alpha: float | None = None,
                    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
     """y (4-D) from the 4 targets (part0..part3) of a program computing four entries of
-    `axis` (0, 1 or 2: not the packed last axis) per fragment: entry i is entry i // 4 of
+    `axis` (0 or 2: not the packed last axis) per fragment: entry i is entry i // 4 of
     part i % 4. With an `activation`, each value times its gradient at input `y` (the
     activated output of the layer below, in y_shape's layout): dz for that layer."""
     y_shape = tuple(int(d) for d in y_shape)
     if len(y_shape) != 4 or any(d < 1 for d in y_shape):
         raise ShapeError(f"gather_groups4: y must be 4-D with positive sizes, got {y_shape}")
-    if axis not in (0, 1, 2):
-        raise ShapeError(f"gather_groups4: axis must be 0, 1 or 2 (not the packed last "
+    if axis not in (0, 2):
+        raise ShapeError(f"gather_groups4: axis must be 0 or 2 (not the packed last "
                          f"axis), got {axis!r}")
     part = list(y_shape)
     part[axis] = _groups(y_shape[axis])
@@ -256,8 +220,7 @@ def conv2d_backward_input_programs(dy_shape: tuple[int, ...], kernel_shape: tupl
 def conv2d_backward_kernel_programs(x_shape: tuple[int, ...], dy_shape: tuple[int, ...], *,
                                     kernel_size, **kwargs) -> list[Program]:
     """dkernel from x and dz: from CIN4_MIN_CHANNELS input channels the cin4 program and
-    its gather; for one channel and KX4_MIN_COLUMNS kernel columns the kx4 program and its
-    gather; else one program (kwargs: strides, padding, max_texture_size, widths)."""
+    its gather, else one program (kwargs: strides, padding, max_texture_size, widths)."""
     kh, kw = _pair("conv2d_backward_kernel", "kernel_size", kernel_size)
     kernel_shape = (kh, kw, x_shape[3], dy_shape[3])
     mts = kwargs.get("max_texture_size", DEFAULT_MAX_TEXTURE_SIZE)
@@ -265,8 +228,4 @@ def conv2d_backward_kernel_programs(x_shape: tuple[int, ...], dy_shape: tuple[in
         return [conv2d_backward_kernel_cin4(x_shape, dy_shape, kernel_size=kernel_size,
                                             **kwargs),
                 gather_groups4(kernel_shape, 2, max_texture_size=mts)]
-    if kw >= KX4_MIN_COLUMNS:
-        return [conv2d_backward_kernel_kx4(x_shape, dy_shape, kernel_size=kernel_size,
-                                           **kwargs),
-                gather_groups4(kernel_shape, 1, max_texture_size=mts)]
     return [conv2d_backward_kernel(x_shape, dy_shape, kernel_size=kernel_size, **kwargs)]
