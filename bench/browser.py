@@ -28,13 +28,11 @@ printing its own table:
 - layers     bench_layers (bench/layers_view.py): on the real drawing page, a refresh
              with the "Layers" view open (worker `layers` + drawing the panel) vs a
              plain `predict`, interleaved round trips (goal <= 2x, issue 12).
-- scratch    bench_scratch (bench/scratch.py): one epoch from scratch, ours
-             ScratchSession.train vs TF.js model.fit, same layers and initial weights,
-             and the test accuracy of both and of our numpy trainer (goal <= 0.5, issue 18).
-- scratch_page  bench_scratch_page (bench/scratch_training.py): the same on the real
-             drawing page: one epoch (batch 100, Adam) in the page's worker, MNIST from
-             /api/mnist, vs TF.js `model.fit` on the page's main thread, interleaved
-             repeats; the accuracy after a set schedule, page vs numpy (issue 18).
+- scratch_page  bench_scratch_page (bench/scratch_training.py): training from scratch
+             on the real drawing page: one epoch (batch 100, Adam) in the page's worker,
+             MNIST from /api/mnist, vs TF.js `model.fit` in its own page of the same
+             browser, same layers and initial weights, interleaved repeats; the accuracy
+             after a set schedule, page vs numpy (goal <= 0.5, issue 18).
 A new section: a module with the function (like bench/inference.py, bench/startup.py), then
 one SECTIONS entry; reuse `session.page` (BenchPage:
 .call, .python), `session.models`, `session.images` / `session.labels`, and
@@ -59,7 +57,6 @@ from typing import Callable
 
 from bench.inference import bench_inference
 from bench.layers_view import bench_layers
-from bench.scratch import bench_scratch
 from bench.scratch_training import add_arguments as add_scratch_page_arguments
 from bench.scratch_training import bench_scratch_page
 from bench.startup import bench_startup
@@ -83,7 +80,6 @@ SECTIONS: dict[str, Callable[[BenchSession], None]] = {
     "training": bench_training,
     "startup": bench_startup,
     "layers": bench_layers,
-    "scratch": bench_scratch,
     "scratch_page": bench_scratch_page,
 }
 
@@ -110,9 +106,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--train-steps", type=int, default=10,
                         help="training steps per side after warm-up (default 10)")
     parser.add_argument("--scratch-images", type=int, default=10000,
-                        help="training images of the scratch section's epoch")
+                        help="training images of the scratch_page section's epoch")
     parser.add_argument("--scratch-models", default="mlp5_relu,cnn",
-                        help="comma list of ladder rungs for the scratch section")
+                        help="comma list of ladder rungs for the scratch_page section")
     parser.add_argument("--startup-runs", type=int, default=3,
                         help="cold + warm + upgrade visits per page, alternating (default 3)")
     add_scratch_page_arguments(parser)

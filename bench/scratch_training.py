@@ -6,9 +6,10 @@
 
 The real drawing page (server.main.create_app under uvicorn) is loaded; MNIST comes from
 our server as the Train panel gets it (static/mnist_data.js) and goes to the page's worker
-(`scratch_data`). TF.js 4.22 (the server's copy, webgl backend) runs on the page's main
-thread, in the same browser, on the same first `--images` training images (float32 /255,
-one-hot labels) and the same model: our `scratch_create` export (topology and seeded
+(`scratch_data`). TF.js 4.22 (webgl backend) runs alone in its own page of the same
+browser (bench/pages/tfjs_scratch.html, as a TF.js training page would), on the same first
+`--scratch-images` training images (the same idx files, float32 /255, one-hot labels) and
+the same model: our `scratch_create` export (topology and seeded
 initial weights) loaded with `tf.io.fromMemory`. Each side trains one epoch, batch 100,
 Adam 0.003, every image trained on (no validation split), from fresh weights per repeat,
 after one first epoch per side that compiles the shaders (printed apart); repeats
@@ -37,62 +38,92 @@ GOAL = 0.5
 BATCH = 100
 LEARNING_RATE = 0.003
 SCHEDULE = {"arch": "mlp5_relu", "epochs": 2}
+TFJS_PAGE = "bench/pages/tfjs_scratch.html"
 
-# Page side: MNIST to the worker and (copied first) to TF.js; TF.js loaded once.
-PREPARE = """async (n) => {
+# Our page: MNIST from /api/mnist through the Train panel's loader to the worker.
+PREPARE_OURS = """async () => {
   const config = JSON.parse(document.getElementById('shadernet-config').textContent);
   const base = new URL(config.static_url, location.href);
   const { worker } = await import(new URL('app.js', base).href);
   const { loadMnist, buffersOf } = await import(new URL('mnist_data.js', base).href);
-  const data = await loadMnist(config.mnist_url);
-  const images = Float32Array.from(data.train_images.subarray(0, n * 784), (v) => v / 255);
-  const labels = Int32Array.from(data.train_labels.subarray(0, n));
   if (!(await worker.call('scratch_has_data'))) {
+    const data = await loadMnist(config.mnist_url);
     await worker.callTransferring('scratch_data', buffersOf(data), data);
   }
-  await new Promise((resolve, reject) => {
-    const script = Object.assign(document.createElement('script'), { src: config.tfjs_url });
-    script.onload = resolve; script.onerror = () => reject(new Error('no ' + config.tfjs_url));
-    document.head.append(script);
-  });
+  window.benchScratch = { worker };
+}"""
+
+# TF.js's page: the same first n training images (the idx files), float32 / 255, one-hot.
+PREPARE_TFJS = """async (n) => {
+  const bytes = async (name, header, size) => new Uint8Array(
+    await (await fetch('../../.cache/mnist/' + name)).arrayBuffer(), header, n * size);
+  const pixels = await bytes('train-images-idx3-ubyte', 16, 784);
+  const labels = await bytes('train-labels-idx1-ubyte', 8, 1);
   await tf.setBackend('webgl');
   await tf.ready();
-  window.benchScratch = { worker, xs: tf.tensor4d(images, [n, 28, 28, 1]),
-                          ys: tf.oneHot(tf.tensor1d(labels, 'int32'), 10) };
+  window.benchScratch = {
+    xs: tf.tensor4d(Float32Array.from(pixels, (v) => v / 255), [n, 28, 28, 1]),
+    ys: tf.oneHot(tf.tensor1d(Int32Array.from(labels), 'int32'), 10) };
   const gl = tf.backend().gpgpu.gl;
   const info = gl.getExtension('WEBGL_debug_renderer_info');
   return { renderer: String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER)),
            tfjs_version: tf.version.tfjs, backend: tf.getBackend() };
 }"""
 
-# One repeat: ours (fresh seeded weights, one epoch), then TF.js on the same weights.
-REPEAT = """async ([arch, seed, n, options]) => {
-  const { worker, xs, ys } = window.benchScratch;
+# Ours: fresh seeded weights (exported for TF.js, shards as base64), then one epoch.
+OURS_EPOCH = """async ([arch, seed, options]) => {
+  const { worker } = window.benchScratch;
   await worker.call('scratch_create', arch, seed, null);
   const files = await worker.call('scratch_export');
-  let t = performance.now();
+  const shards = {};
+  for (const [path, data] of Object.entries(files.shards)) {
+    const bytes = new Uint8Array(data.buffer ?? data, data.byteOffset ?? 0, data.byteLength);
+    let text = '';
+    for (let i = 0; i < bytes.length; i += 8192) {
+      text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+    }
+    shards[path] = btoa(text);
+  }
+  const t = performance.now();
   const ours = await worker.call('scratch_train', { ...options, seed });
-  const oursMs = performance.now() - t;
+  return { ms: performance.now() - t, worker_ms: ours.ms, steps: ours.steps_done,
+           model_json: files.model_json, shards };
+}"""
+
+# TF.js: the same model and initial weights, one epoch of model.fit.
+TFJS_EPOCH = """async ([files, options]) => {
+  const { xs, ys } = window.benchScratch;
   const modelJson = JSON.parse(files.model_json);
   const groups = modelJson.weightsManifest;
   const specs = groups.flatMap((group) => group.weights);
-  const parts = groups.flatMap((group) => group.paths.map((path) => files.shards[path]));
+  const parts = groups.flatMap((group) => group.paths.map(
+    (path) => Uint8Array.from(atob(files.shards[path]), (c) => c.charCodeAt(0))));
   const weightData = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
   parts.reduce((offset, part) => { weightData.set(part, offset); return offset + part.length; }, 0);
   const model = await tf.loadLayersModel(tf.io.fromMemory(
     { modelTopology: modelJson.modelTopology, weightSpecs: specs, weightData: weightData.buffer }));
   model.compile({ optimizer: tf.train.adam(options.learning_rate), loss: 'categoricalCrossentropy',
                   metrics: ['accuracy'] });
-  t = performance.now();
+  const t = performance.now();
   const history = await model.fit(xs, ys, { epochs: 1, batchSize: options.batch_size,
                                             shuffle: true, verbose: 0 });
-  const tfjsMs = performance.now() - t;
+  const ms = performance.now() - t;
   model.dispose();
-  return { ours_ms: oursMs, ours_worker_ms: ours.ms, ours_steps: ours.steps_done,
-           tfjs_ms: tfjsMs, tfjs_loss: history.history.loss.at(-1),
-           tfjs_accuracy: history.history.acc?.at(-1) ?? history.history.accuracy?.at(-1),
-           ours_loss: ours.history.at(-1)?.val_loss, tensors: tf.memory().numTensors };
+  return { ms, loss: history.history.loss.at(-1),
+           accuracy: history.history.acc?.at(-1) ?? history.history.accuracy?.at(-1),
+           tensors: tf.memory().numTensors };
 }"""
+
+
+def repeat(ours_page, tfjs_page, arch: str, seed: int, options: dict) -> dict:
+    """One interleaved pair: ours (fresh weights of `seed`), then TF.js from the same."""
+    ours = ours_page.evaluate(OURS_EPOCH, [arch, seed, options])
+    files = {"model_json": ours.pop("model_json"), "shards": ours.pop("shards")}
+    tfjs = tfjs_page.evaluate(TFJS_EPOCH, [files, options])
+    return {"ours_ms": ours["ms"], "ours_worker_ms": ours["worker_ms"],
+            "ours_steps": ours["steps"], "tfjs_ms": tfjs["ms"], "tfjs_loss": tfjs["loss"],
+            "tfjs_accuracy": tfjs["accuracy"], "tensors": tfjs["tensors"]}
+
 
 SCHEDULE_RUN = """async ([arch, seed, options]) => {
   const { worker } = window.benchScratch;
@@ -110,32 +141,49 @@ def train_options(images: int, epochs: int) -> dict:
             "validation_images": 0}
 
 
+def progress(arch: str, what: str, result: dict) -> None:
+    """One line as each epoch pair ends (a CNN epoch takes minutes here)."""
+    print(f"  [{arch}] {what}: ours {result['ours_ms'] / 1000:.1f} s, TF.js "
+          f"{result['tfjs_ms'] / 1000:.1f} s", flush=True)
+
+
 def measure(browser, archs: list[str], images: int, repeats: int) -> dict:
     """Per arch: a first epoch, then interleaved repeats, ours then TF.js; then the schedule."""
     from tests.support.live_server import app_serving, live_server
     from tests.support.page_driver import DrawingPage
+    from tests.support.static_server import StaticServer
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-scratch-"))
     app = app_serving(REPO_ROOT / "models" / "default", scratch)
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    static = StaticServer(REPO_ROOT)
     try:
         with live_server(app) as url:
-            page = context.new_page()
-            page.set_default_timeout(1_800_000)
-            DrawingPage(page, url + "/")
-            facts = page.evaluate(PREPARE, images)
+            ours_page = context.new_page()
+            ours_page.set_default_timeout(1_800_000)
+            DrawingPage(ours_page, url + "/")
+            ours_page.evaluate(PREPARE_OURS)
+            tfjs_page = context.new_page()
+            tfjs_page.set_default_timeout(1_800_000)
+            tfjs_page.goto(f"{static.url}/{TFJS_PAGE}")
+            facts = tfjs_page.evaluate(PREPARE_TFJS, images)
             results = {"facts": facts, "archs": {}}
+            options = train_options(images, 1)
             for arch in archs:
                 # The first epoch of each side compiles its shaders: reported, not in the median.
-                first = page.evaluate(REPEAT, [arch, 100, images, train_options(images, 1)])
-                runs = [page.evaluate(REPEAT, [arch, seed, images, train_options(images, 1)])
-                        for seed in range(repeats)]
+                first = repeat(ours_page, tfjs_page, arch, 100, options)
+                progress(arch, "first", first)
+                runs = []
+                for seed in range(repeats):
+                    runs.append(repeat(ours_page, tfjs_page, arch, seed, options))
+                    progress(arch, f"repeat {seed + 1}", runs[-1])
                 results["archs"][arch] = {"first": first, "runs": runs}
-            results["schedule"] = page.evaluate(SCHEDULE_RUN, [
+            results["schedule"] = ours_page.evaluate(SCHEDULE_RUN, [
                 SCHEDULE["arch"], 0, train_options(images, SCHEDULE["epochs"])])
             return results
     finally:
         context.close()
+        static.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -165,7 +213,7 @@ def report(results: dict, numpy_run: dict, images: int, repeats: int) -> None:
     facts = results["facts"]
     print(f"\n== scratch: one epoch of {images} images, batch {BATCH}, Adam {LEARNING_RATE}, "
           f"fresh seeded weights per repeat; ours = the page's worker (scratch_train), TF.js "
-          f"{facts['tfjs_version']} {facts['backend']} model.fit on the page's main thread, "
+          f"{facts['tfjs_version']} {facts['backend']} model.fit in its own page, "
           f"same model and weights; medians of {repeats} interleaved repeats ==")
     print(f"  TF.js renderer: {facts['renderer']}")
     print(row("", "ours", "tfjs webgl", "ours/tf"))
@@ -206,8 +254,7 @@ def rung_names(text: str) -> list[str]:
 
 
 def bench_scratch_page(session) -> None:
-    """bench/browser.py section `scratch_page` (shares --scratch-images and
-    --scratch-models with the `scratch` section)."""
+    """bench/browser.py section `scratch_page`."""
     args = session.args
     run(session.browser, rung_names(args.scratch_models), args.scratch_images,
         args.scratch_repeats)

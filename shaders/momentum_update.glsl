@@ -1,8 +1,9 @@
-// momentum_update (${TARGET}): velocity = momentum * velocity - lr * grad; param += velocity;
+// momentum_update: velocity = momentum * velocity - lr * grad; param += velocity;
 // grad += 2 * l2 * param. Elementwise over ${OUT_TEXELS} texels; every input has the
-// output's layout; the program writing param recomputes the new velocity from the old
-// one (same operations), so no program reads the texture it writes.
-// hyper.x = learning rate. Source: Keras sgd.py (momentum > 0, nesterov=False).
+// output's layout; one draw writes the new param (location 0) and velocity (1) into
+// their twins. hyper.x = learning rate. Source: Keras sgd.py (momentum > 0,
+// nesterov=False).
+layout(location = 1) out vec4 shadernet_out1;
 ${HELPERS}
 
 void main() {
@@ -12,5 +13,6 @@ void main() {
   float lr = hyper_fetch(ivec2(0, 0)).x;
   vec4 v_new = ${MOMENTUM} * velocity_fetch(p);
   v_new -= lr * g;
-  write_output(${RESULT});
+  shadernet_out = w + v_new;
+  shadernet_out1 = v_new;
 }

@@ -1,4 +1,4 @@
-// sgd_update (${TARGET}): param -= lr * grad, grad += 2 * l2 * param (weight decay, as the
+// sgd_update: param -= lr * grad, grad += 2 * l2 * param (weight decay, as the
 // numpy L1L2 regularizer's gradient). Elementwise over ${OUT_TEXELS} texels; every input
 // has the output's layout. hyper.x = learning rate (a texture, so no recompiling when
 // it changes). Source: Keras sgd.py (momentum == 0).

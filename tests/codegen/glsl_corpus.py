@@ -5,8 +5,10 @@ The corpus has two parts:
   attributes (labels such as `conv2d_forward x=1x5x7x3 k=3x3x3x4 s=2x2 same relu`);
 - plans over FakeGL: the draws of `predict` (batch 1 and 8) and of `fit_batch` (each
   optimizer, all layers and the last one trainable, and with training dropout where the
-  model has Dropout) for the default model, an MLP and models holding every layer class; per draw the fragment source, and per call the GL
-  method sequence and the counters (draws, gl_calls, compiles).
+  model has Dropout) for the default model, an MLP, models holding every layer class and
+  two official converter files with BatchNormalization (whose steps draw it unfolded, then
+  refold it); per draw the fragment source, and per call the GL method sequence and the
+  counters (draws, gl_calls, compiles).
 
 Each entry is stored as a sha256 of its text in `glsl_corpus.sha256` beside this file;
 `test_glsl_corpus.py` compares. After a change that is meant to alter GLSL, rewrite it:
@@ -29,7 +31,9 @@ from webgl_backend.codegen import Program
 from webgl_backend.ops import (
     activations,
     conv,
+    conv_groups,
     dense,
+    dense_grouped_grads,
     dropout,
     gather,
     losses,
@@ -105,6 +109,17 @@ def _dense_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
                    (x[0], k[1]), y, **c))
     for x in [(1, 7), (3, 16), (8, 784), (9, 13)]:
         yield (f"dense_transpose_input x={_dims(x)}", lambda x=x: dense.dense_transpose_input(x))
+    for x, units, width, mts in [((8, 784), 16, None, 8192), ((9, 13), 5, None, 8192),
+                                 ((32, 200), 10, None, 256), ((5, 1176), 200, 42, 8192)]:
+        yield (f"dense_backward_kernel_rows4 x={_dims(x)} units={units} width={width} mts={mts}",
+               lambda x=x, u=units, w=width, m=mts: dense_grouped_grads.dense_backward_kernel_rows4(
+                   x, (x[0], u), max_texture_size=m, widths={"x": w} if w else None))
+        yield (f"dense_backward_input_rows4 x={_dims(x)} units={units} mts={mts}",
+               lambda x=x, u=units, m=mts: dense_grouped_grads.dense_backward_input_rows4(
+                   (x[0], u), (x[1], u), max_texture_size=m))
+    for y, rows in [((8, 784), 8), ((9, 13), 9), ((5, 7, 7, 24), 5), ((100, 200), 100)]:
+        yield (f"gather_rows4_flat y={_dims(y)} rows={rows}",
+               lambda y=y, r=rows: dense_grouped_grads.gather_rows4_flat(y, r))
     yield ("dense_backward_input flattened x=2x3x4x8 k=96x7",
            lambda: dense.dense_backward_input((2, 7), (96, 7), x_shape=(2, 3, 4, 8)))
     yield ("dense_forward widths x=3x16 width=5",
@@ -150,6 +165,20 @@ def _conv_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
         c = {key: common[key] for key in ("activation", "alpha", "max_texture_size")}
         yield (f"conv2d_backward_bias {tag}",
                lambda dy=dy, y=y, c=c: conv.conv2d_backward_bias(dy, y, **c))
+        yield (f"conv2d_forward_batch4 {tag}",
+               lambda x=x, k=k, b=b, c=common: conv_groups.conv2d_forward_batch4(x, k, b, **c))
+        if act == "linear" and bias:  # the gradient programs read dz: no activation
+            g = {"strides": s, "padding": pad, "max_texture_size": mts}
+            yield (f"conv2d_backward_input_batch4 {tag}",
+                   lambda x=x, k=k, dy=dy, g=g: conv_groups.conv2d_backward_input_batch4(
+                       dy, k, x_shape=x, **g))
+            yield (f"conv2d_backward_kernel_cin4 {tag}",
+                   lambda x=x, k=k, dy=dy, g=g: conv_groups.conv2d_backward_kernel_cin4(
+                       x, dy, kernel_size=k[:2], **g))
+            for axis in (0, 2):
+                yield (f"gather_groups4 y={_dims(x)} axis={axis} mts={mts}",
+                       lambda x=x, a=axis, m=mts: conv_groups.gather_groups4(
+                           x, a, max_texture_size=m))
 
 
 def _pool_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
@@ -183,13 +212,9 @@ def _other_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
     for shape, l2 in itertools.product([(10,), (784, 16), (3, 3, 1, 4)], (0.0, 0.01)):
         tag = f"param={_dims(shape)} l2={l2}"
         yield (f"sgd_update {tag}", lambda s=shape, l2=l2: optimizers.sgd_update(s, l2=l2))
-        for target in optimizers.OPTIMIZER_TARGETS["momentum"]:
-            yield (f"momentum_update {tag} target={target}",
-                   lambda s=shape, l2=l2, t=target: optimizers.momentum_update(
-                       s, l2=l2, target=t))
-        for target in optimizers.OPTIMIZER_TARGETS["adam"]:
-            yield (f"adam_update {tag} target={target}",
-                   lambda s=shape, l2=l2, t=target: optimizers.adam_update(s, l2=l2, target=t))
+        yield (f"momentum_update {tag}",
+               lambda s=shape, l2=l2: optimizers.momentum_update(s, l2=l2))
+        yield (f"adam_update {tag}", lambda s=shape, l2=l2: optimizers.adam_update(s, l2=l2))
 
 
 def _dropout_calls() -> Iterator[tuple[str, Callable[[], Program]]]:
@@ -262,11 +287,16 @@ def _model_files() -> dict[str, tuple]:
     def files(layers, input_shape=(28, 28, 1)):
         return build_files(Sequential(layers, input_shape=input_shape, seed=0))
 
-    folder = ROOT / "models" / "default"
-    default = ((folder / "model.json").read_bytes(),
-               {p.name: p.read_bytes() for p in folder.glob("group*-shard*.bin")})
+    def folder_files(folder: Path):
+        return ((folder / "model.json").read_bytes(),
+                {p.name: p.read_bytes() for p in folder.glob("group*-shard*.bin")})
+
+    keras = ROOT / "tests" / "keras_corpus"
     return {
-        "default": default,
+        "default": folder_files(ROOT / "models" / "default"),
+        # Official converter files with BatchNormalization: their steps unfold and refold it.
+        "keras_batchnorm_step": folder_files(keras / "batchnorm_step"),
+        "keras_dense_batchnorm": folder_files(keras / "dense_batchnorm"),
         "cnn": files(cnn_layers()),
         "mlp": files(mlp_layers()),
         "mlp_small": files([Flatten(), Dense(16, activation="relu"),
@@ -334,8 +364,7 @@ def plan_corpus() -> dict[str, str]:
         for n in (1, 8):
             gl = FakeGL()
             model = Runtime(gl).load_model(*files)
-            images = array("f", [(i % 17) / 17.0 for i in range(n * 784)])
-            images = images[: n * _per_image(model)]
+            images = array("f", [(i % 17) / 17.0 for i in range(n * _per_image(model))])
             recorder = _DrawRecorder(gl)
             model.predict(images, n)  # compiles the plan
             recorder.take()

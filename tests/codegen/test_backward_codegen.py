@@ -51,8 +51,8 @@ def _every_backward_program():
         softmax_cross_entropy_forward((5, 10), (5,)),
         softmax_cross_entropy_backward((5, 10), (5,)),
         sgd_update((13, 7), l2=0.01),
-        momentum_update((13, 7), target="velocity"),
-        adam_update((3, 3, 3, 5), target="v"),
+        momentum_update((13, 7)),
+        adam_update((3, 3, 3, 5)),
     ]
 
 
@@ -65,7 +65,8 @@ def test_every_backward_source_is_complete_glsl_with_one_sampler_per_input(progr
     uniforms = re.findall(r"^uniform (\w+) (\w+);", source, flags=re.M)
     assert [name for _, name in uniforms] == list(program.inputs)
     assert {kind for kind, _ in uniforms} == {"sampler2D"}
-    assert "void main()" in source and "write_output(" in source
+    assert "void main()" in source and ("write_output(" in source
+                                        or "shadernet_out1 = " in source)
 
 
 # -- dense ------------------------------------------------------------------------------
@@ -234,29 +235,26 @@ def test_sgd_update_bakes_the_weight_decay_as_a_literal():
     assert "* w;" not in _body(sgd_update((13, 7)))                # no decay term at l2=0
 
 
-@pytest.mark.parametrize("target, result", [("param", "write_output(w + v_new);"),
-                                            ("velocity", "write_output(v_new);")])
-def test_momentum_update_writes_one_target_from_the_old_state(target, result):
-    program = momentum_update((6,), momentum=0.8, target=target)
+def test_momentum_update_writes_param_and_velocity_in_one_draw():
+    program = momentum_update((6,), momentum=0.8)
     assert program.inputs == ("param", "grad", "velocity", "hyper")
+    assert program.outputs == 2
     body = _body(program)
     assert "vec4 v_new = 0.8 * velocity_fetch(p);" in body
-    assert result in body
+    assert "shadernet_out = w + v_new;" in body
+    assert "shadernet_out1 = v_new;" in body
 
 
-@pytest.mark.parametrize("target, result", [
-    ("param", "write_output(w - (m_new * alpha) / (sqrt(v_new) + 1.0e-07));"),
-    ("m", "write_output(m_new);"),
-    ("v", "write_output(v_new);"),
-])
-def test_adam_update_bakes_betas_and_epsilon_as_literals(target, result):
-    program = adam_update((3, 3, 3, 5), beta_1=0.5, beta_2=0.75, target=target)
+def test_adam_update_bakes_betas_and_epsilon_as_literals_and_writes_three_targets():
+    program = adam_update((3, 3, 3, 5), beta_1=0.5, beta_2=0.75)
     assert program.inputs == ("param", "grad", "m", "v", "hyper")
     assert program.output_shape == (3, 3, 3, 5)
+    assert program.outputs == 3
     body = _body(program)
     assert "vec4 m_new = m_old + (g - m_old) * 0.5;" in body
     assert "vec4 v_new = v_old + (g * g - v_old) * 0.25;" in body
-    assert result in body
+    assert "shadernet_out = w - (m_new * alpha) / (sqrt(v_new) + 1.0e-07);" in body
+    assert "shadernet_out1 = m_new;" in body and "shadernet_out2 = v_new;" in body
 
 
 def test_adam_alpha_folds_the_bias_correction_like_keras():
@@ -330,14 +328,11 @@ def test_backward_shape_errors_say_what_and_expected_vs_got(call, match):
 
 @pytest.mark.parametrize("call, match", [
     (lambda: sgd_update((3,), l2=-0.1), r"sgd_update: l2 must be >= 0, got l2=-0.1"),
-    (lambda: sgd_update((3,), target="m"), r"sgd_update: target must be one of param, got 'm'"),
     (lambda: momentum_update((3,), momentum=1.0),
      r"momentum_update: momentum must be in \[0, 1\), got 1.0"),
-    (lambda: adam_update((3,), target="velocity"),
-     r"adam_update: target must be one of param, m, v, got 'velocity'"),
     (lambda: adam_update((3,), beta_2=1.5), r"adam_update: beta_2 must be in \[0, 1\), got 1.5"),
     (lambda: adam_update((3,), epsilon=0.0), r"adam_update: epsilon must be > 0, got 0.0"),
-], ids=["sgd-l2", "sgd-target", "momentum-1", "adam-target", "adam-beta2", "adam-epsilon"])
+], ids=["sgd-l2", "momentum-1", "adam-beta2", "adam-epsilon"])
 def test_optimizer_argument_errors_name_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()

@@ -35,17 +35,26 @@ def _run_backward_cases(cases):
             widths = {name: tensors[name].texture.width for name in case["widths"]}
             extra = {"widths": widths} if widths else {}
             shapes = {name: views.get(name, tensors[name]).shape for name in tensors}
-            program = builder(*[shapes[name] for name in case["args"]],
-                              **case["attrs"], **extra,
-                              max_texture_size=CTX.max_texture_size)
-            y = GpuTensor.empty(CTX, program.output_shape)
-            CTX.draw(CTX.compile(program), [tensors[name].texture for name in program.inputs],
-                     y.texture)
+            built = builder(*[shapes[name] for name in case["args"]],
+                            **case["attrs"], **extra,
+                            max_texture_size=CTX.max_texture_size)
+            # A chain: a multiple-render-target program, then a gather reading part0, ...
+            chain = built if isinstance(built, list) else [built]
+            named, made = tensors, []
+            for program in chain:
+                outputs = [GpuTensor.empty(CTX, program.output_shape)
+                           for _ in range(program.outputs)]
+                made.extend(outputs)
+                targets = [t.texture for t in outputs]
+                CTX.draw(CTX.compile(program), [named[name].texture for name in program.inputs],
+                         targets if program.outputs > 1 else targets[0])
+                named = {**tensors, **{f"part{j}": t for j, t in enumerate(outputs)}}
+            y = outputs[case["output"]]
             results[case["id"]] = {"y": y.read(), "shape": list(program.output_shape),
-                                   "inputs": list(program.inputs)}
-            y.dispose()
+                                   "inputs": list(chain[0].inputs), "draws": len(chain),
+                                   "outputs": program.outputs}
         finally:
-            for t in tensors.values():
+            for t in list(tensors.values()) + made:
                 t.dispose()
     results["__leaked_textures__"] = CTX.live_textures - textures_before
     return results
@@ -60,7 +69,10 @@ class GradCase:
 
     `tensor` names the result in failure messages (dx, dkernel, ...); `widths` lists the
     inputs whose real texture width the builder is told; `views` gives inputs a reshaped
-    view (name -> shape, same texel order), as Flatten does.
+    view (name -> shape, same texel order), as Flatten does. The builder may return a
+    chain of programs (each after the first reads the previous one's outputs as part0,
+    part1, ..., and any input by name); `output` picks which output of the last one is compared (a program
+    writing several tensors at once, as the optimizer updates do).
     """
 
     id: str
@@ -73,6 +85,7 @@ class GradCase:
     attrs: dict = field(default_factory=dict)
     widths: tuple[str, ...] = ()
     views: dict = field(default_factory=dict)
+    output: int = 0
 
     @property
     def key(self) -> str:
@@ -86,7 +99,8 @@ def run_grad_cases(pyodide_page, cases: list[GradCase]) -> dict[str, dict]:
     specs = [{"id": c.key, "module": c.module, "op": c.op, "args": list(c.args),
               "inputs": [[name, list(value.shape)] for name, value in c.inputs.items()],
               "attrs": c.attrs, "widths": list(c.widths),
-              "views": {k: list(v) for k, v in c.views.items()}} for c in cases]
+              "views": {k: list(v) for k, v in c.views.items()}, "output": c.output}
+             for c in cases]
     arrays = {f"{c.key}/{name}": value for c in cases for name, value in c.inputs.items()}
     code = f"CASES_JSON = {json.dumps(json.dumps(specs))}\n" + _PAGE_CODE
     results = pyodide_page.run(code, **arrays)

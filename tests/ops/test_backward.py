@@ -117,6 +117,47 @@ def _dense_cases(x_shape, units, activation, alpha):
     ]
 
 
+# The kernel gradient of a Dense with 8 inputs or more (ops/dense_grouped_grads.py): four
+# inputs per fragment from x read by row, then a gather; it reads dz. Row counts not a
+# multiple of 4, k not a multiple of 4, and x a Flatten view of an NHWC tensor (whose
+# texture rows the walk crosses).
+DENSE_GROUP_GRID = [
+    ((3, 784), 200),          # the MLP's first layer
+    ((7, 200), 10),
+    ((5, 10), 3),             # k and units not multiples of 4
+    ((4, 12), 8),
+    ((9, 30), 6),
+    ((2, 3, 3, 8), 5),        # a view: texture width 6 texels, 18 per row
+    ((5, 7, 7, 24), 200),     # the CNN's Dense after Flatten: width 42, 294 per row
+]
+
+
+def _dense_group_cases(x_shape, units):
+    rng = _rng("dense groups", x_shape, units)
+    rows, k = x_shape[0], int(np.prod(x_shape[1:]))
+    x = rng.standard_normal(x_shape).astype(F32)
+    dz = rng.standard_normal((rows, units)).astype(F32)
+    kernel = (rng.standard_normal((k, units)) / np.sqrt(k)).astype(F32)
+    dkernel = x.reshape(rows, k).astype(np.float64).T @ dz.astype(np.float64)
+    dx = (dz.astype(np.float64) @ kernel.astype(np.float64).T).reshape(x_shape)
+    below_y = np.maximum(rng.standard_normal(x_shape), 0).astype(F32)
+    four_d = len(x_shape) == 4
+    case_id = f"x={shape_id(x_shape)}-k={k}x{units}"
+    return [GradCase(case_id, "dense_grouped_grads", "dense_backward_kernel_grouped", "dkernel",
+                     {"x": x, "dy": dz}, ("x", "dy"), lambda: dkernel,
+                     widths=("x",) if four_d else (), views={"x": (rows, k)} if four_d else {}),
+            # dx comes out in the layer input's shape (NHWC under a Flatten)
+            GradCase(case_id, "dense_grouped_grads", "dense_backward_input_grouped", "dx",
+                     {"dy": dz, "kernel": kernel}, ("dy", "kernel"), lambda: dx,
+                     {"x_shape": list(x_shape)}),
+            # the gather also applies the ReLU gradient of the layer below (its output y)
+            GradCase(case_id + "-below=relu", "dense_grouped_grads",
+                     "dense_backward_input_grouped", "dz below",
+                     {"dy": dz, "kernel": kernel, "y": below_y}, ("dy", "kernel"),
+                     lambda: dx * (below_y > 0), {"x_shape": list(x_shape),
+                                                  "activation": "relu"})]
+
+
 # -- conv2d -----------------------------------------------------------------------------
 
 # (x shape, kernel shape, stride, padding, activation)
@@ -157,6 +198,44 @@ def _conv_cases(x_shape, kernel_shape, stride, padding, activation):
                  {**attrs, **geometry, "kernel_size": list(kernel_shape[:2])}),
         GradCase(case_id, "conv", "conv2d_backward_bias", "dbias", grad, args, lambda: dbias,
                  attrs),
+    ]
+
+
+# The draws a conv layer appends for a batch (ops/conv_groups.py): dkernel four input
+# channels and dx four images per fragment, then a gather; they read dz (linear). Batch
+# sizes not a multiple of 4 check the clamped last group; cin 5 and cout 2, 6 the tails.
+CONV_GROUP_GRID = [
+    ((9, 6, 6, 1), (6, 6, 1, 6), 1, "same"),      # conv1's kind: cin 1, one program for dkernel
+    ((9, 7, 5, 6), (5, 5, 6, 12), 2, "same"),     # conv2's kind
+    ((8, 8, 8, 12), (4, 4, 12, 24), 2, "same"),   # conv3's kind
+    ((10, 7, 7, 5), (3, 3, 5, 2), 2, "valid"),
+    ((13, 5, 5, 2), (2, 2, 2, 4), 1, "valid"),
+]
+
+
+def _conv_group_cases(x_shape, kernel_shape, stride, padding):
+    rng = _rng("conv groups", x_shape, kernel_shape, stride, padding)
+    x = rng.standard_normal(x_shape).astype(F32)
+    kernel = (rng.standard_normal(kernel_shape) / np.sqrt(np.prod(kernel_shape[:3]))).astype(F32)
+    dz = rng.standard_normal(
+        np_conv2d_forward(x, kernel, None, (stride, stride), padding).shape).astype(F32)
+    dx, dkernel, _ = np_conv2d_backward(dz.astype(np.float64), x.astype(np.float64),
+                                        kernel.astype(np.float64), (stride, stride), padding)
+    case_id = f"x={shape_id(x_shape)}-k={shape_id(kernel_shape)}-s{stride}-{padding}"
+    geometry = {"strides": [stride, stride], "padding": padding}
+    below_y = (1 / (1 + np.exp(-rng.standard_normal(x_shape)))).astype(F32)  # a sigmoid's
+    return [
+        GradCase(case_id, "conv_groups", "conv2d_backward_input_programs", "dx",
+                 {"dy": dz, "kernel": kernel}, ("dy", "kernel"), lambda: dx,
+                 {**geometry, "x_shape": list(x_shape)}),
+        # the gather also applies the sigmoid gradient of the layer below (its output y)
+        GradCase(case_id + "-below=sigmoid", "conv_groups", "conv2d_backward_input_programs",
+                 "dz below", {"dy": dz, "kernel": kernel, "y": below_y}, ("dy", "kernel"),
+                 lambda: dx * below_y * (1 - below_y),
+                 {**geometry, "x_shape": list(x_shape), "activation": "sigmoid"}),
+        GradCase(case_id, "conv_groups", "conv2d_backward_kernel_programs", "dkernel",
+                 {"x": x, "dy": dz}, ("x", "dy"), lambda: dkernel,
+                 {**geometry, "kernel_size": list(kernel_shape[:2])}),
     ]
 
 
@@ -257,13 +336,16 @@ def _optimizer_cases(optimizer, shape, l2, step):
     inputs = {"param": param, "grad": grad, "hyper": np.array([LR, alpha, 0, 0], F32),
               **{name: state[name] for name in names if name != "param"}}
     case_id = f"{optimizer}-p={shape_id(shape)}-l2={l2}-t{step}"
+    # One draw writes every target (multiple render targets, in `names` order).
     return [GradCase(f"{case_id}-{target}", "optimizers", f"{optimizer}_update", target,
-                     inputs, ("param",), lambda t=target: new[t],
-                     {"l2": l2, "target": target}) for target in names]
+                     inputs, ("param",), lambda t=target: new[t], {"l2": l2}, output=j)
+            for j, target in enumerate(names)]
 
 
 CASES = ([c for params in DENSE_GRID for c in _dense_cases(*params)]
+         + [c for params in DENSE_GROUP_GRID for c in _dense_group_cases(*params)]
          + [c for params in CONV_GRID for c in _conv_cases(*params)]
+         + [c for params in CONV_GROUP_GRID for c in _conv_group_cases(*params)]
          + [c for params in POOL_GRID for c in _pool_cases(*params)]
          + [_activation_case(*params) for params in ACTIVATION_GRID]
          + [c for params in LOSS_GRID for c in _loss_cases(*params)]
@@ -278,6 +360,20 @@ def results(pyodide_page):
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.op}-{c.id}" for c in CASES])
 def test_backward_matches_numpy(case, results):
     check_grad_case(case, results)
+
+
+def test_conv_gradients_of_a_batch_draw_grouped_then_gather(results):
+    """From 8 images dx is four images per fragment + a gather; from 2 input channels
+    dkernel four channels per fragment + a gather; conv1's single channel keeps one draw."""
+    draws = {c.key: results[c.key]["draws"] for c in CASES if c.module == "conv_groups"}
+    assert draws["conv2d_backward_input_programs:x=9x7x5x6-k=5x5x6x12-s2-same"] == 2
+    assert draws["conv2d_backward_kernel_programs:x=9x7x5x6-k=5x5x6x12-s2-same"] == 2
+    assert draws["conv2d_backward_kernel_programs:x=9x6x6x1-k=6x6x1x6-s1-same"] == 1
+
+
+def test_each_optimizer_update_is_one_draw_writing_every_target(results):
+    outputs = {c.op: results[c.key]["outputs"] for c in CASES if c.module == "optimizers"}
+    assert outputs == {"sgd_update": 1, "momentum_update": 2, "adam_update": 3}
 
 
 def test_backward_programs_read_only_what_they_need(results):

@@ -56,7 +56,25 @@ def _case(x_shape, kernel_spec, strides, padding, activation, use_bias) -> Case:
                 _reference(strides, padding, activation, use_bias), attrs)
 
 
-CASES = [_case(*params) for params in GRID]
+# A batch (from 8 images) draws four images per fragment, then a gather (ops/conv_groups.py):
+# batches not a multiple of 4 check the clamped last group.
+GROUPED_GRID = [
+    ((9, 28, 28, 1), (6, 6, 6), (1, 1), "same", "relu", True),     # default model conv 1
+    ((10, 28, 28, 6), (5, 5, 12), (2, 2), "same", "relu", True),   # default model conv 2
+    ((8, 14, 14, 12), (4, 4, 24), (2, 2), "same", "relu", True),   # default model conv 3
+    ((13, 11, 28, 5), (5, 5, 3), (2, 2), "valid", "tanh", True),
+    ((9, 7, 5, 3), (3, 3, 4), (2, 1), "valid", "sigmoid", False),
+    ((37, 12, 12, 3), (5, 5, 6), (1, 1), "same", "elu", True),
+]
+
+
+def _grouped_case(*params) -> Case:
+    case = _case(*params)
+    return Case(case.id + "-grouped", "conv_groups", "conv2d_forward_programs", case.inputs,
+                case.reference, case.attrs)
+
+
+CASES = [_case(*params) for params in GRID] + [_grouped_case(*params) for params in GROUPED_GRID]
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +85,7 @@ def results(pyodide_page):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_conv2d_forward(case, results):
     check_case(case, results)
+
+
+def test_a_batch_draws_four_images_per_fragment_then_a_gather(results):
+    assert {results[c.key]["draws"] for c in CASES if c.module == "conv_groups"} == {2}

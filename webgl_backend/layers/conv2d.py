@@ -7,16 +7,17 @@ from webgl_backend.layers import configs
 from webgl_backend.layers.entry import BackwardStep, LayerEntry, LayerOp, ParityCase, only
 from webgl_backend.layers.entry import weight_tensors
 from webgl_backend.layers.producer import (
-    LINEAR,
     absorbs_activation,
     activation_gradient,
     add_gradients,
+    fold_below,
 )
-from webgl_backend.ops.conv import (
-    conv2d_backward_bias,
-    conv2d_backward_input,
-    conv2d_backward_kernel,
-    conv2d_forward,
+from webgl_backend.ops.conv import conv2d_backward_bias
+from webgl_backend.ops.conv_groups import (
+    BATCH4_MIN_IMAGES,
+    conv2d_backward_input_programs,
+    conv2d_backward_kernel_programs,
+    conv2d_forward_programs,
 )
 from webgl_backend.tensor import GpuTensor
 
@@ -30,28 +31,32 @@ def to_op(context, spec) -> LayerOp:
 
 def forward(op: LayerOp, x_shape: tuple[int, ...], x_width: int,
             max_texture_size: int) -> list[Program]:
+    """One draw; for a batch of images two: four images per fragment, then a gather."""
     attrs = op.attrs
     bias_shape = op.weights[1].shape if len(op.weights) > 1 else None
-    return [conv2d_forward(x_shape, op.weights[0].shape, bias_shape, strides=attrs["strides"],
-                           padding=attrs["padding"], activation=attrs["activation"],
-                           alpha=attrs.get("alpha"), max_texture_size=max_texture_size,
-                           widths={"x": x_width})]
+    return conv2d_forward_programs(x_shape, op.weights[0].shape, bias_shape,
+                                   strides=attrs["strides"], padding=attrs["padding"],
+                                   activation=attrs["activation"], alpha=attrs.get("alpha"),
+                                   max_texture_size=max_texture_size, widths={"x": x_width})
 
 
 def backward(op: LayerOp, step: BackwardStep) -> GpuTensor | None:
-    """dkernel (windows of x against dz), dbias (dz summed), dx (dz against the kernel)."""
+    """dkernel (windows of x against dz), dbias (dz summed), dx (dz against the kernel);
+    dkernel four input channels and dx four images per fragment where that pays
+    (ops/conv_groups.py; dx's gather also applies the activation gradient of the op below)."""
     dz, widths, named = activation_gradient(op, step)
     x, kernel = step.x, op.weights[0]
-    common = {**LINEAR, "max_texture_size": step.max_texture_size,
-              "strides": op.attrs["strides"], "padding": op.attrs["padding"]}
-    programs = [conv2d_backward_kernel(x.shape, dz.shape, kernel_size=kernel.shape[:2],
-                                       **common, widths=only(widths, "x", "dy")),
-                conv2d_backward_bias(dz.shape, activation="linear",
-                                     max_texture_size=step.max_texture_size,
-                                     widths=only(widths, "dy"))]
-    dx_program = conv2d_backward_input(dz.shape, kernel.shape, x_shape=x.shape, **common,
-                                       widths=only(widths, "dy"))
-    return add_gradients(op, step, named, programs, dx_program)
+    mts = step.max_texture_size
+    geometry = {"strides": op.attrs["strides"], "padding": op.attrs["padding"],
+                "max_texture_size": mts}
+    dkernel = conv2d_backward_kernel_programs(x.shape, dz.shape, kernel_size=kernel.shape[:2],
+                                              **geometry, widths=only(widths, "x", "dy"))
+    dbias = conv2d_backward_bias(dz.shape, activation="linear", max_texture_size=mts,
+                                 widths=only(widths, "dy"))
+    fold, dx_then = fold_below(step, x.shape) if x.shape[0] >= BATCH4_MIN_IMAGES else ({}, {})
+    dx = conv2d_backward_input_programs(dz.shape, kernel.shape, x_shape=x.shape, **geometry,
+                                        widths=only(widths, "dy"), **fold)
+    return add_gradients(op, step, named, [dkernel, dbias], dx, dx_then)
 
 
 CONV2D = LayerEntry(

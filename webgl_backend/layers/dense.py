@@ -11,6 +11,7 @@ from webgl_backend.layers.producer import (
     absorbs_activation,
     activation_gradient,
     add_gradients,
+    fold_below,
 )
 from webgl_backend.ops.dense import (
     dense_backward_bias,
@@ -18,6 +19,12 @@ from webgl_backend.ops.dense import (
     dense_backward_kernel,
     dense_forward_programs,
     dense_transpose_input,
+)
+from webgl_backend.ops.dense_grouped_grads import (
+    ROWS4_MIN_INPUTS,
+    ROWS4_MIN_ROWS,
+    dense_backward_input_grouped,
+    dense_backward_kernel_grouped,
 )
 from webgl_backend.tensor import GpuTensor
 
@@ -38,19 +45,32 @@ def forward(op: LayerOp, x_shape: tuple[int, ...], x_width: int,
 
 
 def backward(op: LayerOp, step: BackwardStep) -> GpuTensor | None:
-    """dkernel = xᵀ·dz (x transposed once, when the kernel trains), dbias, dx = dz·kernelᵀ."""
+    """dkernel = xᵀ·dz (from 8 inputs four per fragment, then a gather; else x transposed
+    once, when the kernel trains), dbias, dx = dz·kernelᵀ (from 8 rows four per fragment,
+    then a gather, which also applies the activation gradient of the op below)."""
     dz, widths, named = activation_gradient(op, step)
     x, mts = step.x, step.max_texture_size
     common = {**LINEAR, "max_texture_size": mts}
-    programs = [dense_backward_kernel(x.shape, dz.shape, **common, widths=only(widths, "dy")),
-                dense_backward_bias(dz.shape, **common, widths=only(widths, "dy"))]
-    if step.parameter(op.weights[0]) is not None:
-        transpose = dense_transpose_input(x.shape, max_texture_size=mts,
-                                          widths=only(widths, "x"))
-        named["xt"] = step.add(f"{op.layer_name} xt", transpose, named)
-    dx_program = dense_backward_input(dz.shape, op.weights[0].shape, x_shape=step.base_shape(x),
-                                      **common, widths=only(widths, "dy"))
-    return add_gradients(op, step, named, programs, dx_program)
+    if x.shape[-1] >= ROWS4_MIN_INPUTS:
+        dkernel = dense_backward_kernel_grouped(x.shape, dz.shape, max_texture_size=mts,
+                                                widths=only(widths, "x", "dy"))
+    else:
+        dkernel = dense_backward_kernel(x.shape, dz.shape, **common, widths=only(widths, "dy"))
+        if step.parameter(op.weights[0]) is not None:
+            transpose = dense_transpose_input(x.shape, max_texture_size=mts,
+                                              widths=only(widths, "x"))
+            named["xt"] = step.add(f"{op.layer_name} xt", transpose, named)
+    dbias = dense_backward_bias(dz.shape, **common, widths=only(widths, "dy"))
+    dx_then = {}
+    if x.shape[0] >= ROWS4_MIN_ROWS:
+        fold, dx_then = fold_below(step, step.base_shape(x))
+        dx = dense_backward_input_grouped(dz.shape, op.weights[0].shape,
+                                          x_shape=step.base_shape(x), max_texture_size=mts,
+                                          widths=only(widths, "dy"), **fold)
+    else:
+        dx = dense_backward_input(dz.shape, op.weights[0].shape, x_shape=step.base_shape(x),
+                                  **common, widths=only(widths, "dy"))
+    return add_gradients(op, step, named, [dkernel, dbias], dx, dx_then)
 
 
 DENSE = LayerEntry(

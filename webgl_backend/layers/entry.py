@@ -52,9 +52,13 @@ class BackwardStep:
     """What a layer's backward passes read and where they append their draws.
 
     `add(label, program, inputs, output=None)` appends one pass reading `inputs` by
-    sampler name and returns its output tensor (a new one unless `output` is given);
+    sampler name and returns its output tensor (a new one unless `output` is given; a
+    multiple-render-target program returns the list of its new outputs);
     `parameter(tensor)` is the trainer's parameter for a weight tensor, None when frozen;
     `base_shape(x)` is the shape x's texture was written in (x may be a Flatten view).
+    `below` (activation, alpha, that op's output y): the op below has a fused activation
+    whose gradient this op's dx pass may apply (dx * f'(y)); a layer that does so sets
+    `folded`, and the op below then gets `dy_is_dz` (its dy already is its dz).
     """
 
     x: GpuTensor
@@ -65,6 +69,9 @@ class BackwardStep:
     add: Callable[..., GpuTensor]
     parameter: Callable[[GpuTensor], object]
     base_shape: Callable[[GpuTensor], tuple[int, ...]]
+    below: tuple[str, float | None, GpuTensor] | None = None
+    dy_is_dz: bool = False
+    folded: bool = False
 
 
 @dataclass(frozen=True)

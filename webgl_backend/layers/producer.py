@@ -7,7 +7,7 @@ kernel, bias and input gradients then fetch one texel per dz value instead of tw
 
 from __future__ import annotations
 
-from webgl_backend.codegen import Program
+from webgl_backend.codegen import Program, texture_layout
 from webgl_backend.layers.entry import BackwardStep, LayerOp, only
 from webgl_backend.ops.activations import activation_backward
 from webgl_backend.ops.dense import MAX_FUSED_SOFTMAX_UNITS
@@ -33,7 +33,7 @@ def activation_gradient(op: LayerOp, step: BackwardStep
     widths = {"x": x.texture.width, "dy": dy.texture.width}
     named = {"x": x, "dy": dy, "y": y}
     activation = op.attrs["activation"]
-    if activation == "linear":
+    if activation == "linear" or step.dy_is_dz:  # dy_is_dz: the op above applied f'(y)
         return dy, widths, named
     widths["y"] = y.texture.width
     program = activation_backward(activation, dy.shape, y.shape, op.attrs.get("alpha"),
@@ -43,14 +43,50 @@ def activation_gradient(op: LayerOp, step: BackwardStep
     return dz, {"x": x.texture.width, "dy": dz.texture.width}, {"x": x, "dy": dz}
 
 
+Passes = Program | list[Program]
+
+
+def add_passes(step: BackwardStep, label: str, passes: Passes, named: dict[str, GpuTensor],
+               output: GpuTensor | None = None,
+               then: dict[str, GpuTensor] | None = None) -> GpuTensor:
+    """Append one pass, or a chain: a multiple-render-target program whose outputs the
+    next program reads as part0, part1, ... (a gather, which also reads `then`); the last
+    one writes `output`."""
+    chain = passes if isinstance(passes, list) else [passes]
+    result = None
+    for index, program in enumerate(chain):
+        last = index == len(chain) - 1
+        result = step.add(label if last else f"{label} parts", program, named,
+                          output=output if last else None)
+        if isinstance(result, list):
+            named = {**{f"part{j}": part for j, part in enumerate(result)}, **(then or {})}
+    return result
+
+
+def fold_below(step: BackwardStep, out_shape) -> tuple[dict, dict[str, GpuTensor]]:
+    """For the gather ending a grouped dx chain: (its activation kwargs, the tensors it also
+    reads). It applies the op below's activation gradient when `step.below` offers it and
+    that op's output shares dx's layout (then `step.folded` is set)."""
+    if step.below is not None:
+        activation, alpha, y = step.below
+        if y.shape == tuple(out_shape) and y.texture.width == texture_layout(
+                tuple(out_shape), step.max_texture_size)[0]:
+            step.folded = True
+            return {"activation": activation, "alpha": alpha}, {"y": y}
+    return {}, {}
+
+
 def add_gradients(op: LayerOp, step: BackwardStep, named: dict[str, GpuTensor],
-                  weight_programs: list[Program], dx_program: Program) -> GpuTensor | None:
-    """Append the dkernel/dbias passes of trainable weights, then dx when it is needed."""
-    for tensor, program in zip(op.weights, weight_programs):
+                  weight_passes: list[Passes], dx_passes: Passes,
+                  dx_then: dict[str, GpuTensor] | None = None) -> GpuTensor | None:
+    """Append the dkernel/dbias passes of trainable weights, then dx when it is needed
+    (a grouped dx chain's gather also reads `dx_then`)."""
+    for tensor, passes in zip(op.weights, weight_passes):
         parameter = step.parameter(tensor)
         if parameter is not None:
-            step.add(f"{op.layer_name} d{parameter.name}", program, named,
-                     output=parameter.grad)
+            add_passes(step, f"{op.layer_name} d{parameter.name}", passes, named,
+                       output=parameter.grad)
     if not step.need_dx:
         return None
-    return step.add(f"{op.layer_name} dx", dx_program, {**named, "kernel": op.weights[0]})
+    return add_passes(step, f"{op.layer_name} dx", dx_passes,
+                      {**named, "kernel": op.weights[0]}, then=dx_then)

@@ -228,3 +228,17 @@ def activation_backward(activation: str, dy_shape: tuple[int, ...], y_shape: tup
         )
     return _elementwise_backward(f"{activation}_backward", activation, alpha, dy_shape, y_shape,
                                  max_texture_size, widths)
+
+
+def times_activation_gradient(inputs: dict[str, tuple[int, ...]], y_shape: tuple[int, ...],
+                              activation: str | None, alpha: float | None = None
+                              ) -> dict[str, str]:
+    """Template values HELPERS and RESULT for a pass writing v (its output texel) that may
+    also apply an activation's gradient: RESULT is `v`, or `activation_grad(v, y)` with y
+    (added to `inputs`) the activated output in the pass's own output layout."""
+    activation = activation or "linear"
+    if activation == "linear":
+        return {"HELPERS": "", "RESULT": "v"}
+    inputs["y"] = tuple(y_shape)
+    return {"HELPERS": activation_grad_snippet(activation, alpha),
+            "RESULT": "activation_grad(v, y_fetch(ivec2(gl_FragCoord.xy)))"}

@@ -1,4 +1,5 @@
-"""Optimizer updates as elementwise programs, one per (optimizer, state tensor written).
+"""Optimizer updates as elementwise programs: one per optimizer, writing the parameter and
+every state tensor in one draw (multiple render targets, in OPTIMIZER_TARGETS order).
 
 Each matches model_export/nn/optimizers.py `<name>_update` term for term (SGD and
 momentum: Keras sgd.py; Adam: Keras adam.py, bias correction folded into alpha and
@@ -6,9 +7,8 @@ epsilon added to sqrt(v)), plus L2 weight decay as the gradient term 2 * l2 * pa
 exactly what the numpy L1L2 regularizer adds to a kernel's gradient.
 
 A program never reads the texture it writes, so every state tensor has a twin and the
-trainer swaps them after a step (ping-pong). The program that writes one tensor
-recomputes the others' new values from the old ones (same float operations), so all
-`targets` of a step read only old textures. Inputs share the output's shape and layout.
+trainer swaps them after a step (ping-pong): the draw reads the old textures and writes
+the twins. Inputs share the output's shape and layout.
 Step-dependent numbers (the learning rate; Adam's alpha) come from `hyper`, a
 one-texel texture (x = lr, y = alpha) uploaded per step, so nothing recompiles.
 """
@@ -27,13 +27,10 @@ OPTIMIZER_TARGETS = {
 }
 
 
-def _check(op: str, param_shape, target: str, l2: float) -> tuple[int, ...]:
+def _check(op: str, param_shape, l2: float) -> tuple[int, ...]:
     param_shape = tuple(int(d) for d in param_shape)
     if not param_shape or any(d < 1 for d in param_shape):
         raise ShapeError(f"{op}: param must have positive dimensions, got {param_shape}")
-    targets = OPTIMIZER_TARGETS[op.removesuffix("_update")]
-    if target not in targets:
-        raise ValueError(f"{op}: target must be one of {', '.join(targets)}, got {target!r}")
     if not l2 >= 0:
         raise ValueError(f"{op}: l2 must be >= 0, got l2={l2!r}")
     return param_shape
@@ -43,56 +40,50 @@ def _decay(l2: float) -> str:
     return f" + {float_literal(2.0 * float(l2))} * w" if l2 else ""
 
 
-def sgd_update(param_shape: tuple[int, ...], *, l2: float = 0.0, target: str = "param",
+def sgd_update(param_shape: tuple[int, ...], *, l2: float = 0.0,
                max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
     """param_new = param - lr * (grad + 2 * l2 * param); inputs param, grad, hyper."""
-    shape = _check("sgd_update", param_shape, target, l2)
+    shape = _check("sgd_update", param_shape, l2)
     inputs = {"param": shape, "grad": shape, "hyper": HYPER_SHAPE}
-    values = {"TARGET": target, "DECAY": _decay(l2), "HELPERS": ""}
+    values = {"DECAY": _decay(l2), "HELPERS": ""}
     return build_program("sgd_update", "sgd_update", inputs, shape, values, max_texture_size)
 
 
 def momentum_update(param_shape: tuple[int, ...], *, momentum: float = 0.9, l2: float = 0.0,
-                    target: str = "param",
                     max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
     """velocity_new = momentum * velocity - lr * grad; param_new = param + velocity_new.
 
-    Inputs param, grad, velocity, hyper; writes `target` ('param' or 'velocity').
+    Inputs param, grad, velocity, hyper; writes param (location 0) and velocity (1).
     """
-    shape = _check("momentum_update", param_shape, target, l2)
+    shape = _check("momentum_update", param_shape, l2)
     if not 0.0 <= momentum < 1.0:
         raise ValueError(f"momentum_update: momentum must be in [0, 1), got {momentum!r}")
     inputs = {"param": shape, "grad": shape, "velocity": shape, "hyper": HYPER_SHAPE}
-    values = {"TARGET": target, "DECAY": _decay(l2), "HELPERS": "",
-              "MOMENTUM": float_literal(momentum),
-              "RESULT": "w + v_new" if target == "param" else "v_new"}
+    values = {"DECAY": _decay(l2), "HELPERS": "", "MOMENTUM": float_literal(momentum)}
     return build_program("momentum_update", "momentum_update", inputs, shape, values,
-                         max_texture_size)
+                         max_texture_size, outputs=2)
 
 
 def adam_update(param_shape: tuple[int, ...], *, beta_1: float = 0.9, beta_2: float = 0.999,
-                epsilon: float = 1e-7, l2: float = 0.0, target: str = "param",
+                epsilon: float = 1e-7, l2: float = 0.0,
                 max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Program:
     """Keras Adam: m, v moving averages; param -= m * alpha / (sqrt(v) + epsilon).
 
-    Inputs param, grad, m, v, hyper (y = alpha of this step); writes `target`.
+    Inputs param, grad, m, v, hyper (y = alpha of this step); writes param, m and v
+    (locations 0, 1, 2).
     """
-    shape = _check("adam_update", param_shape, target, l2)
+    shape = _check("adam_update", param_shape, l2)
     for name, value in (("beta_1", beta_1), ("beta_2", beta_2)):
         if not 0.0 <= value < 1.0:
             raise ValueError(f"adam_update: {name} must be in [0, 1), got {value!r}")
     if not epsilon > 0:
         raise ValueError(f"adam_update: epsilon must be > 0, got {epsilon!r}")
-    results = {
-        "param": f"  write_output(w - (m_new * alpha) / (sqrt(v_new) + {float_literal(epsilon)}));",
-        "m": "  write_output(m_new);",
-        "v": "  write_output(v_new);",
-    }
     inputs = {"param": shape, "grad": shape, "m": shape, "v": shape, "hyper": HYPER_SHAPE}
-    values = {"TARGET": target, "DECAY": _decay(l2), "HELPERS": "",
+    values = {"DECAY": _decay(l2), "HELPERS": "", "EPSILON": float_literal(epsilon),
               "ONE_MINUS_BETA_1": float_literal(1.0 - beta_1),
-              "ONE_MINUS_BETA_2": float_literal(1.0 - beta_2), "RESULT": results[target]}
-    return build_program("adam_update", "adam_update", inputs, shape, values, max_texture_size)
+              "ONE_MINUS_BETA_2": float_literal(1.0 - beta_2)}
+    return build_program("adam_update", "adam_update", inputs, shape, values, max_texture_size,
+                         outputs=3)
 
 
 UPDATE_BUILDERS = {"sgd": sgd_update, "momentum": momentum_update, "adam": adam_update}

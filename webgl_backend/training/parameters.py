@@ -66,11 +66,10 @@ class Draw:
         return [t.texture for t in self.parts] if self.parts else self.output.texture
 
 
-def update_program(optimizer: str, parameter: Parameter, target: str, l2: float,
+def update_program(optimizer: str, parameter: Parameter, l2: float,
                    max_texture_size: int) -> Program:
-    """The update pass writing `target` ('param' or a state tensor) of one parameter."""
-    kwargs = {"l2": l2 if parameter.decay else 0.0, "target": target,
-              "max_texture_size": max_texture_size}
+    """The update pass of one parameter, writing it and its state (OPTIMIZER_TARGETS order)."""
+    kwargs = {"l2": l2 if parameter.decay else 0.0, "max_texture_size": max_texture_size}
     if optimizer == "momentum":
         kwargs["momentum"] = OPTIMIZER_DEFAULTS["momentum"]
     elif optimizer == "adam":
@@ -81,16 +80,16 @@ def update_program(optimizer: str, parameter: Parameter, target: str, l2: float,
 
 def update_draws(context: GLContext, optimizer: str, parameters: list[Parameter], l2: float,
                  hyper: GpuTensor) -> list[Draw]:
-    """One draw per (parameter, tensor its optimizer writes), into the twins."""
+    """One draw per parameter, writing the twins of it and of its optimizer state at once."""
     draws = []
     for parameter in parameters:
-        for target in OPTIMIZER_TARGETS[optimizer]:
-            program = update_program(optimizer, parameter, target, l2, context.max_texture_size)
-            named = {"param": parameter.tensor, "grad": parameter.grad, "hyper": hyper,
-                     **parameter.state}
-            draws.append(Draw(f"{parameter.name} {optimizer} {target}", context.compile(program),
-                              [named[name] for name in program.inputs],
-                              parameter.twins[target]))
+        program = update_program(optimizer, parameter, l2, context.max_texture_size)
+        named = {"param": parameter.tensor, "grad": parameter.grad, "hyper": hyper,
+                 **parameter.state}
+        twins = [parameter.twins[target] for target in OPTIMIZER_TARGETS[optimizer]]
+        draws.append(Draw(f"{parameter.name} {optimizer} update", context.compile(program),
+                          [named[name] for name in program.inputs], twins[0],
+                          twins if len(twins) > 1 else []))
     return draws
 
 

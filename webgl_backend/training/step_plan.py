@@ -74,13 +74,21 @@ class _PlanBuilder:
         self._parameter_of = {id(p.tensor): p for p in parameters}
 
     def add(self, label: str, program: Program, inputs: dict[str, GpuTensor],
-            output: GpuTensor | None = None) -> GpuTensor:
-        """Append a pass reading `inputs` (by sampler name); returns its output tensor."""
+            output: GpuTensor | None = None) -> GpuTensor | list[GpuTensor]:
+        """Append a pass reading `inputs` (by sampler name); returns its output tensor, or
+        for a multiple-render-target program the list of its outputs (new tensors)."""
+        compiled = self.context.compile(program)
+        reads = [inputs[name] for name in program.inputs]
+        if program.outputs > 1:
+            parts = [GpuTensor.empty(self.context, program.output_shape)
+                     for _ in range(program.outputs)]
+            self.owned.extend(parts)
+            self.draws.append(Draw(label, compiled, reads, parts[0], parts))
+            return parts
         if output is None:
             output = GpuTensor.empty(self.context, program.output_shape)
             self.owned.append(output)
-        self.draws.append(Draw(label, self.context.compile(program),
-                               [inputs[name] for name in program.inputs], output))
+        self.draws.append(Draw(label, compiled, reads, output))
         return output
 
     def dropout(self, site: DropoutSite, x: GpuTensor, hyper: GpuTensor) -> GpuTensor:
@@ -123,6 +131,24 @@ def _logit_ops(ops: list[LayerOp]) -> list[LayerOp]:
     if last.kind == "activation":
         return ops[:-1]
     return ops[:-1] + [replace(last, attrs={**last.attrs, "activation": "linear"})]
+
+
+# Ops whose backward takes dz = dy * f'(y) of a fused activation first (layers/producer.py).
+FUSED_ACTIVATION_KINDS = ("dense", "conv2d")
+
+
+def _foldable_below(drawn: list[LayerOp], ys: list[GpuTensor], masks: list, index: int
+                    ) -> tuple[str, float | None, GpuTensor] | None:
+    """The activation of the op right below `index` (and its output) when the dx pass of
+    `index` may apply its gradient: a producer with a fused activation and no dropout mask
+    between the two."""
+    if index == 0 or masks[index - 1] is not None:
+        return None
+    lower = drawn[index - 1]
+    activation = lower.attrs.get("activation", "linear")
+    if lower.kind not in FUSED_ACTIVATION_KINDS or activation in ("linear", "softmax"):
+        return None
+    return activation, lower.attrs.get("alpha"), ys[index - 1]
 
 
 def build_train_plan(context: GLContext, ops: list[LayerOp], sample_shape: tuple[int, ...],
@@ -170,13 +196,17 @@ def _build(builder: _PlanBuilder, context: GLContext, ops: list[LayerOp],
                                                              max_texture_size=mts), pair)
     dy = builder.add("dlogits", softmax_cross_entropy_backward(logits.shape, labels.shape,
                                                                max_texture_size=mts), pair)
+    dy_is_dz = False
     for index in range(len(drawn) - 1, max(first_trainable, 0) - 1, -1):
         op = drawn[index]
         if masks[index] is not None:
             dy = builder.apply_mask(f"{op.layer_name} dropout dy", dy, masks[index])
-        step = BackwardStep(xs[index], ys[index], dy, index > first_trainable, mts,
-                            builder.add, builder.parameter, builder.base_shape)
+        need_dx = index > first_trainable
+        below = _foldable_below(drawn, ys, masks, index) if need_dx else None
+        step = BackwardStep(xs[index], ys[index], dy, need_dx, mts, builder.add,
+                            builder.parameter, builder.base_shape, below, dy_is_dz)
         dy = op.entry.backward(op, step)
+        dy_is_dz = step.folded
     builder.draws.extend(update_draws(context, settings.optimizer, settings.parameters,
                                       settings.l2, settings.hyper))
     builder.draws.extend(settings.after_updates)
