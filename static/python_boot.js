@@ -24,15 +24,38 @@ for template in (files("webgl_backend") / "shaders").iterdir():
         load_template(template.name[:-5])
 `;
 
+// What of the browser's engine a snapshot's heap depends on: Pyodide's JS picks, at
+// start, JSPI (new or old API, or none) and whether its wasm-GC call trampoline loads
+// (not on iOS), and writes those choices into the heap (a function table index in
+// _PyRuntime), which a snapshot then carries. A snapshot served to a first visit was
+// made by another browser (server/snapshot_maker.py): it must have made the same choices.
+const GC_STRUCT_MODULE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 3, 1, 0x5f, 0]);
+
+export function engineTraits() {
+  const wasm = globalThis.WebAssembly;
+  const jspi = !wasm ? "none" : "Suspending" in wasm ? "new" : "Suspender" in wasm ? "old" : "none";
+  let gc = false;
+  try { gc = Boolean(wasm?.validate(GC_STRUCT_MODULE)); } catch (_) { /* no wasm */ }
+  const nav = globalThis.navigator;
+  const ios = Boolean(nav && (/iPad|iPhone|iPod/.test(nav.userAgent)
+                              || (nav.platform === "MacIntel" && nav.maxTouchPoints > 1)));
+  return `jspi=${jspi},gc=${gc ? 1 : 0},ios=${ios ? 1 : 0}`;
+}
+
 // The key a snapshot for this page's start-up files is stored under, or null when the
-// server gave none (snapshot_store.js).
+// server gave none (snapshot_store.js); a snapshot the server offers is used only under
+// the same key (snapshot_served.js).
 export function snapshotKey(config) {
-  return config.startup_key ? `${config.startup_key}|${SNAPSHOT_PREPARE}` : null;
+  return config.startup_key ? `${config.startup_key}|${engineTraits()}|${SNAPSHOT_PREPARE}` : null;
 }
 
 // After a restore: what the snapshot cannot hold. The file system is new (the wheel is
-// unpacked again) and `random` would replay the snapshot's state on every visit.
-export const RESEED = "import random; random.seed()";
+// unpacked again), `random` would replay the snapshot's state on every visit, and the
+// time zone is the snapshot maker's until `time.tzset()` asks this browser again.
+export const RESEED = `import random, time
+random.seed()
+if hasattr(time, "tzset"):
+    time.tzset()`;
 
 function growHeapTo(module, size) {
   if (module.HEAP8.length < size) module._free(module._malloc(size));
@@ -104,27 +127,30 @@ export async function restorePyodide(loadPyodide, options, bytes, preloaded = nu
   return loadPyodide({ ...ready, _loadSnapshot: bytes });
 }
 
-// Pyodide from `stored` (snapshot_store.readSnapshot's answer) when it holds bytes, else a
-// normal start, both from `preloaded` (preload's answer). Any failure of the snapshot
-// path costs only time: a corrupt record (its digest is checked while Python restores), a
-// refused restore. `events.stage(name, message)` reports progress, `events.mark(name)`
-// marks "wasm" (instantiated) and "restore" (restored and checked); resolves to
-// {python, restored, snapshot: what happened, in words}.
+// Pyodide from `stored` (snapshot_store.readSnapshot's or snapshot_served.fetchServed's
+// answer) when it holds bytes, else a normal start, both from `preloaded` (preload's
+// answer). Any failure of the snapshot path costs only time: a corrupt record or download
+// (its digest is checked while Python restores), a refused restore. `events.stage(name,
+// message)` reports progress, `events.mark(name)` marks "wasm" (instantiated) and
+// "restore" (restored and checked); resolves to {python, restored, snapshot: what
+// happened, in words}.
 export async function bootPython(loadPyodide, options, preloaded, key, stored, events) {
   let snapshot;
   if (stored.bytes) {
-    events.stage("restore", "Restoring Python from this browser's snapshot…");
+    const served = stored.source === "served";
+    events.stage("restore", served ? "Restoring Python from the server's snapshot…"
+                                   : "Restoring Python from this browser's snapshot…");
     try {
       const python = await restorePyodide(loadPyodide, options, stored.bytes, preloaded,
                                           events.mark);
       snapshot = await stored.check;
       if (!snapshot) {
         events.mark("restore");
-        return { python, restored: true, snapshot: "restored" };
+        return { python, restored: true, snapshot: served ? "restored (served)" : "restored" };
       }
     } catch (error) {
       snapshot = `restore failed: ${error.message || error}`;
-      await snapshots.deleteSnapshot(key);
+      if (!served) await snapshots.deleteSnapshot(key);
     }
     console.warn(`shadernet: snapshot not used (${snapshot}); starting Python normally`);
   } else {
