@@ -143,6 +143,19 @@ class SnapshotFiles:
             return None
         return snapshot
 
+    def prune(self, keep: ServedSnapshot) -> None:
+        """Delete every kept snapshot but `keep` (each is ~35 MB; set-up keeps the newest)."""
+        for path in self.directory.iterdir():
+            if path.name.startswith("snapshot-") and not path.name.startswith(keep.path.name):
+                path.unlink(missing_ok=True)
+            elif path.suffix == ".json":
+                try:
+                    named = json.loads(path.read_text("utf-8")).get("file")
+                except (OSError, ValueError):
+                    named = None
+                if named != keep.path.name:
+                    path.unlink(missing_ok=True)
+
     def _verify(self, snapshot: ServedSnapshot) -> None:
         for path in (snapshot.path, snapshot.gzip_path):
             stat = path.stat()  # FileNotFoundError: a half-deleted set, nothing to serve

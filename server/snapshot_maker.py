@@ -162,6 +162,7 @@ def main(argv: list[str]) -> int:
                 served = make_served_snapshot(browser, url + "/", runtime)
             finally:
                 browser.close()
+        runtime.snapshots.prune(keep=served)
     print(json.dumps({**served.config(), "key": served.key[:60] + "…", "path": str(served.path)}))
     return 0
 

@@ -9,6 +9,7 @@
 // grows the memory past it (the block ends beyond `size`, wherever the allocator puts
 // it), through Emscripten's own resize, which keeps its views of the heap current.
 
+import { engineTraits } from "./engine_traits.js";
 import * as snapshots from "./snapshot_store.js";
 
 // What runs before the memory snapshot: our imports, and every shader template read into
@@ -24,27 +25,9 @@ for template in (files("webgl_backend") / "shaders").iterdir():
         load_template(template.name[:-5])
 `;
 
-// What of the browser's engine a snapshot's heap depends on: Pyodide's JS picks, at
-// start, JSPI (new or old API, or none) and whether its wasm-GC call trampoline loads
-// (not on iOS), and writes those choices into the heap (a function table index in
-// _PyRuntime), which a snapshot then carries. A snapshot served to a first visit was
-// made by another browser (server/snapshot_maker.py): it must have made the same choices.
-const GC_STRUCT_MODULE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 3, 1, 0x5f, 0]);
-
-export function engineTraits() {
-  const wasm = globalThis.WebAssembly;
-  const jspi = !wasm ? "none" : "Suspending" in wasm ? "new" : "Suspender" in wasm ? "old" : "none";
-  let gc = false;
-  try { gc = Boolean(wasm?.validate(GC_STRUCT_MODULE)); } catch (_) { /* no wasm */ }
-  const nav = globalThis.navigator;
-  const ios = Boolean(nav && (/iPad|iPhone|iPod/.test(nav.userAgent)
-                              || (nav.platform === "MacIntel" && nav.maxTouchPoints > 1)));
-  return `jspi=${jspi},gc=${gc ? 1 : 0},ios=${ios ? 1 : 0}`;
-}
-
-// The key a snapshot for this page's start-up files is stored under, or null when the
-// server gave none (snapshot_store.js); a snapshot the server offers is used only under
-// the same key (snapshot_served.js).
+// The key a snapshot for this page's start-up files and this engine (engine_traits.js) is
+// stored under, or null when the server gave none (snapshot_store.js); a snapshot the
+// server offers is used only under the same key (snapshot_served.js).
 export function snapshotKey(config) {
   return config.startup_key ? `${config.startup_key}|${engineTraits()}|${SNAPSHOT_PREPARE}` : null;
 }

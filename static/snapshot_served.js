@@ -13,16 +13,23 @@ import { digestOf } from "./snapshot_store.js";
 
 // {bytes, reason: "served", source: "served", digest, check} (check as readSnapshot's),
 // or {bytes: null, reason} when there is none to use; `noneStored` is why no stored one.
-export async function fetchServed(served, key, noneStored) {
+// `fromPage`: a promise of the bytes the page downloaded already (preload.js), or of
+// null when it did not (then they are fetched here).
+export async function fetchServed(served, key, noneStored, fromPage = null) {
   const why = (reason) => ({ bytes: null, reason: `${noneStored}; ${reason}` });
   if (!served) return why("none served");
   if (served.key !== key) return why("the served one is for other files or another engine");
   if (!globalThis.crypto?.subtle) return why("the served one cannot be verified (no WebCrypto)");
   let bytes;
   try {
-    const response = await fetch(served.url);
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    bytes = new Uint8Array(await response.arrayBuffer());
+    const downloaded = fromPage && await fromPage;
+    if (downloaded) {
+      bytes = new Uint8Array(downloaded);
+    } else {
+      const response = await fetch(served.url);
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      bytes = new Uint8Array(await response.arrayBuffer());
+    }
   } catch (error) {
     return why(`the served one did not load: ${error.message || error}`);
   }

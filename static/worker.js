@@ -4,7 +4,9 @@
 //
 // main -> worker: {id, method, args}           worker -> main: {id, result} | {id, error}
 //                 {type: "preload", wasm} (no id): Pyodide's compiled wasm, from the page
-//                 (preload.js), awaited when init's config says `page_preload`
+//                 (preload.js), awaited when init's config says `page_preload`;
+//                 {type: "preload", snapshot}: the server's snapshot as the page
+//                 downloaded it (ArrayBuffer) or null, awaited when it says `page_snapshot`
 // worker -> main (no id): {type: "progress", stage, message, fraction} while starting
 //                         (stage: download, restore, python, runtime, model, warmup),
 //                         {type: "warmup", ms, at} once the shaders are compiled,
@@ -110,6 +112,9 @@ function errorCode(error) {
 // a WebAssembly.Module, or null if the page's compile failed.
 let takeCompiled;
 const compiledByPage = new Promise((resolve) => { takeCompiled = resolve; });
+// The server's snapshot as the page downloaded it on a first visit (ArrayBuffer), or null.
+let takeServed;
+const servedByPage = new Promise((resolve) => { takeServed = resolve; });
 
 const STAGES = ["download", "python", "runtime", "model", "warmup"];
 let snapshotToMake = null;   // {loadPyodide, options, preloaded, key, wheel} when none was restored
@@ -145,7 +150,8 @@ async function start(config) {
   const storedLoading = !key ? Promise.resolve({ bytes: null, reason: "no key" })
     : snapshots.readSnapshot(key).then((stored) => {
       if (stored.bytes) return stored;
-      return fetchServed(config.served_snapshot, key, stored.reason === "none" ? "none stored" : stored.reason)
+      return fetchServed(config.served_snapshot, key, stored.reason === "none" ? "none stored" : stored.reason,
+                         config.page_snapshot ? servedByPage : null)
         .then((served) => { if (served.bytes) mark("snapshot_fetched"); return served; });
     });
   const wheelLoading = fetchOk(config.runtime_wheel_url, "runtime wheel").then((r) => r.arrayBuffer());
@@ -350,7 +356,8 @@ Object.assign(METHODS, trainingMethods({
 
 self.onmessage = async (event) => {
   if (event.data.type === "preload") {
-    takeCompiled(event.data.wasm);
+    if ("wasm" in event.data) takeCompiled(event.data.wasm);
+    if ("snapshot" in event.data) takeServed(event.data.snapshot);
     return;
   }
   const { id, method, args } = event.data;

@@ -76,18 +76,21 @@ def test_a_fresh_profile_restores_the_served_snapshot_and_keeps_it(served, fresh
         assert [digit for digit, _ in expected] == [str(d) for d, _ in READINGS]
 
         profile = fresh()
+        downloads = _requested(profile)
         first = open_visit(profile, url + "/")
         assert first.restored and "snapshot_fetched" in first.stages, first.stages
+        # Once: by the page (preload.js), handed to the worker.
+        assert len([u for u in downloads if u.endswith("/snapshot.bin")]) == 1, downloads
         assert [first.read(digit, where) for digit, where in READINGS] == expected
         # Kept as this browser's own, the same bytes under the same key.
         record = first.wait_snapshot_stored()
         assert (record["key"], record["digest"], record["bytes"]) == \
             (snapshot.key, snapshot.digest, snapshot.size)
         first.page.close()
-        requests = _requested(profile)
+        downloads.clear()
         second = open_visit(profile, url + "/")
         assert second.restored and "snapshot_fetched" not in second.stages, second.stages
-        assert not [u for u in requests if u.endswith("/snapshot.bin")]
+        assert not [u for u in downloads if u.endswith("/snapshot.bin")], downloads
         assert second.read(*READINGS[0]) == expected[0]
 
 

@@ -119,3 +119,12 @@ def test_the_server_needs_no_snapshot(app):
         response = client.get("/runtime/fa515a159d3a6efa/snapshot.bin")
         assert response.status_code == 404
         assert "make snapshot" in response.json()["detail"]
+
+
+def test_set_up_keeps_only_the_newest(tmp_path):
+    files = SnapshotFiles(tmp_path / "snapshot")
+    old = files.save("old-files", "old-files|x", _snapshot_bytes())
+    new = files.save("new-files", "new-files|x", _snapshot_bytes())
+    files.prune(keep=new)
+    assert files.find("old-files") is None and not old.path.exists()
+    assert files.find("new-files") == new and new.gzip_path.exists()
