@@ -21,6 +21,7 @@ STARTUP_VISITS = ("cold", "warm", "upgrade")
 STARTUP_TIMEOUT_MS = 120_000
 SNAPSHOT_STORED_TIMEOUT_S = 60
 TFJS_STARTUP_PAGE = "/bench-pages/tfjs_startup.html"
+TFJS_PAGE_POLICY = "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; object-src 'none'"
 # Runs in every page of a start-up context before its own scripts: the navigation-relative
 # time (performance.now()) at which the status line first contains "Ready" and the
 # prediction first shows a digit. Both pages share these data-testid hooks.
@@ -97,7 +98,16 @@ class PageServer:
 
         app = create_app(Settings(models_dir=models_dir, store_dir=scratch / "store",
                                   cache_dir=scratch / "cache"))
-        app.mount("/bench-pages", VendorFiles(REPO_ROOT / "bench" / "pages", REVALIDATE),
+        class BenchPages(VendorFiles):
+            """bench/pages with a CSP of their own: TF.js's bundle needs 'unsafe-eval',
+            which the server's policy (for our page) refuses."""
+
+            def file_response(self, *args, **kwargs):
+                response = super().file_response(*args, **kwargs)
+                response.headers["Content-Security-Policy"] = TFJS_PAGE_POLICY
+                return response
+
+        app.mount("/bench-pages", BenchPages(REPO_ROOT / "bench" / "pages", REVALIDATE),
                   name="bench-pages")
         self.app = app
         current = app.state.assets.runtime

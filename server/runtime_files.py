@@ -127,7 +127,7 @@ class RuntimeFiles:
             except OSError as error:
                 log.warning("not serving the compiled stdlib %s: %s", stdlib, error)
 
-    def urls(self) -> dict[str, str]:
+    def urls(self) -> dict[str, str | dict | None]:
         """The page's start-up URLs, the key its memory snapshot is stored under and the
         snapshot served for that key (None when set-up made none)."""
         files = self.current()
