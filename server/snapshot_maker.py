@@ -132,8 +132,22 @@ def _serving(app) -> Iterator[str]:
         sock.close()
 
 
+# The page's code a snapshot's key depends on besides the served files (python_boot.js's
+# SNAPSHOT_PREPARE, engine_traits.js): a kept snapshot older than these is made again.
+KEY_SOURCES = ("static/python_boot.js", "static/engine_traits.js")
+
+
+def _up_to_date(served: ServedSnapshot | None) -> bool:
+    from server.settings import REPO_ROOT
+
+    return served is not None and all(
+        (REPO_ROOT / source).stat().st_mtime < served.path.stat().st_mtime
+        for source in KEY_SOURCES)
+
+
 def main(argv: list[str]) -> int:
-    """Make the snapshot for the server's default settings (its cache folder)."""
+    """Make the snapshot for the server's default settings (its cache folder), unless the
+    one kept is for the current files already (`--force`: make it anyway)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     try:
@@ -156,6 +170,10 @@ def main(argv: list[str]) -> int:
         if not runtime.bytecode.build():
             print("server.snapshot_maker: the .pyc are not compiled (see above); the snapshot "
                   "is made for the plain files", file=sys.stderr)
+        kept = runtime.snapshots.find(runtime.current().key)
+        if "--force" not in argv and _up_to_date(kept):
+            print(f"server.snapshot_maker: the served snapshot is up to date ({kept.path})")
+            return 0
         with _serving(app) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:

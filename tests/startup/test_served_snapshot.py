@@ -108,8 +108,8 @@ def test_served_bytes_that_do_not_match_the_digest_fall_back(served, fresh):
         assert any("served snapshot corrupt" in line for line in visit.console), visit.console
         assert visit.read(*READINGS[0])[0] == str(READINGS[0][0])
         assert "Could not" not in visit.page.get_by_test_id("status").text_content()
-        own = visit.wait_snapshot_stored()  # its own, made as on any normal start
-        assert own["key"] == snapshot.key and own["digest"] != snapshot.digest
+        # Its own, made after the normal start as on any first visit without one served.
+        assert visit.wait_snapshot_stored()["key"] == snapshot.key
 
 
 def test_a_served_snapshot_under_another_key_is_not_downloaded(served, fresh):
