@@ -1,6 +1,8 @@
 """bench/browser.py's startup section: navigation -> "Ready" and -> first prediction in a fresh
-persistent profile (cold, warm with the memory snapshot present, after a wheel upgrade), the
-real page under uvicorn vs bench/pages/tfjs_startup.html on the same model and server."""
+persistent profile (cold: the server's snapshot restored; warm: the browser's own; after a
+wheel upgrade the server has none for the new wheel: Python boots and the snapshot is
+rebuilt), the real page under uvicorn vs bench/pages/tfjs_startup.html on the same model
+and server."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ STARTUP_VISITS = ("cold", "warm", "upgrade")
 STARTUP_TIMEOUT_MS = 120_000
 SNAPSHOT_STORED_TIMEOUT_S = 60
 TFJS_STARTUP_PAGE = "/bench-pages/tfjs_startup.html"
+TFJS_PAGE_POLICY = "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; object-src 'none'"
 # Runs in every page of a start-up context before its own scripts: the navigation-relative
 # time (performance.now()) at which the status line first contains "Ready" and the
 # prediction first shows a digit. Both pages share these data-testid hooks.
@@ -95,11 +98,21 @@ class PageServer:
 
         app = create_app(Settings(models_dir=models_dir, store_dir=scratch / "store",
                                   cache_dir=scratch / "cache"))
-        app.mount("/bench-pages", VendorFiles(REPO_ROOT / "bench" / "pages", REVALIDATE),
+        class BenchPages(VendorFiles):
+            """bench/pages with a CSP of their own: TF.js's bundle needs 'unsafe-eval',
+            which the server's policy (for our page) refuses."""
+
+            def file_response(self, *args, **kwargs):
+                response = super().file_response(*args, **kwargs)
+                response.headers["Content-Security-Policy"] = TFJS_PAGE_POLICY
+                return response
+
+        app.mount("/bench-pages", BenchPages(REPO_ROOT / "bench" / "pages", REVALIDATE),
                   name="bench-pages")
         self.app = app
         current = app.state.assets.runtime
         current.bytecode.build()  # the .pyc, if the server's background build has not yet
+        self.runtime = current
         wheel = current.plain_wheel
         upgraded_path = scratch / "upgraded" / wheel.filename
         upgraded_path.parent.mkdir(parents=True)
@@ -173,8 +186,10 @@ def _visit(context, url: str, side: str) -> dict:
                                "window.shadernetStartup.warmup !== undefined", polling=100)
         result = page.evaluate("() => ({...window.__startup, stages: window.shadernetStartup"
                                " || null, tfjs: window.tfjsStages || null})")
-        if side == "ours" and "restore" not in (result["stages"] or {}):
-            _wait_snapshot_stored(page)  # made after the warm-up, in a second interpreter
+        stages = result["stages"] or {}
+        if side == "ours" and ("restore" not in stages or "snapshot_fetched" in stages):
+            # Made after the warm-up in a second interpreter, or the server's one kept.
+            _wait_snapshot_stored(page)
     except Exception as error:
         seen = page.evaluate("() => ({status: document.querySelector('[data-testid=status]')"
                              "?.textContent, times: window.__startup,"
@@ -245,7 +260,8 @@ def _stage_rows(runs: list[dict], visit: str) -> list[tuple[str, float]]:
     keys = [("worker", "worker created (HTML, app.js, CSS)"),
             ("init", "worker running (worker.js)"),
             ("compiled", "Pyodide's wasm compiled (page or worker)"),
-            ("snapshot_read", "stored snapshot read (OPFS / IndexedDB)"),
+            ("snapshot_fetched", "server's snapshot downloaded"),
+            ("snapshot_read", "snapshot read (OPFS / IndexedDB / server)"),
             ("wasm", "wasm instantiated"),
             ("restore", "Python restored (digest checked)"),
             ("pyodide", "Python ready (Pyodide loaded)"),
@@ -274,6 +290,11 @@ def bench_startup(session: BenchSession) -> None:
     shutil.copytree(cnn.folder, scratch / "models" / "default")
     server = PageServer(scratch / "models", scratch)
     compiled = server.compiled()
+    # What `make setup` does: the page makes the snapshot served to first visits (for the
+    # current wheel only: the upgraded one has none, as after a deployment without set-up).
+    from server.snapshot_maker import make_served_snapshot
+
+    make_served_snapshot(session.browser, server.url + "/", server.runtime)
     urls = {"ours": server.url + "/", "tfjs": server.tfjs_page_url()}
     runs: dict[str, list[dict]] = {"ours": [], "tfjs": []}
     try:
@@ -308,8 +329,9 @@ def _print_startup(runs: dict[str, list[dict]], count: int, model: BenchModel,
                        f"{tfjs / 1000:.2f} s", f"{ours / tfjs:.2f}", note))
         samples = ", ".join(f"{r[visit]['ready'] / 1000:.2f}" for r in runs["ours"])
         restored = sum("restore" in (r[visit]["stages"] or {}) for r in runs["ours"])
+        served = sum("snapshot_fetched" in (r[visit]["stages"] or {}) for r in runs["ours"])
         print(f"    ours {visit} Ready, each run (s): {samples}; restored from a snapshot "
-              f"in {restored} of {len(runs['ours'])}")
+              f"in {restored} of {len(runs['ours'])} (the server's in {served})")
     for visit in STARTUP_VISITS:
         rows = _stage_rows(runs["ours"], visit)
         if rows:

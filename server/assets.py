@@ -175,12 +175,13 @@ class Assets:
         return [p for p in (self.pyodide, self.tfjs, self.tfjs_wasm, self.swagger_ui)
                 if p is not None]
 
-    def urls(self) -> dict[str, str | None]:
+    def urls(self) -> dict[str, str | dict | None]:
         """What the page template gets, so it never hard-codes a version."""
         return {
             "pyodide_base_url": self.pyodide.url,
             "pyodide_module_url": self.pyodide.url + "pyodide.mjs",
-            **self.runtime.urls(),  # runtime_wheel_url, pyodide_stdlib_url, startup_key
+            # runtime_wheel_url, pyodide_stdlib_url, startup_key, served_snapshot
+            **self.runtime.urls(),
             "tfjs_url": self.tfjs.url + "tf.min.js",
             "tfjs_wasm_base_url": self.tfjs_wasm.url if self.tfjs_wasm else None,
         }

@@ -8,7 +8,8 @@ Compiling (server/bytecode.py) runs in the background when its cache lacks them,
 files switch from plain to compiled between two page loads; each page load gets one
 consistent set. `startup_key` names that set plus the Pyodide build: the page keeps its
 memory snapshot of the interpreter under that key and never restores one made from
-other files.
+other files. A snapshot made for that set at set-up (server/served_snapshot.py) is
+offered to first visits as `served_snapshot` and served at /runtime/<sha256>/snapshot.bin.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from server.bytecode import DEFAULT_CACHE_DIR, STDLIB_NAME, Bytecode, digest, pyodide_build_id
+from server.served_snapshot import SNAPSHOT_FILENAME, SnapshotFiles
 from webgl_backend.wheel import build_runtime_wheel, with_bytecode
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -90,8 +92,10 @@ class RuntimeFiles:
     def __init__(self, pyodide_dir: Path, pyodide_url: str, cache_dir: Path,
                  pyc_cache_dir: Path = DEFAULT_CACHE_DIR, compile_in_background: bool = True,
                  bytecode: Bytecode | None = None, wheel: HashedFile | None = None) -> None:
-        """`wheel`: the plain runtime wheel; by default built from this checkout."""
+        """`wheel`: the plain runtime wheel; by default built from this checkout. Served
+        snapshots are kept in `cache_dir/snapshot`."""
         self.pyodide_url = pyodide_url
+        self.snapshots = SnapshotFiles(cache_dir / "snapshot")
         self.plain_wheel = wheel or build_wheel(cache_dir)
         self.bytecode = bytecode or Bytecode(pyodide_dir, self.plain_wheel.data, pyc_cache_dir)
         self._pyodide_build = pyodide_build_id(pyodide_dir)
@@ -123,14 +127,17 @@ class RuntimeFiles:
             except OSError as error:
                 log.warning("not serving the compiled stdlib %s: %s", stdlib, error)
 
-    def urls(self) -> dict[str, str]:
-        """The page's start-up URLs and the key its memory snapshot is stored under."""
+    def urls(self) -> dict[str, str | dict | None]:
+        """The page's start-up URLs, the key its memory snapshot is stored under and the
+        snapshot served for that key (None when set-up made none)."""
         files = self.current()
+        served = self.snapshots.find(files.key)
         return {
             "runtime_wheel_url": files.wheel.url,
             "pyodide_stdlib_url": files.stdlib.url if files.stdlib
             else self.pyodide_url + STDLIB_NAME,
             "startup_key": files.key,
+            "served_snapshot": served.config() if served else None,
         }
 
     def served(self) -> list[HashedFile]:
@@ -139,6 +146,8 @@ class RuntimeFiles:
         return [f for f in (files.wheel, files.stdlib, self.plain_wheel) if f is not None]
 
     def response(self, file_digest: str, filename: str, scope: Scope) -> Response:
+        if filename == SNAPSHOT_FILENAME:
+            return self._snapshot_response(file_digest, scope)
         found = next((f for f in self.served()
                       if (f.digest, f.filename) == (file_digest, filename)), None)
         if found is None:
@@ -150,3 +159,11 @@ class RuntimeFiles:
         if etag in (Headers(scope=scope).get("if-none-match") or ""):
             return Response(status_code=304, headers=headers)
         return Response(found.data, media_type=ZIP_MEDIA_TYPE, headers=headers)
+
+    def _snapshot_response(self, file_digest: str, scope: Scope) -> Response:
+        served = self.snapshots.find(self.current().key)
+        if served is None or served.url != f"/runtime/{file_digest}/{SNAPSHOT_FILENAME}":
+            current = served.url if served else "none (run `make snapshot`)"
+            raise HTTPException(404, f"snapshot {file_digest[:32]} is not served here; the "
+                                     f"current one is {current}")
+        return self.snapshots.response(served, Headers(scope=scope), IMMUTABLE)

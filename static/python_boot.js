@@ -9,6 +9,7 @@
 // grows the memory past it (the block ends beyond `size`, wherever the allocator puts
 // it), through Emscripten's own resize, which keeps its views of the heap current.
 
+import { engineTraits } from "./engine_traits.js";
 import * as snapshots from "./snapshot_store.js";
 
 // What runs before the memory snapshot: our imports, and every shader template read into
@@ -24,15 +25,20 @@ for template in (files("webgl_backend") / "shaders").iterdir():
         load_template(template.name[:-5])
 `;
 
-// The key a snapshot for this page's start-up files is stored under, or null when the
-// server gave none (snapshot_store.js).
+// The key a snapshot for this page's start-up files and this engine (engine_traits.js) is
+// stored under, or null when the server gave none (snapshot_store.js); a snapshot the
+// server offers is used only under the same key (snapshot_served.js).
 export function snapshotKey(config) {
-  return config.startup_key ? `${config.startup_key}|${SNAPSHOT_PREPARE}` : null;
+  return config.startup_key ? `${config.startup_key}|${engineTraits()}|${SNAPSHOT_PREPARE}` : null;
 }
 
 // After a restore: what the snapshot cannot hold. The file system is new (the wheel is
-// unpacked again) and `random` would replay the snapshot's state on every visit.
-export const RESEED = "import random; random.seed()";
+// unpacked again), `random` would replay the snapshot's state on every visit, and the
+// time zone is the snapshot maker's until `time.tzset()` asks this browser again.
+export const RESEED = `import random, time
+random.seed()
+if hasattr(time, "tzset"):
+    time.tzset()`;
 
 function growHeapTo(module, size) {
   if (module.HEAP8.length < size) module._free(module._malloc(size));
@@ -104,27 +110,30 @@ export async function restorePyodide(loadPyodide, options, bytes, preloaded = nu
   return loadPyodide({ ...ready, _loadSnapshot: bytes });
 }
 
-// Pyodide from `stored` (snapshot_store.readSnapshot's answer) when it holds bytes, else a
-// normal start, both from `preloaded` (preload's answer). Any failure of the snapshot
-// path costs only time: a corrupt record (its digest is checked while Python restores), a
-// refused restore. `events.stage(name, message)` reports progress, `events.mark(name)`
-// marks "wasm" (instantiated) and "restore" (restored and checked); resolves to
-// {python, restored, snapshot: what happened, in words}.
+// Pyodide from `stored` (snapshot_store.readSnapshot's or snapshot_served.fetchServed's
+// answer) when it holds bytes, else a normal start, both from `preloaded` (preload's
+// answer). Any failure of the snapshot path costs only time: a corrupt record or download
+// (its digest is checked while Python restores), a refused restore. `events.stage(name,
+// message)` reports progress, `events.mark(name)` marks "wasm" (instantiated) and
+// "restore" (restored and checked); resolves to {python, restored, snapshot: what
+// happened, in words}.
 export async function bootPython(loadPyodide, options, preloaded, key, stored, events) {
   let snapshot;
   if (stored.bytes) {
-    events.stage("restore", "Restoring Python from this browser's snapshot…");
+    const served = stored.source === "served";
+    events.stage("restore", served ? "Restoring Python from the server's snapshot…"
+                                   : "Restoring Python from this browser's snapshot…");
     try {
       const python = await restorePyodide(loadPyodide, options, stored.bytes, preloaded,
                                           events.mark);
       snapshot = await stored.check;
       if (!snapshot) {
         events.mark("restore");
-        return { python, restored: true, snapshot: "restored" };
+        return { python, restored: true, snapshot: served ? "restored (served)" : "restored" };
       }
     } catch (error) {
       snapshot = `restore failed: ${error.message || error}`;
-      await snapshots.deleteSnapshot(key);
+      if (!served) await snapshots.deleteSnapshot(key);
     }
     console.warn(`shadernet: snapshot not used (${snapshot}); starting Python normally`);
   } else {

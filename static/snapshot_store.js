@@ -79,10 +79,11 @@ export async function readSnapshot(key) {
 
 // Stores `bytes` under `key` and deletes every other snapshot (in IndexedDB too, where
 // an earlier version of the page kept them); resolves to null or the reason it could not.
-export async function writeSnapshot(key, bytes) {
+// `digest`: the bytes' SHA-256 digest when already checked (a served snapshot's).
+export async function writeSnapshot(key, bytes, digest = null) {
   try {
     const backend = await store();
-    await backend.write(key, bytes, await digestOf(bytes));
+    await backend.write(key, bytes, digest || await digestOf(bytes));
     if (backend !== indexedDb) await indexedDb.clear().catch(() => {});
     return null;
   } catch (error) {

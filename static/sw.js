@@ -10,7 +10,8 @@
 const CACHE = "shadernet-shell-v1";
 const SHELL_PATHS = ["/", "/static/app.js", "/static/preload.js", "/static/index.css", "/static/worker.js",
                      "/static/snapshot_store.js", "/static/snapshot_opfs.js",
-                     "/static/snapshot_idb.js", "/static/python_boot.js",
+                     "/static/snapshot_idb.js", "/static/snapshot_served.js", "/static/engine_traits.js",
+                     "/static/python_boot.js",
                      "/static/worker_models.js"];
 
 // The shell, plus every /static/ file the page's HTML names (stylesheets, modules).

@@ -4,7 +4,9 @@
 //
 // main -> worker: {id, method, args}           worker -> main: {id, result} | {id, error}
 //                 {type: "preload", wasm} (no id): Pyodide's compiled wasm, from the page
-//                 (preload.js), awaited when init's config says `page_preload`
+//                 (preload.js), awaited when init's config says `page_preload`;
+//                 {type: "preload", snapshot}: the server's snapshot as the page
+//                 downloaded it (ArrayBuffer) or null, awaited when it says `page_snapshot`
 // worker -> main (no id): {type: "progress", stage, message, fraction} while starting
 //                         (stage: download, restore, python, runtime, model, warmup),
 //                         {type: "warmup", ms, at} once the shaders are compiled,
@@ -15,6 +17,7 @@
 //                         (worker_training.js).
 
 import { RESEED, bootPython, makeSnapshot, preload, snapshotKey, unpackWheel } from "./python_boot.js";
+import { fetchServed } from "./snapshot_served.js";
 import * as snapshots from "./snapshot_store.js";
 import { TRANSFER, modelMethods, watchContext } from "./worker_models.js";
 import { trainingMethods } from "./worker_training.js";
@@ -109,9 +112,13 @@ function errorCode(error) {
 // a WebAssembly.Module, or null if the page's compile failed.
 let takeCompiled;
 const compiledByPage = new Promise((resolve) => { takeCompiled = resolve; });
+// The server's snapshot as the page downloaded it on a first visit (ArrayBuffer), or null.
+let takeServed;
+const servedByPage = new Promise((resolve) => { takeServed = resolve; });
 
 const STAGES = ["download", "python", "runtime", "model", "warmup"];
 let snapshotToMake = null;   // {loadPyodide, options, preloaded, key, wheel} when none was restored
+let snapshotToKeep = null;   // {key, bytes, digest}: the server's snapshot, restored, kept after "Ready"
 let wheelToUnpack = null;    // after a restore: the wheel's bytes, unpacked after "Ready"
 
 // {type: "progress", stage, message, fraction}: fraction = share of the start-up stages done.
@@ -139,7 +146,14 @@ async function start(config) {
   const pyodideModule = import(config.pyodide_module_url);
   // Its runtime module too (loadPyodide imports the same URL later): one module map entry.
   import(`${config.pyodide_base_url}pyodide.asm.mjs`).catch(() => {});
-  const storedLoading = key ? snapshots.readSnapshot(key) : Promise.resolve({ bytes: null, reason: "no key" });
+  // This browser's own snapshot, else the one the server offers (a first visit).
+  const storedLoading = !key ? Promise.resolve({ bytes: null, reason: "no key" })
+    : snapshots.readSnapshot(key).then((stored) => {
+      if (stored.bytes) return stored;
+      return fetchServed(config.served_snapshot, key, stored.reason === "none" ? "none stored" : stored.reason,
+                         config.page_snapshot ? servedByPage : null)
+        .then((served) => { if (served.bytes) mark("snapshot_fetched"); return served; });
+    });
   const wheelLoading = fetchOk(config.runtime_wheel_url, "runtime wheel").then((r) => r.arrayBuffer());
   const modelLoading = config.default_model_url ? fetchModel(config.default_model_url) : null;
   wheelLoading.catch(() => {});  // reported below, when awaited
@@ -161,6 +175,7 @@ async function start(config) {
   if (restored) {
     pyodide.runPython(RESEED);
     wheelToUnpack = wheelLoading;  // the runtime's modules came with the snapshot
+    if (stored.source === "served") snapshotToKeep = { key, bytes: stored.bytes, digest: stored.digest };
   } else {
     const wheel = await wheelLoading;
     unpackWheel(pyodide, wheel);
@@ -192,10 +207,17 @@ async function start(config) {
   return { model: info, timings, started_at: startedAt, snapshot };
 }
 
-// Posted as {type: "snapshot", stored, bytes, error} (python_boot.makeSnapshot).
+// Posted as {type: "snapshot", stored, bytes, error} (python_boot.makeSnapshot): a new
+// one made, or the server's (restored and checked) kept for the next visit.
 async function storeNewSnapshot() {
   const job = snapshotToMake;
-  snapshotToMake = null;
+  const served = snapshotToKeep;
+  snapshotToMake = snapshotToKeep = null;
+  if (served) {
+    const error = await snapshots.writeSnapshot(served.key, served.bytes, served.digest);
+    post({ type: "snapshot", stored: error === null, bytes: served.bytes.byteLength, error });
+    return;
+  }
   if (!job) return;
   const made = await makeSnapshot(job.loadPyodide, job.options, job.preloaded, job.key, job.wheel);
   post({ type: "snapshot", ...made });
@@ -334,7 +356,8 @@ Object.assign(METHODS, trainingMethods({
 
 self.onmessage = async (event) => {
   if (event.data.type === "preload") {
-    takeCompiled(event.data.wasm);
+    if ("wasm" in event.data) takeCompiled(event.data.wasm);
+    if ("snapshot" in event.data) takeServed(event.data.snapshot);
     return;
   }
   const { id, method, args } = event.data;
