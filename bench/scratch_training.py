@@ -5,15 +5,15 @@
     .venv/bin/python -m bench.browser --sections scratch_page   # the same, as a section
 
 The real drawing page (server.main.create_app under uvicorn) is loaded; MNIST comes from
-our server as the Train panel gets it (static/mnist_data.js) and goes to the page's worker
-(`scratch_data`). TF.js 4.22 (the server's copy, webgl backend) runs on the page's main
+our server as the Train panel gets it (static/mnist_data.js) and goes to a Trainer of the
+public module (shadernet.mjs `createTrainer`, `setData`) in the page's worker. TF.js 4.22 (the server's copy, webgl backend) runs on the page's main
 thread, in the same browser, on the same first `--images` training images (float32 /255,
 one-hot labels) and the same model: our `scratch_create` export (topology and seeded
-initial weights) loaded with `tf.io.fromMemory`. Each side trains one epoch, batch 100,
+initial weights, `trainer.export()`) loaded with `tf.io.fromMemory`. Each side trains one epoch, batch 100,
 Adam 0.003, every image trained on (no validation split), from fresh weights per repeat,
 after one first epoch per side that compiles the shaders (printed apart); repeats
 alternate ours / TF.js. Ours is the
-worker's `scratch_train` round trip, TF.js `await model.fit(...)`; medians are printed with
+`trainer.train` round trip, TF.js `await model.fit(...)`; medians are printed with
 the ratio ours / TF.js (goal <= 0.5).
 
 Then the accuracy after a set schedule (mlp5_relu, 2 epochs of `--images` images, batch
@@ -38,18 +38,20 @@ BATCH = 100
 LEARNING_RATE = 0.003
 SCHEDULE = {"arch": "mlp5_relu", "epochs": 2}
 
-# Page side: MNIST to the worker and (copied first) to TF.js; TF.js loaded once.
+# Page side: MNIST to a Trainer and (copied first) to TF.js; TF.js loaded once.
 PREPARE = """async (n) => {
   const config = JSON.parse(document.getElementById('shadernet-config').textContent);
   const base = new URL(config.static_url, location.href);
-  const { worker } = await import(new URL('app.js', base).href);
-  const { loadMnist, buffersOf } = await import(new URL('mnist_data.js', base).href);
+  const { createTrainer } = await import(new URL('shadernet.mjs', base).href);
+  const { loadMnist } = await import(new URL('mnist_data.js', base).href);
+  const trainer = await createTrainer();  // on the runtime the page started
   const data = await loadMnist(config.mnist_url);
   const images = Float32Array.from(data.train_images.subarray(0, n * 784), (v) => v / 255);
   const labels = Int32Array.from(data.train_labels.subarray(0, n));
-  if (!(await worker.call('scratch_has_data'))) {
-    await worker.callTransferring('scratch_data', buffersOf(data), data);
-  }
+  await trainer.setData({
+    trainImages: data.train_images, trainLabels: data.train_labels, nTrain: data.n_train,
+    testImages: data.test_images, testLabels: data.test_labels, nTest: data.n_test,
+  }, { transfer: true });
   await new Promise((resolve, reject) => {
     const script = Object.assign(document.createElement('script'), { src: config.tfjs_url });
     script.onload = resolve; script.onerror = () => reject(new Error('no ' + config.tfjs_url));
@@ -57,7 +59,7 @@ PREPARE = """async (n) => {
   });
   await tf.setBackend('webgl');
   await tf.ready();
-  window.benchScratch = { worker, xs: tf.tensor4d(images, [n, 28, 28, 1]),
+  window.benchScratch = { trainer, xs: tf.tensor4d(images, [n, 28, 28, 1]),
                           ys: tf.oneHot(tf.tensor1d(labels, 'int32'), 10) };
   const gl = tf.backend().gpgpu.gl;
   const info = gl.getExtension('WEBGL_debug_renderer_info');
@@ -67,16 +69,18 @@ PREPARE = """async (n) => {
 
 # One repeat: ours (fresh seeded weights, one epoch), then TF.js on the same weights.
 REPEAT = """async ([arch, seed, n, options]) => {
-  const { worker, xs, ys } = window.benchScratch;
-  await worker.call('scratch_create', arch, seed, null);
-  const files = await worker.call('scratch_export');
+  const { trainer, xs, ys } = window.benchScratch;
+  await trainer.create(arch, { seed });
+  const files = await trainer.export();
   let t = performance.now();
-  const ours = await worker.call('scratch_train', { ...options, seed });
+  const ours = await trainer.train({ ...options, seed });
   const oursMs = performance.now() - t;
-  const modelJson = JSON.parse(files.model_json);
+  const modelJson = JSON.parse(await files.modelJson.text());
+  const shards = Object.fromEntries(await Promise.all(files.weights.map(
+    async (file) => [file.name, new Uint8Array(await file.arrayBuffer())])));
   const groups = modelJson.weightsManifest;
   const specs = groups.flatMap((group) => group.weights);
-  const parts = groups.flatMap((group) => group.paths.map((path) => files.shards[path]));
+  const parts = groups.flatMap((group) => group.paths.map((path) => shards[path]));
   const weightData = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
   parts.reduce((offset, part) => { weightData.set(part, offset); return offset + part.length; }, 0);
   const model = await tf.loadLayersModel(tf.io.fromMemory(
@@ -95,10 +99,10 @@ REPEAT = """async ([arch, seed, n, options]) => {
 }"""
 
 SCHEDULE_RUN = """async ([arch, seed, options]) => {
-  const { worker } = window.benchScratch;
-  await worker.call('scratch_create', arch, seed, null);
-  const trained = await worker.call('scratch_train', { ...options, seed });
-  const test = await worker.call('scratch_evaluate', null, 0);
+  const { trainer } = window.benchScratch;
+  await trainer.create(arch, { seed });
+  const trained = await trainer.train({ ...options, seed });
+  const test = await trainer.evaluate({ mistakes: 0 });
   return { ms: trained.ms, accuracy: test.accuracy, images: test.images };
 }"""
 
