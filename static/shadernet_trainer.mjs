@@ -66,7 +66,7 @@ export class Trainer {
   resume() { return this.#call("trainer_resume"); }
   /** End after the current step, keeping the best weights so far. */
   stop() { return this.#call("trainer_stop"); }
-  /** "idle", "running", "paused" or "stopping". */
+  /** "idle", "training" or "paused". */
   state() { return this.#call("trainer_state"); }
 
   /**

@@ -92,7 +92,7 @@ const PYTHON_ERROR_CODES = {
   WebGL2UnavailableError: "webgl2-unavailable", ContextLostError: "context-lost",
   ModelFormatError: "model-format", ShapeError: "shape", TrainingError: "training",
   TrainingUnavailableError: "training", ShaderCompileError: "shader-compile",
-  ValueError: "argument", TypeError: "argument",
+  ValueError: "argument", TypeError: "argument", OptionError: "argument",
 };
 
 function errorCode(error) {
