@@ -12,14 +12,16 @@ export const started = performance.now();
 const canStart = typeof Worker !== "undefined" && typeof OffscreenCanvas !== "undefined";
 // page.js sets onProgress once loaded (the status line and its bar).
 export const startup = { onProgress: () => {} };
-// Pyodide's wasm compile starts now, while the worker loads (preload.js); the default
-// model downloads while Python boots.
+// The worker starts first (in startRuntime's call), then Pyodide's wasm compile, while the
+// worker loads (preload.js); the default model downloads while Python boots.
+let handOver;
+const wasm = new Promise((resolve) => { handOver = resolve; });
 export const runtime = canStart ? startRuntime({
   pyodideUrl: config.pyodide_base_url, wheelUrl: config.runtime_wheel_url,
   stdlibUrl: config.pyodide_stdlib_url, snapshotKey: config.startup_key,
-  wasm: compilePyodide(config), model: config.default_model_url,
-  onProgress: (stage) => startup.onProgress(stage),
+  wasm, model: config.default_model_url, onProgress: (stage) => startup.onProgress(stage),
 }) : null;
+handOver(runtime ? compilePyodide(config) : null);
 export const firstModel = runtime && config.default_model_url ? loadModel(config.default_model_url) : null;
 runtime?.catch(() => {});  // awaited by page.js
 firstModel?.catch(() => {});

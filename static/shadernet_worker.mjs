@@ -106,12 +106,15 @@ export class RuntimeWorker {
   }
 }
 
-// Where Pyodide, its stdlib and the wheel are: the options, else the server of this module.
-async function runtimeUrls(options) {
-  if (options.pyodideUrl && options.wheelUrl) {
-    return { pyodideUrl: String(options.pyodideUrl), wheelUrl: String(options.wheelUrl),
-             stdlibUrl: options.stdlibUrl && String(options.stdlibUrl) };
-  }
+// Where Pyodide, its stdlib and the wheel are, given in the options (else null).
+function givenUrls(options) {
+  if (!options.pyodideUrl || !options.wheelUrl) return null;
+  return { pyodideUrl: String(options.pyodideUrl), wheelUrl: String(options.wheelUrl),
+           stdlibUrl: options.stdlibUrl && String(options.stdlibUrl) };
+}
+
+// Where they are on the server of this module.
+async function askedUrls() {
   const url = new URL("/api/runtime", import.meta.url);
   const at = (path) => new URL(path, url).href;  // the server's paths, not the page's
   let response;
@@ -152,7 +155,8 @@ export async function bootWorker(options, created) {
     throw shadernetError("this browser has no module workers with OffscreenCanvas, "
                          + "which shadernet runs WebGL2 in", "webgl2-unavailable");
   }
-  const config = initConfig(await runtimeUrls(options), options);
+  // With the URLs given, the worker starts in this very call (no await before it).
+  const config = initConfig(givenUrls(options) || await askedUrls(), options);
   const worker = new RuntimeWorker(options.onProgress);
   created(worker);
   if (config.page_preload) {

@@ -116,3 +116,23 @@ def test_the_worker_answers_exactly_the_public_modules_methods(browser, static_s
     starters = [path.name for path in (REPO_ROOT / "static").glob("*.*js")
                 if "new Worker(" in path.read_text()]
     assert starters == ["shadernet_worker.mjs"], starters
+
+
+def test_a_first_model_that_fails_leaves_the_runtime_up_for_the_next(browser, static_server):
+    build_wheel()
+    context, page, _ = open_bare(browser, static_server)
+    try:
+        result = page.evaluate(f"""async () => {{
+            const {{ loadModel }} = await import("/static/shadernet.mjs");
+            const options = {{ pyodideUrl: "/node_modules/pyodide/", wheelUrl: "{WHEEL}" }};
+            const failed = await loadModel("/models/nowhere/model.json", options).then(
+                () => null, (error) => ({{ name: error.name, code: error.code, message: error.message }}));
+            const model = await loadModel("/models/default/model.json");
+            return {{ failed, n: (await model.predict(new Float32Array(784), 1)).length }};
+        }}""")
+        workers = len(page.workers)
+    finally:
+        context.close()
+    assert result["failed"]["code"] == "fetch" and result["failed"]["name"] == "FetchError"
+    assert "HTTP 404" in result["failed"]["message"] and "nowhere/model.json" in result["failed"]["message"]
+    assert result["n"] == 10 and workers == 1
