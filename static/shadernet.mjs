@@ -30,20 +30,19 @@
 //   snapshotKey key under which the browser keeps a memory snapshot of the booted
 //               interpreter (a later visit restores it); null (default): no snapshot
 // Switching models: `const next = await loadModel(url)` then `await current.dispose()`.
-// Every rejection is a ShadernetError with a `code` (shadernet_errors.mjs); a lost WebGL
+// Every rejection is a ShadernetError with a `code` (shadernet_worker.mjs); a lost WebGL
 // context rejects pending and later calls with ContextLostError and fires a
 // "shadernet-context" event on window. Imported from another origin, it starts a blob:
 // worker of the page's origin that imports ours (the server must allow it: --cors-origin).
 
-import { shadernetError } from "./shadernet_errors.mjs";
 import { Model } from "./shadernet_model.mjs";
 import { Trainer } from "./shadernet_trainer.mjs";
-import { bootWorker } from "./shadernet_worker.mjs";
+import { bootWorker, shadernetError } from "./shadernet_worker.mjs";
 
 export {
   ArgumentError, ContextLostError, FetchError, ModelFormatError, ShadernetError,
   WebGLUnavailableError,
-} from "./shadernet_errors.mjs";
+} from "./shadernet_worker.mjs";
 export { Model } from "./shadernet_model.mjs";
 export { Trainer } from "./shadernet_trainer.mjs";
 

@@ -1,12 +1,43 @@
 // The public module's one worker per page (worker.js, next to this file): starting it
-// (where Pyodide and the wheel are, the page's compiled wasm, the start-up model), and the
-// calls to it, promises matched to replies by id.
+// (where Pyodide and the wheel are, the page's compiled wasm, the start-up model), the
+// calls to it, promises matched to replies by id, and the errors its replies become: every
+// rejection of shadernet.mjs is a ShadernetError (an Error) with a `code`, of the subclass
+// that code belongs to.
 //
 // main -> worker: {id, method, args}, {type: "preload", wasm}
 // worker -> main: {id, result} | {id, error, code}; without an id: {type: "progress"},
 //                 {type: "warmup"}, {type: "fit" | "trainer", token, ...}, {type: "context"}
 
-import { shadernetError } from "./shadernet_errors.mjs";
+export class ShadernetError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.name = "ShadernetError";
+    this.code = code;
+  }
+}
+export class WebGLUnavailableError extends ShadernetError {}  // webgl2-unavailable, float-render-targets
+export class ContextLostError extends ShadernetError {}       // context-lost
+export class ModelFormatError extends ShadernetError {}       // model-format: the reader's message
+export class FetchError extends ShadernetError {}             // fetch: a file could not be loaded
+export class ArgumentError extends ShadernetError {}          // argument, shape, training
+
+const ERROR_CLASSES = {
+  "webgl2-unavailable": WebGLUnavailableError, "float-render-targets": WebGLUnavailableError,
+  "context-lost": ContextLostError, "model-format": ModelFormatError, fetch: FetchError,
+  argument: ArgumentError, shape: ArgumentError, training: ArgumentError,
+};
+
+// The worker's message of a Python exception starts with its class ("webgl_backend.errors.
+// ModelFormatError: ..."): the code says that, the message keeps the words.
+const PYTHON_CLASS_PREFIX = /^(?:\w+\.)*\w*(?:Error|Exception): /;
+
+export function shadernetError(message, code) {
+  const text = String(message).replace(PYTHON_CLASS_PREFIX, "");
+  const ErrorClass = ERROR_CLASSES[code] || ShadernetError;
+  const error = new ErrorClass(text, code);
+  error.name = ErrorClass.name;
+  return error;
+}
 
 // A module worker must be of the page's origin: from another one (this module imported
 // from our server by someone's page), a blob: worker of the page's origin imports ours,
@@ -160,7 +191,7 @@ export async function bootWorker(options, created) {
   const worker = new RuntimeWorker(options.onProgress);
   created(worker);
   if (config.page_preload) {
-    // The page compiled Pyodide's wasm itself (started before this module loaded).
+    // The page compiles Pyodide's wasm itself (WebAssembly.compileStreaming): no second compile.
     Promise.resolve(options.wasm).then(
       (module) => worker.worker?.postMessage({ type: "preload", wasm: module || null }),
       () => worker.worker?.postMessage({ type: "preload", wasm: null }));
