@@ -1,6 +1,6 @@
 // A model loaded by shadernet.mjs's loadModel: its GPU copy lives in the worker, by id.
 
-import { shadernetError } from "./shadernet_worker.mjs";
+import { shadernetError } from "./shadernet.mjs";
 
 // {modelJson: File, weights: [File]} from the worker's {model_json, shards}.
 export function exportedFiles(files) {

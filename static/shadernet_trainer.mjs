@@ -2,7 +2,7 @@
 // the ladder (softmax ... the 6/12/24 CNN), MNIST-shaped data, a run that can be paused,
 // resumed and stopped, its test figures, its files, and a Model made of it.
 
-import { shadernetError } from "./shadernet_worker.mjs";
+import { shadernetError } from "./shadernet.mjs";
 import { Model, exportedFiles } from "./shadernet_model.mjs";
 
 const DATA_KEYS = ["trainImages", "trainLabels", "testImages", "testLabels"];

@@ -115,7 +115,7 @@ def test_the_worker_answers_exactly_the_public_modules_methods(browser, static_s
     # Only the public module starts a worker of ours; the page's modules import it.
     starters = [path.name for path in (REPO_ROOT / "static").glob("*.*js")
                 if "new Worker(" in path.read_text()]
-    assert starters == ["shadernet_worker.mjs"], starters
+    assert starters == ["shadernet.mjs"], starters
 
 
 def test_a_first_model_that_fails_leaves_the_runtime_up_for_the_next(browser, static_server):
