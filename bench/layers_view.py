@@ -4,8 +4,9 @@
     .venv/bin/python -m bench.browser --sections layers       # the same, as a section
 
 The page (server.main.create_app under uvicorn, models/default) is loaded, a 7 is drawn,
-then the page's own worker is called with the drawing's 28x28 image, interleaved run by
-run: `predict` (what a refresh costs with the view closed) and `layers` (with it open:
+then the page's own model (the public module's Model app.js loaded) is called with the
+drawing's 28x28 image, interleaved run by run: `predict` (what a refresh costs with the
+view closed) and `layerMaps` (with it open:
 the same forward with a finish after each layer, one gather draw of every output into
 one texture and its one readback), the latter also drawn into a detached
 LayersView (the canvases a person sees). Round trips are timed in the page with
@@ -32,7 +33,7 @@ WARM_UP_RUNS = 3
 # Interleaved round trips from the page to its worker; the image is the pad's 28x28 preview.
 MEASURE = """async (runs) => {
   const config = JSON.parse(document.getElementById('shadernet-config').textContent);
-  const { worker } = await import(new URL('app.js', new URL(config.static_url, location.href)).href);
+  const model = await (await import(new URL('app.js', new URL(config.static_url, location.href)).href)).firstModel;
   const { LayersView } = await import(new URL('layers_view.js', new URL(config.static_url, location.href)).href);
   const preview = document.querySelector('[data-testid=input-preview]').getContext('2d');
   const rgba = preview.getImageData(0, 0, 28, 28).data;
@@ -42,11 +43,12 @@ MEASURE = """async (runs) => {
   const samples = {predict: [], layers: [], layers_shown: [], predict_worker: [], layers_worker: []};
   for (let run = 0; run < runs; run++) {
     let t = performance.now();
-    const plain = await worker.call('predict', image, 1);
+    await model.predict(image, 1);
     samples.predict.push(performance.now() - t);
+    const plain = model.lastRun;
     samples.predict_worker.push(plain.ms);
     t = performance.now();
-    const open = await worker.call('layers', image);
+    const open = await model.layerMaps(image);
     samples.layers.push(performance.now() - t);
     view.show(open);
     samples.layers_shown.push(performance.now() - t);

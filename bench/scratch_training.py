@@ -5,16 +5,16 @@
     .venv/bin/python -m bench.browser --sections scratch_page   # the same, as a section
 
 The real drawing page (server.main.create_app under uvicorn) is loaded; MNIST comes from
-our server as the Train panel gets it (static/mnist_data.js) and goes to the page's worker
-(`scratch_data`). TF.js 4.22 (webgl backend) runs alone in its own page of the same
-browser (bench/pages/tfjs_scratch.html, as a TF.js training page would), on the same first
+our server as the Train panel gets it (static/mnist_data.js) and goes to a Trainer of the
+public module (shadernet.mjs `createTrainer`, `setData`) in the page's worker. TF.js 4.22
+(webgl backend) runs alone in its own page of the same browser
+(bench/pages/tfjs_scratch.html, as a TF.js training page would), on the same first
 `--scratch-images` training images (the same idx files, float32 /255, one-hot labels) and
-the same model: our `scratch_create` export (topology and seeded
-initial weights) loaded with `tf.io.fromMemory`. Each side trains one epoch, batch 100,
-Adam 0.003, every image trained on (no validation split), from fresh weights per repeat,
-after one first epoch per side that compiles the shaders (printed apart); repeats
-alternate ours / TF.js. Ours is the
-worker's `scratch_train` round trip, TF.js `await model.fit(...)`; medians are printed with
+the same model: our `trainer.export()` (topology and seeded initial weights) loaded with
+`tf.io.fromMemory`. Each side trains one epoch, batch 100, Adam 0.003, every image
+trained on (no validation split), from fresh weights per repeat, after one first epoch
+per side that compiles the shaders (printed apart); repeats alternate ours / TF.js. Ours
+is the `trainer.train` round trip, TF.js `await model.fit(...)`; medians are printed with
 the ratio ours / TF.js (goal <= 0.5).
 
 Then the accuracy after a set schedule (mlp5_relu, 2 epochs of `--images` images, batch
@@ -40,17 +40,20 @@ LEARNING_RATE = 0.003
 SCHEDULE = {"arch": "mlp5_relu", "epochs": 2}
 TFJS_PAGE = "bench/pages/tfjs_scratch.html"
 
-# Our page: MNIST from /api/mnist through the Train panel's loader to the worker.
+# Our page: MNIST from /api/mnist through the Train panel's loader to a Trainer of the
+# public module (shadernet.mjs `createTrainer`), on the runtime the page started.
 PREPARE_OURS = """async () => {
   const config = JSON.parse(document.getElementById('shadernet-config').textContent);
   const base = new URL(config.static_url, location.href);
-  const { worker } = await import(new URL('app.js', base).href);
-  const { loadMnist, buffersOf } = await import(new URL('mnist_data.js', base).href);
-  if (!(await worker.call('scratch_has_data'))) {
-    const data = await loadMnist(config.mnist_url);
-    await worker.callTransferring('scratch_data', buffersOf(data), data);
-  }
-  window.benchScratch = { worker };
+  const { createTrainer } = await import(new URL('shadernet.mjs', base).href);
+  const { loadMnist } = await import(new URL('mnist_data.js', base).href);
+  const trainer = await createTrainer();
+  const data = await loadMnist(config.mnist_url);
+  await trainer.setData({
+    trainImages: data.train_images, trainLabels: data.train_labels, nTrain: data.n_train,
+    testImages: data.test_images, testLabels: data.test_labels, nTest: data.n_test,
+  }, { transfer: true });
+  window.benchScratch = { trainer };
 }"""
 
 # TF.js's page: the same first n training images (the idx files), float32 / 255, one-hot.
@@ -72,22 +75,22 @@ PREPARE_TFJS = """async (n) => {
 
 # Ours: fresh seeded weights (exported for TF.js, shards as base64), then one epoch.
 OURS_EPOCH = """async ([arch, seed, options]) => {
-  const { worker } = window.benchScratch;
-  await worker.call('scratch_create', arch, seed, null);
-  const files = await worker.call('scratch_export');
+  const { trainer } = window.benchScratch;
+  await trainer.create(arch, { seed });
+  const files = await trainer.export();
   const shards = {};
-  for (const [path, data] of Object.entries(files.shards)) {
-    const bytes = new Uint8Array(data.buffer ?? data, data.byteOffset ?? 0, data.byteLength);
+  for (const file of files.weights) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
     let text = '';
     for (let i = 0; i < bytes.length; i += 8192) {
       text += String.fromCharCode(...bytes.subarray(i, i + 8192));
     }
-    shards[path] = btoa(text);
+    shards[file.name] = btoa(text);
   }
   const t = performance.now();
-  const ours = await worker.call('scratch_train', { ...options, seed });
+  const ours = await trainer.train({ ...options, seed });
   return { ms: performance.now() - t, worker_ms: ours.ms, steps: ours.steps_done,
-           model_json: files.model_json, shards };
+           model_json: await files.modelJson.text(), shards };
 }"""
 
 # TF.js: the same model and initial weights, one epoch of model.fit.
@@ -126,10 +129,10 @@ def repeat(ours_page, tfjs_page, arch: str, seed: int, options: dict) -> dict:
 
 
 SCHEDULE_RUN = """async ([arch, seed, options]) => {
-  const { worker } = window.benchScratch;
-  await worker.call('scratch_create', arch, seed, null);
-  const trained = await worker.call('scratch_train', { ...options, seed });
-  const test = await worker.call('scratch_evaluate', null, 0);
+  const { trainer } = window.benchScratch;
+  await trainer.create(arch, { seed });
+  const trained = await trainer.train({ ...options, seed });
+  const test = await trainer.evaluate({ mistakes: 0 });
   return { ms: trained.ms, accuracy: test.accuracy, images: test.images };
 }"""
 
@@ -212,7 +215,7 @@ def numpy_schedule(images: int) -> dict:
 def report(results: dict, numpy_run: dict, images: int, repeats: int) -> None:
     facts = results["facts"]
     print(f"\n== scratch: one epoch of {images} images, batch {BATCH}, Adam {LEARNING_RATE}, "
-          f"fresh seeded weights per repeat; ours = the page's worker (scratch_train), TF.js "
+          f"fresh seeded weights per repeat; ours = the page's worker (trainer.train), TF.js "
           f"{facts['tfjs_version']} {facts['backend']} model.fit in its own page, "
           f"same model and weights; medians of {repeats} interleaved repeats ==")
     print(f"  TF.js renderer: {facts['renderer']}")

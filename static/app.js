@@ -1,19 +1,33 @@
-// The drawing page's entry module. The worker (worker.js: Pyodide, the runtime wheel, the
-// model, on an OffscreenCanvas WebGL2 context) starts before anything else, since Pyodide's
-// start-up is most of the time to "Ready"; the rest of the page (page.js and the modules it
-// imports) loads while it boots, and drawing never waits for it.
+// The drawing page's entry module. The runtime (shadernet.mjs, the public module: a worker
+// with Pyodide, the runtime wheel and the model on an OffscreenCanvas WebGL2 context)
+// starts before anything else, since Pyodide's start-up is most of the time to "Ready";
+// the rest of the page (page.js and the modules it imports) loads while it boots, and
+// drawing never waits for it.
 
-import { preloadFor } from "./preload.js";
-import { ModelWorker } from "./worker_client.js";
+import { compilePyodide, downloadServedSnapshot } from "./preload.js";
+import { loadModel, startRuntime } from "./shadernet.mjs";
 
 export const config = JSON.parse(document.getElementById("shadernet-config").textContent);
 export const started = performance.now();
 const canStart = typeof Worker !== "undefined" && typeof OffscreenCanvas !== "undefined";
-export const worker = canStart
-  ? new ModelWorker(new URL("worker.js", new URL(config.static_url, location.href))) : null;
-// Pyodide's wasm compile and the snapshot read start now, while the worker loads (preload.js).
-export const init = worker ? worker.call("init", preloadFor(worker.worker, config)) : null;
-init?.catch(() => {});  // awaited by page.js
+// page.js sets onProgress once loaded (the status line and its bar).
+export const startup = { onProgress: () => {} };
+// The worker starts first (in startRuntime's call), then Pyodide's wasm compile, while the
+// worker loads (preload.js); the default model downloads while Python boots.
+// On a first visit the server's memory snapshot downloads alongside it.
+let handOverWasm, handOverSnapshot;
+const wasm = new Promise((resolve) => { handOverWasm = resolve; });
+const snapshot = config.served_snapshot ? new Promise((resolve) => { handOverSnapshot = resolve; }) : null;
+export const runtime = canStart ? startRuntime({
+  pyodideUrl: config.pyodide_base_url, wheelUrl: config.runtime_wheel_url,
+  stdlibUrl: config.pyodide_stdlib_url, snapshotKey: config.startup_key,
+  servedSnapshot: config.served_snapshot, snapshot, wasm, model: config.default_model_url, onProgress: (stage) => startup.onProgress(stage),
+}) : null;
+handOverWasm(runtime ? compilePyodide(config) : null);
+handOverSnapshot?.(runtime ? downloadServedSnapshot(config) : null);
+export const firstModel = runtime && config.default_model_url ? loadModel(config.default_model_url) : null;
+runtime?.catch(() => {});  // awaited by page.js
+firstModel?.catch(() => {});
 
 import("./page.js").catch((error) => {
   const status = document.getElementById("status-text");
@@ -23,5 +37,5 @@ import("./page.js").catch((error) => {
 // The service worker (sw.js) is for later visits: registered once this one has started,
 // so its install (fetching and keeping the whole shell) does not compete with the start.
 const registerShell = () => navigator.serviceWorker?.register("/sw.js").catch(() => {});
-if (init) init.then(registerShell, registerShell);
+if (runtime) runtime.then(registerShell, registerShell);
 else window.addEventListener("load", registerShell);

@@ -15,14 +15,17 @@ export function showStep({ step, total, loss, ms, draws, gl_calls: glCalls }) {
     `(step ${step}/${total}, loss ${loss.toFixed(3)})`;
 }
 
-export async function showCounters(worker) {
-  const { context } = await worker.call("counters");
+// model: a shadernet.mjs Model; its info() has the context's live GL objects and the GLSL
+// of its forward pass (shown unless sources is false).
+export async function showInfo(model, { sources = true } = {}) {
+  const info = await model.info();
+  const { context } = info;
   $("stat-objects").textContent = `${context.live_textures} textures · ` +
     `${context.live_framebuffers} framebuffers · ${context.programs} programs compiled`;
+  if (sources) showSources(info.sources);
 }
 
-export async function showSources(worker) {
-  const sources = await worker.call("sources");
+function showSources(sources) {
   const holder = $("sources");
   holder.replaceChildren();
   for (const { layer, program, source } of sources) {
@@ -36,6 +39,7 @@ export async function showSources(worker) {
   }
 }
 
+// info: a Model (its layers and parameter count).
 export function describeModel(info, label) {
   const layers = info.layers.map((l) => l.class_name).join(" → ");
   $("stat-model").textContent =

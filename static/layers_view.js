@@ -1,5 +1,5 @@
 // The "Layers" panel: for the current drawing, every layer's output as the GPU computed
-// it (read back by the worker's `layers` method): conv channels as small grey images,
+// it (read back by the model's `layerMaps`, shadernet.mjs): conv channels as small grey images,
 // 1-D outputs (dense units, probabilities) as strips, the first conv layer's kernels.
 // Each map is scaled to its own min..max (white = highest); kernels share one symmetric
 // scale (mid-grey = 0) so their signs compare. Probabilities are drawn on 0..1.
@@ -199,7 +199,7 @@ export class LayersView {
 
   get open() { return this.panel.open; }
 
-  // result: the worker's `layers` answer, or null for an empty pad. Sections are built
+  // result: Model.layerMaps's answer, or null for an empty pad. Sections are built
   // once per model layout; every refresh after that only repaints their canvases.
   show(result) {
     window.shadernetLayers = result;  // what the page's tests compare with numpy

@@ -50,8 +50,3 @@ export async function loadMnist(listingUrl, onProgress = () => {}) {
   const data = Object.fromEntries(KEYS.map((key, i) => [key, arrays[i]]));
   return { ...data, n_train: files.train_labels.count, n_test: files.test_labels.count };
 }
-
-// The arrays' buffers, to move them to the worker instead of copying them.
-export function buffersOf(data) {
-  return KEYS.map((key) => data[key].buffer);
-}

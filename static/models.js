@@ -1,26 +1,27 @@
-// Saved versions: "Save model" uploads the worker's weights as a new version on the
-// server; the picker lists every version and loads the one chosen.
+// Saved versions: "Save model" uploads the drawing model's weights as a new version on the
+// server; the picker lists every version and loads the one chosen (shadernet.mjs's
+// loadModel; the model before is freed once the new one is loaded).
 
-import { describeModel, showCounters, showSources } from "./hood.js";
+import { describeModel, showInfo } from "./hood.js";
+import { loadModel } from "./shadernet.mjs";
 import { setStatus } from "./status.js";
 import { postWithToken } from "./upload_token.js";
 
 const $ = (id) => document.getElementById(id);
 const NAME_RULE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
+// exported: a Model's or Trainer's export(), {modelJson: File, weights: [File]}.
 function uploadForm(exported, base) {
   const form = new FormData();
-  form.append("model_json", new Blob([exported.model_json], { type: "application/json" }), "model.json");
-  for (const [file, data] of Object.entries(exported.shards)) {
-    form.append("shards", new Blob([data], { type: "application/octet-stream" }), file);
-  }
+  form.append("model_json", exported.modelJson, "model.json");
+  for (const file of exported.weights) form.append("shards", file, file.name);
   if (base) form.append("base", base);
   else form.append("from_scratch", "true");
   return form;
 }
 
 export class ModelShelf {
-  // app: {worker, state, config, controlsChanged(), drawingUpdated()}
+  // app: {model, useModel(next), state, config, controlsChanged(), drawingUpdated()}
   constructor(app) {
     this.app = app;
     this.picker = $("model-picker");
@@ -33,14 +34,14 @@ export class ModelShelf {
 
   async save(name) {
     const { app } = this;
-    const body = await this.upload(name, () => app.worker.call("export"), app.state.current.name,
+    const body = await this.upload(name, () => app.model.export(), app.state.current.name,
                                    $("save-name"));
-    // The worker still holds the weights it loaded, so Reset keeps returning to those.
+    // The model still holds the weights it loaded, so Reset keeps returning to those.
     if (body) app.state.current = { name: body.name, version: body.version, url: body.model_json_url };
     if (body) this.picker.value = body.model_json_url;
   }
 
-  // Exports (exportFiles() -> {model_json, shards}) and uploads as `name`'s next version;
+  // Exports (exportFiles() -> {modelJson, weights}) and uploads as `name`'s next version;
   // base: the model it was fine-tuned from, null for one trained from scratch. Resolves with
   // the server's answer, or null (the status line says why).
   async upload(name, exportFiles, base, nameInput) {
@@ -97,14 +98,15 @@ export class ModelShelf {
     app.controlsChanged();
     setStatus(`Loading ${label}…`);
     try {
-      const info = await app.worker.call("load", option.value);
+      const model = await loadModel(option.value);
+      await app.useModel(model);
       app.state.current = { name: option.dataset.name, version: option.dataset.version, url: option.value };
       app.state.changedSinceLoad = false;
-      app.state.canTrain = info.training;
-      describeModel(info, label);
+      app.state.canTrain = model.canTrain;
+      describeModel(model, label);
       app.state.modelReady = true;
       setStatus(`Ready — ${label} loaded.`, "ready");
-      await Promise.all([showSources(app.worker), showCounters(app.worker)]);
+      await showInfo(model);
       app.drawingUpdated();
     } catch (error) {
       app.state.modelReady = true;  // the previous model is still loaded and usable

@@ -1,8 +1,9 @@
-// The drawing page's main thread once app.js has started the worker: wires the modules
-// together and keeps the live classification loop.
+// The drawing page's main thread once app.js has started the runtime: wires the modules
+// together and keeps the live classification loop. Every model call goes through the
+// public module (shadernet.mjs): app.model is the drawing model, a Model.
 
 import { ProbabilityBars } from "./bars.js";
-import { describeModel, showCounters, showForward, showSources, showStartup } from "./hood.js";
+import { describeModel, showForward, showInfo, showStartup } from "./hood.js";
 import { LayersView } from "./layers_view.js";
 import { ModelShelf } from "./models.js";
 import { Pen } from "./pen.js";
@@ -11,7 +12,8 @@ import { browserProblem, startupStages } from "./startup.js";
 import { setStatus, showBanner, showStage } from "./status.js";
 import { Teacher } from "./teach.js";
 import { TrainView } from "./train_view.js";
-import { config, init, started, worker } from "./app.js";
+import { shutdown } from "./shadernet.mjs";
+import { config, firstModel, runtime, started, startup } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,7 +24,13 @@ const state = {
   current: { name: config.default_model, version: "shipped", url: config.default_model_url },
 };
 const app = {
-  worker, state, config, params: new URLSearchParams(location.search),
+  model: null, state, config, params: new URLSearchParams(location.search),
+  // The drawing model becomes `next`; the one before is freed.
+  useModel: async (next) => {
+    const previous = app.model;
+    app.model = next;
+    if (previous && previous !== next) await previous.dispose().catch(() => {});
+  },
   controlsChanged: () => updateControls(),
   drawingUpdated: () => { if (!pen.empty) classify(); },
   fineTuning: () => teacher.training,
@@ -35,7 +43,7 @@ const bars = new ProbabilityBars($("bars"), $("prediction"), $("confidence"));
 const teacher = new Teacher(app, preview);
 const shelf = new ModelShelf(app);
 const layersView = new LayersView($("layers"), $("layer-maps"), () => app.drawingUpdated());
-const trainView = worker ? new TrainView(app, shelf) : null;
+const trainView = runtime ? new TrainView(app, shelf) : null;
 
 function updateControls() {
   const labelling = state.modelReady && !teacher.training;
@@ -102,8 +110,9 @@ async function classify() {
   const version = drawingVersion;
   try {
     // With "Layers" open, one call returns the prediction and every layer's output.
-    const result = layersView.open ? await worker.call("layers", image)
-      : await worker.call("predict", image, 1);
+    const { model } = app;
+    const result = layersView.open ? await model.layerMaps(image)
+      : { probabilities: await model.predict(image, 1), ...model.lastRun };
     if (!pen.empty) bars.show(result.probabilities);
     if (!pen.empty && result.layers) layersView.show(result);
     pad.dataset.classified = String(version);
@@ -149,40 +158,39 @@ async function start() {
   updateControls();
   const problem = browserProblem();
   if (problem) {
-    worker?.terminate();
+    shutdown();
     setStatus(problem, "error");
     showBanner(problem);
     return;
   }
-  worker.listeners.progress = showStage;
-  worker.listeners.context = contextChanged;
-  worker.listeners.train = (report) => teacher.progress(report);
-  let startup = null;  // [seconds to Ready, stage timings] once init has answered
-  worker.listeners.warmup = ({ ms, at }) => {
-    if (window.shadernetStartup) window.shadernetStartup.warmup = at - performance.timeOrigin;
-    if (startup) showStartup(...startup, ms);
-  };
+  startup.onProgress = showStage;
+  addEventListener("shadernet-context", (event) => contextChanged(event.detail));
   try {
-    const result = await init;
+    const info = await runtime;
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    startup = [seconds, result.timings];
-    showStartup(seconds, result.timings);
-    if (!result.model) {
+    showStartup(seconds, info.timings);
+    if (!firstModel) {
       setStatus(`No model to load: export one to models/${config.default_model}/ on the server.`, "error");
       showBanner("The server has no default model yet. Train and export one (see the README), then reload.");
       return;
     }
-    state.canTrain = result.model.training;
+    app.model = await firstModel;
+    state.canTrain = app.model.canTrain;
     document.body.dataset.training = String(state.canTrain);
-    describeModel(result.model, `${config.default_model} (shipped)`);
+    describeModel(app.model, `${config.default_model} (shipped)`);
     state.modelReady = true;
     window.shadernetReadyMs = performance.now() - started;
-    window.shadernetStartup = startupStages(started, result);
+    window.shadernetStartup = startupStages(started, { started_at: info.startedAt, timings: info.timings });
+    info.warmedUp.then((warm) => {
+      if (!warm) return;
+      window.shadernetStartup.warmup = warm.at - performance.timeOrigin;
+      showStartup(seconds, info.timings, warm.ms);
+    });
     setStatus(`Ready — draw a digit (${seconds} s).`, "ready");
     if (!state.canTrain) $("train").title = "Training is not available in this runtime build yet.";
     updateControls();
     if (wanted || !pen.empty) classify();  // strokes drawn while it started
-    await Promise.all([showSources(worker), showCounters(worker), shelf.refresh()]);
+    await Promise.all([showInfo(app.model), shelf.refresh()]);
   } catch (error) {
     const message = `Could not start: ${error.message}`;
     setStatus(message, "error");

@@ -17,7 +17,7 @@ import * as snapshots from "./snapshot_store.js";
 // files are unpacked again only after "Ready"). Part of the snapshot's key: a change here
 // (or in the files) never restores a snapshot made by other code.
 export const SNAPSHOT_PREPARE = `
-import webgl_backend.worker_api, webgl_backend.context
+import webgl_backend.model_sessions, webgl_backend.context
 from importlib.resources import files
 from webgl_backend.codegen import load_template
 for template in (files("webgl_backend") / "shaders").iterdir():

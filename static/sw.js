@@ -12,7 +12,7 @@ const SHELL_PATHS = ["/", "/static/app.js", "/static/preload.js", "/static/index
                      "/static/snapshot_store.js", "/static/snapshot_opfs.js",
                      "/static/snapshot_idb.js", "/static/snapshot_served.js", "/static/engine_traits.js",
                      "/static/python_boot.js",
-                     "/static/worker_models.js"];
+                     "/static/worker_models.js", "/static/worker_training.js"];
 
 // The shell, plus every /static/ file the page's HTML names (stylesheets, modules).
 async function precache() {

@@ -3,19 +3,21 @@
 // model gets right before and after.
 
 import { drawLossChart } from "./chart.js";
-import { showCounters, showStep } from "./hood.js";
+import { showInfo, showStep } from "./hood.js";
 import { setMeter } from "./meter.js";
 import { setStatus } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 const DEFAULT_REPLAY = 300;
+// Jittered copies of each drawing (the worker's TrainOptions default, tuned on the teach
+// flow's test digits; the public fit's own default is none).
+const DEFAULT_COPIES = 7;
 
 // Knobs for experiments and fast tests: ?epochs=2&copies=4&replay=200&lr=0.002
 function trainOptions(params) {
-  const options = {};
+  const options = { copies: params.has("copies") ? Number(params.get("copies")) : DEFAULT_COPIES };
   if (params.has("epochs")) options.epochs = Number(params.get("epochs"));
-  if (params.has("copies")) options.copies = Number(params.get("copies"));
-  if (params.has("lr")) options.learning_rate = Number(params.get("lr"));
+  if (params.has("lr")) options.lr = Number(params.get("lr"));
   return options;
 }
 
@@ -26,7 +28,7 @@ function stackImages(samples) {
 }
 
 export class Teacher {
-  // app: {worker, state, config, params, controlsChanged(), drawingUpdated()}
+  // app: {model, state, config, params, controlsChanged(), drawingUpdated()}
   constructor(app, preview) {
     this.app = app;
     this.preview = preview;
@@ -67,7 +69,7 @@ export class Teacher {
   async check() {
     const { samples } = this;
     if (!samples.length) return { right: 0, total: 0 };
-    const { probabilities } = await this.app.worker.call("predict", stackImages(samples), samples.length);
+    const probabilities = await this.app.model.predict(stackImages(samples), samples.length);
     let right = 0;
     samples.forEach((sample, i) => {
       const row = probabilities.slice(i * 10, i * 10 + 10);
@@ -100,14 +102,14 @@ export class Teacher {
       const replayCount = app.params.has("replay") ? Number(app.params.get("replay")) : DEFAULT_REPLAY;
       setStatus(`Training on ${samples.length} samples + ${replayCount} MNIST images…`);
       const replay = { url: app.config.replay_url || "/api/replay", count: replayCount };
-      const result = await app.worker.call("fit", stackImages(samples), labels, samples.length,
-                                           replay, trainOptions(app.params));
+      const result = await app.model.fit(stackImages(samples), labels, samples.length, {
+        ...trainOptions(app.params), replay, onProgress: (report) => this.progress(report) });
       app.state.changedSinceLoad = true;
       const after = await this.check();
       const text = `Trained ${result.steps} steps in ${(result.ms / 1000).toFixed(1)} s. ` +
         `Your samples right: ${after.right} of ${after.total} (before: ${before.right}).`;
       $("train-result").textContent = text;
-      await showCounters(app.worker);
+      await showInfo(app.model, { sources: false });
       setStatus(`Ready — ${text}`, "ready");
     } catch (error) {
       setStatus(`Training failed: ${error.message}`, "error");
@@ -118,7 +120,7 @@ export class Teacher {
     app.drawingUpdated();
   }
 
-  // A step's report from the worker: {step, total, loss, ms, draws, gl_calls}.
+  // A step's report (fit's onProgress): {step, total, loss, ms, draws, gl_calls}.
   progress(report) {
     const { step, total, loss } = report;
     this.losses.push(loss);
@@ -131,7 +133,7 @@ export class Teacher {
   async reset() {
     const { app } = this;
     try {
-      await app.worker.call("reset");
+      await app.model.reset();
       app.state.changedSinceLoad = false;
       app.controlsChanged();
       const check = await this.check();

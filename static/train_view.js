@@ -1,13 +1,14 @@
-// The Train panel: trains a network of the ladder from scratch in the worker
-// (worker_training.js) on MNIST from this server (mnist_data.js), with a progress bar,
+// The Train panel: trains a network of the ladder from scratch (shadernet.mjs's Trainer,
+// in the worker) on MNIST from this server (mnist_data.js), with a progress bar,
 // live curves and figures, pause / resume / stop, and at the end the test accuracy, the
 // confusion matrix and the most confident mistakes; the result can become the drawing
 // model at once or be saved to the server as a new model.
 
 import { drawCurves } from "./chart.js";
-import { describeModel, showCounters, showSources } from "./hood.js";
+import { describeModel, showInfo } from "./hood.js";
 import { setMeter } from "./meter.js";
-import { buffersOf, loadMnist } from "./mnist_data.js";
+import { loadMnist } from "./mnist_data.js";
+import { createTrainer } from "./shadernet.mjs";
 import { setStatus } from "./status.js";
 import { TrainForm } from "./train_form.js";
 import { showConfusion, showMistakes } from "./train_results.js";
@@ -26,7 +27,8 @@ function duration(seconds) {
 }
 
 export class TrainView {
-  // app: {worker, state, config, params, controlsChanged(), drawingUpdated()}; shelf: ModelShelf
+  // app: {model, useModel(next), state, config, params, controlsChanged(), drawingUpdated()};
+  // shelf: ModelShelf
   constructor(app, shelf) {
     this.app = app;
     this.shelf = shelf;
@@ -34,7 +36,7 @@ export class TrainView {
     this.panel = $("scratch");
     this.meter = $("scratch-progress");
     this.ladderLoading = null;
-    this.hasData = false;
+    this.trainer = null;       // the Trainer, once the panel was first opened
     this.trained = null;       // {name, title} of the model the session holds, once a run ended
     this.paused = false;
     this.resetCurves();
@@ -47,16 +49,16 @@ export class TrainView {
       event.preventDefault();
       this.save($("scratch-save-name").value.trim());
     });
-    app.worker.listeners.scratch = (event) => this.progress(event);
     window.addEventListener("resize", () => { if (!$("scratch-live").hidden) this.drawCharts(); });
   }
 
   get training() { return this.app.state.scratchTraining === true; }
 
-  // The ladder, once, when the panel is first opened (the worker waits for its runtime).
+  // The trainer and its ladder, once, when the panel is first opened (after the runtime).
   loadLadder() {
-    this.ladderLoading ??= this.app.worker.call("scratch_ladder").then((ladder) => {
-      this.form.showLadder(ladder, this.app.params.get("arch"));
+    this.ladderLoading ??= createTrainer().then((trainer) => {
+      this.trainer = trainer;
+      this.form.showLadder(trainer.ladder, this.app.params.get("arch"));
       this.updateControls();
     }, (error) => {
       this.ladderLoading = null;
@@ -107,9 +109,9 @@ export class TrainView {
       await this.ensureData();
       setMeter(this.meter, 0, "starting");
       $("scratch-line").textContent = `Creating ${rung.title} with fresh random weights (seed ${seed})…`;
-      await this.app.worker.call("scratch_create", rung.name, seed, options.dropout);
+      await this.trainer.create(rung.name, { seed, dropout: options.dropout });
       setStatus(`Training ${rung.title} from scratch…`);
-      const result = await this.app.worker.call("scratch_train", options);
+      const result = await this.trainer.train(options, { onProgress: (event) => this.progress(event) });
       this.trained = { name: rung.name, title: rung.title };
       const how = result.stopped ? `Stopped after ${result.steps_done} steps` : `Trained ${result.steps_done} steps`;
       const best = result.best_val_accuracy === null ? ""
@@ -126,16 +128,13 @@ export class TrainView {
       $("scratch-pause").textContent = "Pause";
       $("scratch-pause").setAttribute("aria-pressed", "false");
       this.setTraining(false);
-      await showCounters(this.app.worker).catch(() => {});
+      await showInfo(this.app.model, { sources: false }).catch(() => {});
     }
   }
 
-  // MNIST to the worker once per page: downloaded (the browser caches it), buffers moved.
+  // MNIST to the trainer once per page: downloaded (the browser caches it), buffers moved.
   async ensureData() {
-    if (this.hasData || await this.app.worker.call("scratch_has_data")) {
-      this.hasData = true;
-      return;
-    }
+    if (this.trainer.hasData) return;
     setMeter(this.meter, 0, "downloading MNIST");
     $("scratch-line").textContent = "Downloading MNIST from this server…";
     const data = await loadMnist(this.app.config.mnist_url || "/api/mnist", (fraction) => {
@@ -143,11 +142,13 @@ export class TrainView {
       $("scratch-line").textContent = `Downloading MNIST from this server… ${Math.round(fraction * 100)}%`;
     });
     $("scratch-line").textContent = "Handing MNIST to the worker…";
-    await this.app.worker.callTransferring("scratch_data", buffersOf(data), data);
-    this.hasData = true;
+    await this.trainer.setData({
+      trainImages: data.train_images, trainLabels: data.train_labels, nTrain: data.n_train,
+      testImages: data.test_images, testLabels: data.test_labels, nTest: data.n_test,
+    }, { transfer: true });
   }
 
-  // A progress event of ScratchSession.train (kind "batch" after each step, "epoch" after each epoch).
+  // A progress event of the trainer's run (kind "batch" after each step, "epoch" after each epoch).
   progress(event) {
     const c = this.curves;
     if (event.kind === "batch") {
@@ -200,7 +201,7 @@ export class TrainView {
 
   async showResults() {
     const n = this.app.params.has("test_images") ? Number(this.app.params.get("test_images")) : null;
-    const result = await this.app.worker.call("scratch_evaluate", n, MISTAKES_SHOWN);
+    const result = await this.trainer.evaluate({ n, mistakes: MISTAKES_SHOWN });
     $("scratch-test").textContent = `Test accuracy ${percent(result.accuracy)} on ` +
       `${result.images.toLocaleString("en")} test images (loss ${result.loss.toFixed(3)})`;
     showConfusion($("scratch-confusion"), result.confusion);
@@ -211,7 +212,7 @@ export class TrainView {
   async togglePause() {
     const pausing = !this.paused;
     try {
-      await this.app.worker.call(pausing ? "scratch_pause" : "scratch_resume");
+      await (pausing ? this.trainer.pause() : this.trainer.resume());
       this.paused = pausing;
       $("scratch-pause").textContent = pausing ? "Resume" : "Pause";
       $("scratch-pause").setAttribute("aria-pressed", String(pausing));
@@ -225,26 +226,27 @@ export class TrainView {
     $("scratch-stop").disabled = true;
     $("scratch-line").textContent = "Stopping after this step; keeping the best weights so far…";
     try {
-      await this.app.worker.call("scratch_stop");
+      await this.trainer.stop();
     } catch (error) {
       setStatus(`Could not stop: ${error.message}`, "error");
     }
   }
 
-  // The trained model becomes the drawing model (export -> the worker's normal load).
+  // The trained network becomes the drawing model (a Model of its own; the one before is freed).
   async useForDrawing() {
     const { app, trained } = this;
     const label = `${trained.title} (trained here)`;
     app.state.modelReady = false;
     app.controlsChanged();
     try {
-      const info = await app.worker.call("scratch_use");
+      const model = await this.trainer.toModel();
+      await app.useModel(model);
       app.state.current = { name: `scratch-${trained.name.replace(/_/g, "-")}`, version: "unsaved", url: null };
       app.state.changedSinceLoad = false;
-      app.state.canTrain = info.training;
-      describeModel(info, label);
+      app.state.canTrain = model.canTrain;
+      describeModel(model, label);
       setStatus(`Ready — ${label} now reads your drawing.`, "ready");
-      await Promise.all([showSources(app.worker), showCounters(app.worker)]);
+      await showInfo(model);
     } catch (error) {
       setStatus(`Could not use the trained model: ${error.message}`, "error");
     } finally {
@@ -258,7 +260,7 @@ export class TrainView {
   async save(name) {
     $("scratch-save").disabled = true;
     try {
-      await this.shelf.upload(name, () => this.app.worker.call("scratch_export"), null,
+      await this.shelf.upload(name, () => this.trainer.export(), null,
                               $("scratch-save-name"));
     } finally {
       this.updateControls();

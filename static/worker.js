@@ -1,6 +1,6 @@
-// The page's module worker: Pyodide + the shadernet runtime on an OffscreenCanvas WebGL2
-// context. The model work is Python (webgl_backend/worker_api.py); this file only loads
-// things and relays messages.
+// The public module's worker (shadernet.mjs starts it): Pyodide + the shadernet runtime on
+// an OffscreenCanvas WebGL2 context. The model work is Python (webgl_backend/
+// model_sessions.py, scratch/); this file only loads things and relays messages.
 //
 // main -> worker: {id, method, args}           worker -> main: {id, result} | {id, error}
 //                 {type: "preload", wasm} (no id): Pyodide's compiled wasm, from the page
@@ -12,9 +12,9 @@
 //                         {type: "warmup", ms, at} once the shaders are compiled,
 //                         {type: "snapshot", stored, bytes, error} once a new memory
 //                         snapshot of the interpreter is stored (static/snapshot_store.js),
-//                         {type: "train", step, total, loss, ms} while fine-tuning,
-//                         {type: "scratch", kind, ...} while training from scratch
-//                         (worker_training.js).
+//                         {type: "fit", token, step, ...} while a model fine-tunes,
+//                         {type: "trainer", token, kind, ...} while training from
+//                         scratch (worker_training.js), {type: "context", state, message}.
 
 import { RESEED, bootPython, makeSnapshot, preload, snapshotKey, unpackWheel } from "./python_boot.js";
 import { fetchServed } from "./snapshot_served.js";
@@ -25,7 +25,6 @@ import { trainingMethods } from "./worker_training.js";
 let session = null;        // PyProxy of worker_api.PageSession
 let pyodide = null;
 let ready = null;          // resolves once Pyodide, the runtime and the first model are loaded
-const replayCache = new Map();
 
 const post = (message, transfer) => self.postMessage(message, transfer || []);
 
@@ -96,7 +95,7 @@ const PYTHON_ERROR_CODES = {
   WebGL2UnavailableError: "webgl2-unavailable", ContextLostError: "context-lost",
   ModelFormatError: "model-format", ShapeError: "shape", TrainingError: "training",
   TrainingUnavailableError: "training", ShaderCompileError: "shader-compile",
-  ValueError: "argument", TypeError: "argument",
+  ValueError: "argument", TypeError: "argument", OptionError: "argument",
 };
 
 function errorCode(error) {
@@ -240,28 +239,23 @@ function loadFiles(files) {
   }
 }
 
-async function loadReplay(url, count) {
-  const key = `${url}?count=${count}`;
-  if (!replayCache.has(key)) {
-    const pending = (async () => {
-      const body = await (await fetchOk(`${url}?count=${count}`, "replay images")).arrayBuffer();
-      const n = (body.byteLength / (784 * 4 + 1)) | 0;
-      return { n, images: new Float32Array(body, 0, n * 784),
-               labels: Int32Array.from(new Uint8Array(body, n * 784 * 4, n)) };
-    })();
-    replayCache.set(key, pending);
-    pending.catch(() => replayCache.delete(key));
-  }
-  return replayCache.get(key);
-}
-
+// The public module's protocol (shadernet.mjs), the only one: `init` starts the runtime
+// (and loads the first model, downloaded while Python boots); the model_*, context_* and
+// trainer_* methods come from worker_models.js and worker_training.js.
 const METHODS = {
   // Replies as soon as the model can predict; the wheel's files (after a restore) and the
   // warm-up follow in the next task, after the reply is posted, and every later call
   // waits for them (`ready`), so predictions are the same, only the first one may wait
-  // for the compiles.
+  // for the compiles. A start-up model that fails to load leaves the runtime running:
+  // the reply says why in `model_error`.
   init(config) {
-    const loading = start(config);
+    const loading = start(config).then(
+      (result) => (result.model ? { ...result, model: { ...result.model, id: models.adopt(session) } }
+        : result),
+      (error) => {
+        if (!session || !config.default_model_url) throw error;  // the runtime did not start
+        return { model: null, model_error: { message: errorMessage(error), code: errorCode(error) } };
+      });
     ready = loading.then(async (result) => {
       await new Promise((resolve) => setTimeout(resolve, 0));  // after init's reply
       if (wheelToUnpack) unpackWheel(pyodide, await wheelToUnpack);
@@ -271,58 +265,6 @@ const METHODS = {
     ready.then(() => setTimeout(storeNewSnapshot, 0), () => {});
     ready.catch(() => {});  // a failed start is reported by init's own reply
     return loading;
-  },
-  async load(modelJsonUrl) {
-    await ready;
-    const info = loadFiles(await fetchModel(modelJsonUrl));
-    return { ...info, warmup_ms: toJs(session.warm_up()).ms };
-  },
-  async predict(images, n) {
-    await ready;
-    return toJs(session.predict(images, n));
-  },
-  // predict's answer plus every layer's output (the page's "Layers" view).
-  // Each part's values come as float32 bytes: handed on as a Float32Array.
-  async layers(image) {
-    await ready;
-    const result = toJs(session.layers(image));
-    for (const part of [result.input, result.kernels, ...result.layers]) {
-      if (part) part.values = new Float32Array(part.values.slice().buffer);
-    }
-    return result;
-  },
-  async sources() {
-    await ready;
-    return toJs(session.sources());
-  },
-  async counters() {
-    await ready;
-    return toJs(session.counters());
-  },
-  async fit(images, labels, n, replay, options) {
-    await ready;
-    if (!session.can_train()) {
-      throw new Error("Training is not available in this runtime build (no fine-tuning API yet).");
-    }
-    const data = replay && replay.count > 0 ? await loadReplay(replay.url, replay.count) : null;
-    const onProgress = (step, total, loss, ms, draws, glCalls) =>
-      post({ type: "train", step, total, loss, ms, draws, gl_calls: glCalls });
-    const optionsPy = pyodide.toPy(options || {});
-    try {
-      return toJs(await session.fit(images, labels, n, data?.images, data?.labels,
-                                    data ? data.n : 0, onProgress, optionsPy));
-    } finally {
-      optionsPy.destroy();
-    }
-  },
-  async reset() {
-    await ready;
-    session.reset();
-    return true;
-  },
-  async export() {
-    await ready;
-    return exportedFiles(session.export());
   },
 };
 
@@ -343,15 +285,13 @@ function exportedFiles(exported) {
   }
 }
 
-// The public module's methods (shadernet.mjs: model_open, model_predict, ...).
-Object.assign(METHODS, modelMethods({
+const models = modelMethods({
   ready: () => ready, python: () => pyodide, session: () => session,
-  fetchModel, toJs, exportedFiles, post,
-}));
-// Training from scratch (the page's Train panel).
-Object.assign(METHODS, trainingMethods({
-  ready: () => ready, python: () => pyodide, session: () => session,
-  toJs, exportedFiles, loadFiles, warmUp: () => toJs(session.warm_up()).ms, post,
+  fetchModel, fetchOk, toJs, exportedFiles, post,
+});
+Object.assign(METHODS, models.methods, trainingMethods({
+  ready: () => ready, python: () => pyodide, glContext: models.glContext,
+  openFiles: models.openFiles, toJs, exportedFiles, post,
 }));
 
 self.onmessage = async (event) => {
@@ -363,7 +303,10 @@ self.onmessage = async (event) => {
   const { id, method, args } = event.data;
   try {
     const handler = METHODS[method];
-    if (!handler) throw new Error(`worker: unknown method ${method}`);
+    if (!handler) {
+      throw codedError(`worker: unknown method ${method} (known: ${Object.keys(METHODS).join(", ")})`,
+                       "argument");
+    }
     const result = await handler(...(args || []));
     post({ id, result }, result?.[TRANSFER]);
   } catch (error) {

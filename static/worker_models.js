@@ -1,6 +1,6 @@
-// The worker's methods for the public module (shadernet.mjs): models by id, all on the
-// worker's one GL context (webgl_backend/model_sessions.py). worker.js adds them to its
-// METHODS; `init` with no default model starts the runtime they run on.
+// The worker's methods for the public module's models (shadernet.mjs: Model): models by id,
+// all on the worker's one GL context (webgl_backend/model_sessions.py). worker.js adds them
+// to its METHODS; `init` starts the runtime they run on (and may load the first model).
 
 // A reply carrying `[TRANSFER]: buffers` moves those buffers to the page instead of copying.
 export const TRANSFER = Symbol("transfer");
@@ -59,24 +59,72 @@ function guarded(method) {
   };
 }
 
+// Replay images from a server in the format of our GET /api/replay?count=N (little-endian:
+// N*784 float32 pixels, then N uint8 labels), fetched once per URL and count.
+const replayCache = new Map();
+
+function replayFrom(fetchOk, url, count) {
+  const address = `${url}${url.includes("?") ? "&" : "?"}count=${count}`;
+  if (!replayCache.has(address)) {
+    const pending = (async () => {
+      const body = await (await fetchOk(address, "replay images")).arrayBuffer();
+      const n = (body.byteLength / (784 * 4 + 1)) | 0;
+      return { n, images: new Float32Array(body, 0, n * 784),
+               labels: Int32Array.from(new Uint8Array(body, n * 784 * 4, n)) };
+    })();
+    replayCache.set(address, pending);
+    pending.catch(() => replayCache.delete(address));
+  }
+  return replayCache.get(address);
+}
+
+// fit's replay: none, {url, count} (fetched here) or {images, labels, n} (given).
+async function replaySet(fetchOk, replay) {
+  if (!replay) return null;
+  if (replay.url !== undefined) {
+    const count = Number(replay.count ?? 300);
+    return count > 0 ? replayFrom(fetchOk, String(replay.url), count) : null;
+  }
+  if (replay.images === undefined || replay.labels === undefined || replay.n === undefined) {
+    throw Object.assign(new Error("fit: options.replay must be {url, count} or {images, labels, n}, "
+                                  + `got keys ${JSON.stringify(Object.keys(replay))}`), { code: "argument" });
+  }
+  return { images: Float32Array.from(replay.images), labels: Int32Array.from(replay.labels),
+           n: Number(replay.n) };
+}
+
+// Every layer part of a layer_maps answer comes as float32 bytes: handed on as a Float32Array.
+function layerArrays(result) {
+  for (const part of [result.input, result.kernels, ...result.layers]) {
+    if (part) part.values = new Float32Array(part.values.slice().buffer);
+  }
+  const buffers = [result.input, result.kernels, ...result.layers].filter(Boolean)
+    .map((part) => part.values.buffer);
+  result.probabilities = Float32Array.from(result.probabilities);
+  return transferable(result, [...buffers, result.probabilities.buffer]);
+}
+
 // shell: what worker.js has: {ready(), python(), session()} (getters: they change while it
-// starts) and its helpers {fetchModel, toJs, exportedFiles, post}.
+// starts) and its helpers {fetchModel, fetchOk, toJs, exportedFiles, post}.
+// Returns {methods (the protocol's model_* and context_*), adopt(session) (the model the
+// start-up loaded: its id), openFiles(text, shards) (a model from files made in the worker),
+// glContext() (the shared GLContext, a PyProxy the caller must not destroy)}.
 export function modelMethods(shell) {
-  const { fetchModel, toJs, exportedFiles, post } = shell;
+  const { fetchModel, fetchOk, toJs, exportedFiles, post } = shell;
   let models = null;   // PyProxy of model_sessions.ModelSessions
 
   context.restoredHooks.push(() => models?.context_restored());
 
-  async function modelSessions() {
-    await shell.ready();
+  // Created by the first model (start-up's, or the first model_open), on its context.
+  function sessionsNow() {
     if (!models) {
       const module = shell.python().pyimport("webgl_backend.model_sessions");
       const runtime = shell.session().runtime;
-      const context = runtime.context;
+      const glContext = runtime.context;
       try {
-        models = module.ModelSessions(context);
+        models = module.ModelSessions(glContext);
       } finally {
-        context.destroy();
+        glContext.destroy();
         runtime.destroy();
         module.destroy();
       }
@@ -84,35 +132,53 @@ export function modelMethods(shell) {
     return models;
   }
 
+  async function modelSessions() {
+    await shell.ready();
+    return sessionsNow();
+  }
+
+  function openFiles(text, shards) {
+    const shardsPy = shell.python().toPy(shards, { depth: 1 });
+    try {
+      return toJs(sessionsNow().open(text, shardsPy));
+    } finally {
+      shardsPy.destroy();
+    }
+  }
+
   const methods = {
     async model_open(modelJsonUrl) {
-      const sessions = await modelSessions();
+      await modelSessions();
       const files = await fetchModel(modelJsonUrl);
-      const shards = shell.python().toPy(files.shards, { depth: 1 });
-      try {
-        return toJs(sessions.open(files.text, shards));
-      } finally {
-        shards.destroy();
-      }
+      return openFiles(files.text, files.shards);
     },
     async model_predict(modelId, images, n) {
       const result = toJs((await modelSessions()).predict(modelId, images, n));
       const probabilities = Float32Array.from(result.probabilities);
       return transferable({ ...result, probabilities }, [probabilities.buffer]);
     },
-    // Progress goes to the page as {type: "fit", token, step, total, loss, ms}.
-    async model_fit(modelId, images, labels, n, options, token) {
+    async model_layer_maps(modelId, image) {
+      return layerArrays(toJs((await modelSessions()).layer_maps(modelId, image)));
+    },
+    // Progress goes to the page as {type: "fit", token, step, total, loss, ms, draws, gl_calls}.
+    async model_fit(modelId, images, labels, n, options, replay, token) {
       const sessions = await modelSessions();
-      const onProgress = (step, total, loss, ms) => {
+      const extra = await replaySet(fetchOk, replay);
+      const onProgress = (step, total, loss, ms, draws, glCalls) => {
         if (contextLost()) throw lostError();  // stops the training loop at this step
-        post({ type: "fit", token, step, total, loss, ms });
+        post({ type: "fit", token, step, total, loss, ms, draws, gl_calls: glCalls });
       };
       const optionsPy = shell.python().toPy(options || {});
       try {
-        return toJs(await sessions.fit(modelId, images, labels, n, onProgress, optionsPy));
+        return toJs(await sessions.fit(modelId, images, labels, n, onProgress, optionsPy,
+                                       extra?.images, extra?.labels, extra ? extra.n : 0));
       } finally {
         optionsPy.destroy();
       }
+    },
+    async model_reset(modelId) {
+      (await modelSessions()).reset(modelId);
+      return true;
     },
     async model_info(modelId) {
       return toJs((await modelSessions()).info(modelId));
@@ -126,9 +192,22 @@ export function modelMethods(shell) {
       return true;
     },
   };
-  const guardedMethods = Object.fromEntries(
-    Object.entries(methods).map(([name, method]) => [name, guarded(method)]));
-  return { ...guardedMethods, ...contextMethods };
+  return {
+    methods: { ...guardAll(methods), ...contextMethods },
+    adopt: (session) => sessionsNow().adopt(session),
+    openFiles,
+    glContext: () => sessionsNow().context,
+  };
+}
+
+// Each method rejecting with "context-lost" before, during or after a loss.
+export function guardAll(methods) {
+  return Object.fromEntries(Object.entries(methods).map(([name, method]) => [name, guarded(method)]));
+}
+
+// Stops a long run (fit, a trainer's train) at its next step once the context is lost.
+export function throwIfLost() {
+  if (contextLost()) throw lostError();
 }
 
 // What WEBGL_lose_context does, for a page that tests its own handling of a lost context

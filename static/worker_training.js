@@ -1,13 +1,14 @@
-// The worker's methods for training a network from scratch (the page's Train panel):
-// one webgl_backend.scratch.ScratchSession on the worker's GL context, so the
-// drawing model and the training share the GPU and neither disturbs the other. worker.js
-// adds them to its METHODS. While `scratch_train` awaits between steps the worker answers
-// every other message (predict, scratch_pause, scratch_stop, ...).
+// The worker's methods for the public module's Trainer (shadernet.mjs: createTrainer):
+// training a network of the ladder from scratch, each trainer a
+// webgl_backend.scratch.ScratchSession on the worker's one GL context, so the models and
+// the training share the GPU and neither disturbs the other. worker.js adds them to its
+// METHODS. While `trainer_train` awaits between steps the worker answers every other
+// message (model_predict, trainer_pause, trainer_stop, ...).
 //
-// worker -> main while training: {type: "scratch", kind: "batch"|"epoch", ...} (the
+// worker -> main while training: {type: "trainer", token, kind: "batch"|"epoch", ...} (the
 // session's progress events, as they come).
 
-import { TRANSFER } from "./worker_models.js";
+import { TRANSFER, guardAll, throwIfLost } from "./worker_models.js";
 
 // Python values to plain JS without destroying them (progress events are borrowed proxies).
 function plain(value) {
@@ -15,55 +16,61 @@ function plain(value) {
     ? value.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false }) : value;
 }
 
-// shell: worker.js's {ready(), python(), session()} getters and its helpers
-// {toJs, exportedFiles, loadFiles, warmUp, post}.
+function argumentError(message) {
+  return Object.assign(new Error(message), { code: "argument" });
+}
+
+// shell: worker.js's {ready(), python()} getters, its helpers {toJs, exportedFiles, post},
+// and the model methods' {glContext() (a PyProxy, destroyed here), openFiles(text, shards)}.
 export function trainingMethods(shell) {
   const { toJs, exportedFiles, post } = shell;
-  let scratch = null;      // PyProxy of ScratchSession
-  let testImages = null;   // Uint8Array, n_test * 784: the mistakes' pixels come from here
-  let hasData = false;
+  // id -> {session: PyProxy of ScratchSession, testImages: Uint8Array | null}
+  const trainers = new Map();
+  let nextId = 1;
 
-  async function scratchSession() {
-    await shell.ready();
-    if (!scratch) {
-      const module = shell.python().pyimport("webgl_backend.scratch");
-      const runtime = shell.session().runtime;
-      const context = runtime.context;
-      try {
-        scratch = module.ScratchSession(context);
-      } finally {
-        context.destroy();
-        runtime.destroy();
-        module.destroy();
-      }
+  function trainer(id) {
+    const found = trainers.get(Number(id));
+    if (!found) {
+      throw argumentError(`trainer ${id} is not open (closed, or never created); open: `
+                          + `${[...trainers.keys()].join(", ") || "none"}`);
     }
-    return scratch;
+    return found;
   }
 
-  return {
-    async scratch_ladder() {
-      return toJs((await scratchSession()).ladder());
+  const methods = {
+    async trainer_open() {
+      await shell.ready();
+      const module = shell.python().pyimport("webgl_backend.scratch");
+      const glContext = shell.glContext();
+      try {
+        const id = nextId++;
+        trainers.set(id, { session: module.ScratchSession(glContext), testImages: null });
+        return { id, ladder: toJs(trainers.get(id).session.ladder()) };
+      } finally {
+        glContext.destroy();
+        module.destroy();
+      }
     },
-    async scratch_has_data() {
-      return hasData;
-    },
-    // data: the four Uint8Arrays of static/mnist_data.js (their buffers transferred here);
-    // Python takes each in one bulk copy.
-    async scratch_data(data) {
-      const session = await scratchSession();
-      session.set_data(data.train_images, data.train_labels, data.n_train,
-                       data.test_images, data.test_labels, data.n_test);
-      testImages = data.test_images;
-      hasData = true;
+    // data: four Uint8Arrays (their buffers transferred here) and the counts; Python takes
+    // each in one bulk copy.
+    async trainer_set_data(id, data) {
+      const entry = trainer(id);
+      entry.session.set_data(data.train_images, data.train_labels, data.n_train,
+                             data.test_images, data.test_labels, data.n_test);
+      entry.testImages = data.test_images;
       return { n_train: data.n_train, n_test: data.n_test };
     },
-    async scratch_create(name, seed, dropout) {
+    async trainer_create(id, name, seed, dropout) {
       // undefined reaches Python as None (null would be pyodide's jsnull).
-      return toJs((await scratchSession()).create(name, seed ?? 0, dropout ?? undefined));
+      return toJs(trainer(id).session.create(name, seed ?? 0, dropout ?? undefined));
     },
-    async scratch_train(options) {
-      const session = await scratchSession();
-      const onProgress = (event) => post({ type: "scratch", ...plain(event) });
+    // Progress goes to the page as {type: "trainer", token, kind, ...}.
+    async trainer_train(id, options, token) {
+      const { session } = trainer(id);
+      const onProgress = (event) => {
+        throwIfLost();  // stops the run at this step
+        post({ type: "trainer", token, ...plain(event) });
+      };
       const optionsPy = shell.python().toPy(options || {});
       try {
         return toJs(await session.train(optionsPy, onProgress));
@@ -71,29 +78,37 @@ export function trainingMethods(shell) {
         optionsPy.destroy();
       }
     },
-    async scratch_pause() { (await scratchSession()).pause(); return true; },
-    async scratch_resume() { (await scratchSession()).resume(); return true; },
-    async scratch_stop() { (await scratchSession()).stop(); return true; },
-    async scratch_state() { return (await scratchSession()).state(); },
+    async trainer_pause(id) { trainer(id).session.pause(); return true; },
+    async trainer_resume(id) { trainer(id).session.resume(); return true; },
+    async trainer_stop(id) { trainer(id).session.stop(); return true; },
+    async trainer_state(id) { return toJs(trainer(id).session.state()); },
     // The test figures, each mistake with its 28x28 pixels (uint8) for the page to draw.
-    async scratch_evaluate(n, mistakes) {
-      const result = toJs((await scratchSession()).evaluate(n ?? undefined, mistakes ?? 16));
+    async trainer_evaluate(id, n, mistakes) {
+      const entry = trainer(id);
+      const result = toJs(entry.session.evaluate(n ?? undefined, mistakes ?? 16));
       const buffers = [];
       for (const mistake of result.mistakes) {
-        mistake.pixels = testImages.slice(mistake.index * 784, (mistake.index + 1) * 784);
+        mistake.pixels = entry.testImages.slice(mistake.index * 784, (mistake.index + 1) * 784);
         buffers.push(mistake.pixels.buffer);
       }
       return Object.assign(result, { [TRANSFER]: buffers });
     },
-    async scratch_export() {
-      const files = exportedFiles((await scratchSession()).export());
+    async trainer_export(id) {
+      const files = exportedFiles(trainer(id).session.export());
       return Object.assign(files, { [TRANSFER]: Object.values(files.shards).map((s) => s.buffer) });
     },
-    // The trained model becomes the drawing model, through the same load as a saved one.
-    async scratch_use() {
-      const files = exportedFiles((await scratchSession()).export());
-      const info = shell.loadFiles({ text: files.model_json, shards: files.shards });
-      return { ...info, warmup_ms: shell.warmUp() };
+    // The trained network as a model of its own (the public Model), through the normal load.
+    async trainer_model(id) {
+      const files = exportedFiles(trainer(id).session.export());
+      return shell.openFiles(files.model_json, files.shards);
+    },
+    async trainer_close(id) {
+      const entry = trainer(id);
+      entry.session.dispose();  // refused while a run is on: the trainer stays
+      trainers.delete(Number(id));
+      entry.session.destroy();
+      return true;
     },
   };
+  return guardAll(methods);
 }

@@ -2,8 +2,10 @@
 
     models = ModelSessions(context)             # context: the worker's GLContext
     info = models.open(model_json_text, shards) # {"id", "layers", "input_shape", ...}
-    models.predict(id, images, n); await models.fit(id, images, labels, n, on_progress, options)
-    models.info(id); models.export(id); models.close(id)
+    model_id = models.adopt(session)            # a PageSession loaded during start-up
+    models.predict(id, images, n); models.layer_maps(id, image)
+    await models.fit(id, images, labels, n, on_progress, options, replay_images, replay_labels, replay_n)
+    models.reset(id); models.info(id); models.export(id); models.close(id)
     models.context_restored()                   # after a lost context came back
 
 Each model is a `PageSession` of its own (its Runtime, its FineTuner) on the shared
@@ -35,14 +37,21 @@ class ModelSessions:
         self._next_id = 1
 
     def open(self, model_json_text, shards) -> dict:
-        """Validate and upload a model; returns its load info with the new model's "id"."""
+        """Validate and upload a model, warmed up; returns its load info with its new "id"."""
         session = PageSession(self.context)
         info = session.load(model_json_text, shards)
-        session.warm_up()
+        warm = session.warm_up()
+        return {"id": self.adopt(session), **info, "warmup_ms": warm["ms"]}
+
+    def adopt(self, session: PageSession) -> int:
+        """Take a model loaded outside (the worker's start-up loads the first one while
+        Python boots); returns its id."""
+        if session.runtime.context is not self.context:
+            raise ValueError("adopt: the model is on another GL context")
         model_id = self._next_id
         self._next_id += 1
         self._sessions[model_id] = session
-        return {"id": model_id, **info}
+        return model_id
 
     def session(self, model_id) -> PageSession:
         session = self._sessions.get(int(model_id))
@@ -58,11 +67,23 @@ class ModelSessions:
     def predict(self, model_id, images, n: int) -> dict:
         return self.session(model_id).predict(images, n)
 
-    async def fit(self, model_id, images, labels, n: int, on_progress=None, options=None) -> dict:
-        """Fine-tune on exactly the n images given (no replay); options as TrainOptions."""
+    def layer_maps(self, model_id, image) -> dict:
+        """predict's answer for one image plus every layer's output (the 'Layers' view)."""
+        return self.session(model_id).layers(image)
+
+    async def fit(self, model_id, images, labels, n: int, on_progress=None, options=None,
+                  replay_images=None, replay_labels=None, replay_n: int = 0) -> dict:
+        """Fine-tune on the n images given (+ `copies` jittered copies of each, default 0),
+        mixed with replay_n other images (e.g. MNIST, so that the model keeps what it knew);
+        options as TrainOptions."""
         settings = {**PUBLIC_FIT_DEFAULTS, **_as_dict(options)}
-        return await self.session(model_id).fit(images, labels, n, on_progress=on_progress,
+        return await self.session(model_id).fit(images, labels, n, replay_images, replay_labels,
+                                                int(replay_n or 0), on_progress=on_progress,
                                                 options=settings)
+
+    def reset(self, model_id) -> None:
+        """Weights and optimizer state back to the values the model was loaded with."""
+        self.session(model_id).reset()
 
     def info(self, model_id) -> dict:
         """Layers and shapes, the last forward pass's draws and GL calls, the generated GLSL."""
@@ -85,7 +106,6 @@ class ModelSessions:
         session = self.session(model_id)
         del self._sessions[int(model_id)]
         session.dispose()
-
 
     def context_restored(self) -> None:
         """The browser gave the context back, empty: start it afresh, forget every model."""

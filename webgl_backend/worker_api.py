@@ -1,4 +1,5 @@
-"""What the page's Web Worker calls: one `PageSession` per worker, around one Runtime.
+"""One loaded model in the worker: a `PageSession` around one Runtime (model_sessions.py
+keeps one per model of the public module, all on the worker's one GL context).
 
     session = PageSession(gl)                   # gl: the worker's OffscreenCanvas WebGL2 context
     info = session.load(model_json_text, shards)     # then session.warm_up()

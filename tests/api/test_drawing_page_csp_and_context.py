@@ -19,11 +19,12 @@ RECORD_VIOLATIONS = """window.cspViolations = [];
 document.addEventListener("securitypolicyviolation", (event) =>
   window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));"""
 
-# The page's own worker (app.js), asked to lose its context as a GPU reset would.
+# The page's runtime (the public module app.js started), asked to lose its context as a
+# GPU reset would.
 LOSE_CONTEXT = """async () => {
   const config = JSON.parse(document.getElementById("shadernet-config").textContent);
-  const app = await import(new URL("app.js", new URL(config.static_url, location.href)).href);
-  await app.worker.call("context_lose");
+  const module = new URL("shadernet.mjs", new URL(config.static_url, location.href)).href;
+  await (await import(module)).forceContextLoss();
 }"""
 
 
