@@ -94,11 +94,19 @@ export class ModelShelf {
     const option = picker.selectedOptions[0];
     if (!option) return;
     const label = `${option.dataset.name} ${option.dataset.version}`;
+    // A later pick (a second change event, a person changing their mind) wins: an earlier
+    // one still loading drops its model and says nothing.
+    const pick = this.picks = (this.picks || 0) + 1;
+    const superseded = () => pick !== this.picks;
     app.state.modelReady = false;
     app.controlsChanged();
     setStatus(`Loading ${label}…`);
     try {
       const model = await loadModel(option.value);
+      if (superseded()) {
+        await model.dispose();
+        return;
+      }
       await app.useModel(model);
       app.state.current = { name: option.dataset.name, version: option.dataset.version, url: option.value };
       app.state.changedSinceLoad = false;
@@ -109,6 +117,7 @@ export class ModelShelf {
       await showInfo(model);
       app.drawingUpdated();
     } catch (error) {
+      if (superseded()) return;
       app.state.modelReady = true;  // the previous model is still loaded and usable
       picker.value = app.state.current.url || "";
       setStatus(`Could not load ${label}: ${error.message}`, "error");

@@ -252,6 +252,32 @@ def test_picker_lists_the_shipped_model_and_reloads_it(drawing_page):
     assert drawing_page.probabilities() == pytest.approx(before, abs=1e-5)
 
 
+def test_picks_in_quick_succession_leave_the_last_one_loaded(drawing_page):
+    """Change events at staggered times, each landing at another stage of the load before
+    it (loading, swapping models, reading the new one's info): the last pick wins, and the
+    earlier ones, superseded, neither report an error nor free the model in use."""
+    page = drawing_page.page
+    draw(page, place(DIGITS[3], *PLACES["centre-large"]))
+    drawing_page.wait_settled()
+    before = drawing_page.probabilities()
+    picker = page.get_by_test_id("model-picker")
+    picker.select_option(label="default (shipped)")
+    picker.evaluate("""(el) => new Promise((resolve) => {
+      const delays = [0, 0, 5, 15, 30, 50, 80, 120, 170, 230, 300];
+      delays.forEach((ms, i) => setTimeout(() => {
+        el.dispatchEvent(new Event('change'));
+        if (i === delays.length - 1) resolve();
+      }, ms));
+    })""")
+    drawing_page.wait_ready()
+    assert "default shipped loaded" in drawing_page.status()
+    page.get_by_test_id("clear").click()
+    draw(page, place(DIGITS[3], *PLACES["centre-large"]))
+    drawing_page.wait_settled()
+    assert drawing_page.probabilities() == pytest.approx(before, abs=1e-5)
+    assert "Could not" not in drawing_page.status()
+
+
 def test_save_refuses_a_bad_name_before_uploading(drawing_page):
     page = drawing_page.page
     page.get_by_test_id("save-name").fill("My Model!")
