@@ -25,6 +25,7 @@ export class ModelShelf {
   constructor(app) {
     this.app = app;
     this.picker = $("model-picker");
+    this.picks = 0;  // picks started: the latest one is the one that counts
     $("save-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.save($("save-name").value.trim());
@@ -96,7 +97,7 @@ export class ModelShelf {
     const label = `${option.dataset.name} ${option.dataset.version}`;
     // A later pick (a second change event, a person changing their mind) wins: an earlier
     // one still loading drops its model and says nothing.
-    const pick = this.picks = (this.picks || 0) + 1;
+    const pick = ++this.picks;
     const superseded = () => pick !== this.picks;
     app.state.modelReady = false;
     app.controlsChanged();
