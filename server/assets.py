@@ -8,11 +8,8 @@ there, with the command that fixes it, not later as a 404 in the browser.
 
 from __future__ import annotations
 
-import functools
-import gzip
 import json
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
+from server.gzip_copies import GZIP_COPIES
 from server.runtime_files import IMMUTABLE, RuntimeFiles
 
 REVALIDATE = "no-cache"  # cache, but ask (ETag) before each use: the file may change
@@ -115,42 +113,40 @@ def cached_file_response(path: Path, cache_control: str, request_headers: Header
     """A FileResponse with our media type and Cache-Control; 304 when the ETag matches.
 
     Text and wasm files of GZIP_MIN_BYTES or more go gzip-encoded to clients that accept
-    it (see `gzipped`), under their own ETag.
+    it (a copy made once per file version: server/gzip_copies.py), under their own ETag.
     """
     stat_result = stat_result or path.stat()
     response = FileResponse(path, status_code=status_code, stat_result=stat_result,
                             media_type=media_type(path),
                             headers={"Cache-Control": cache_control})
-    if path.suffix in COMPRESSIBLE and stat_result.st_size >= GZIP_MIN_BYTES:
+    gzip_encoded = (path.suffix in COMPRESSIBLE and stat_result.st_size >= GZIP_MIN_BYTES)
+    if gzip_encoded:
         response.headers["Vary"] = "Accept-Encoding"
-        if "gzip" in request_headers.get("accept-encoding", ""):
-            response = _gzip_response(path, stat_result, response.headers, status_code)
+        gzip_encoded = "gzip" in request_headers.get("accept-encoding", "")
+        if gzip_encoded:
+            response.headers["ETag"] = _gzip_etag(response.headers["etag"])
+    # Before compressing: a revalidation is answered from the ETag alone.
     if _not_modified(response.headers, request_headers):
         return NotModifiedResponse(response.headers)
+    if gzip_encoded:
+        return _gzip_response(path, stat_result, response.headers, status_code)
     return response
 
 
 def _gzip_response(path: Path, stat_result: os.stat_result, headers: Headers,
                    status_code: int) -> Response:
-    body = gzipped(str(path), stat_result.st_size, stat_result.st_mtime_ns)
-    kept = {key: headers[key] for key in ("cache-control", "last-modified", "vary")}
-    etag = headers["etag"]
-    kept["etag"] = etag[:-1] + '-gzip"' if etag.endswith('"') else etag + "-gzip"
-    kept["content-encoding"] = "gzip"
-    return Response(body, status_code=status_code, media_type=headers["content-type"],
-                    headers=kept)
-
-
-@functools.lru_cache(maxsize=32)
-def gzipped(path: str, size: int, mtime_ns: int) -> bytes:
-    """The file gzip-compressed, once per (path, size, mtime) for the server's life.
-
-    Pyodide's 9.6 MB wasm goes as 3.5 MB and its 1.25 MB JS as 0.26 MB. Besides the
+    """Pyodide's 9.6 MB wasm goes as 3.5 MB and its 1.25 MB JS as 0.26 MB. Besides the
     transfer, the smaller body fits Chromium's in-memory HTTP cache (a Playwright context,
     an incognito window), which drops entries of several MB: without it every visit
-    downloaded the wasm again and could not reuse V8's cached compile of it.
-    """
-    return gzip.compress(Path(path).read_bytes(), compresslevel=6, mtime=0)
+    downloaded the wasm again and could not reuse V8's cached compile of it."""
+    kept = {key: headers[key] for key in ("cache-control", "last-modified", "vary", "etag")}
+    kept["content-encoding"] = "gzip"
+    return Response(GZIP_COPIES.get(path, stat_result), status_code=status_code,
+                    media_type=headers["content-type"], headers=kept)
+
+
+def _gzip_etag(etag: str) -> str:
+    return etag[:-1] + '-gzip"' if etag.endswith('"') else etag + "-gzip"
 
 
 def _not_modified(response_headers: Headers, request_headers: Headers) -> bool:
@@ -203,18 +199,10 @@ def load_assets(node_modules: Path, cache_dir: Path) -> Assets:
     swagger_ui = _optional_package(node_modules, "swagger-ui-dist", "", "/vendor/swagger-ui",
                                    SWAGGER_UI_FILES)
     # Compress Pyodide's files now, off the request path (the wasm takes about 0.5 s).
-    threading.Thread(target=_compress_ahead, args=([pyodide.directory / name
-                                                    for name in PYODIDE_FILES],),
-                     daemon=True, name="gzip-ahead").start()
+    GZIP_COPIES.compress_ahead([pyodide.directory / name for name in PYODIDE_FILES
+                                if Path(name).suffix in COMPRESSIBLE])
     runtime = RuntimeFiles(pyodide.directory, pyodide.url, cache_dir)
     return Assets(pyodide, tfjs, tfjs_wasm, swagger_ui, runtime)
-
-
-def _compress_ahead(paths: list[Path]) -> None:
-    for path in paths:
-        stat_result = path.stat()
-        if path.suffix in COMPRESSIBLE and stat_result.st_size >= GZIP_MIN_BYTES:
-            gzipped(str(path), stat_result.st_size, stat_result.st_mtime_ns)
 
 
 def _optional_package(*args) -> VendorPackage | None:
