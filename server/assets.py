@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
 from server.gzip_copies import GZIP_COPIES
 from server.runtime_files import IMMUTABLE, RuntimeFiles
+from server.static_version import StaticVersion
 
 REVALIDATE = "no-cache"  # cache, but ask (ETag) before each use: the file may change
 # Explicit, so a machine's /etc/mime.types cannot change them (WebAssembly streaming
@@ -107,6 +109,28 @@ class VendorFiles(StaticFiles):
                                     stat_result, status_code)
 
 
+class VersionedStaticFiles(VendorFiles):
+    """Mounted at /static/v: <version>/<path> is static/<path>, immutable when <version> is
+    the current one, revalidated otherwise."""
+
+    def __init__(self, version: StaticVersion) -> None:
+        super().__init__(version.directory, IMMUTABLE, top_level_only=False)
+        self.version = version
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if scope["method"] not in ("GET", "HEAD"):
+            raise HTTPException(status_code=405)
+        asked, _, rest = path.replace(os.sep, "/").partition("/")
+        if not rest:
+            raise HTTPException(status_code=404)
+        full_path, stat_result = self.lookup_path(rest)
+        if stat_result is None or not os.path.isfile(full_path):
+            raise HTTPException(status_code=404)
+        cache_control = IMMUTABLE if asked == self.version.current() else REVALIDATE
+        return cached_file_response(Path(full_path), cache_control, Headers(scope=scope),
+                                    stat_result)
+
+
 def cached_file_response(path: Path, cache_control: str, request_headers: Headers,
                          stat_result: os.stat_result | None = None,
                          status_code: int = 200) -> Response:
@@ -166,6 +190,7 @@ class Assets:
     tfjs_wasm: VendorPackage | None
     swagger_ui: VendorPackage | None
     runtime: RuntimeFiles
+    static: StaticVersion  # the page's own files
 
     def vendor_packages(self) -> list[VendorPackage]:
         return [p for p in (self.pyodide, self.tfjs, self.tfjs_wasm, self.swagger_ui)
@@ -174,6 +199,7 @@ class Assets:
     def urls(self) -> dict[str, str | dict | None]:
         """What the page template gets, so it never hard-codes a version."""
         return {
+            "static_url": self.static.url(),
             "pyodide_base_url": self.pyodide.url,
             "pyodide_module_url": self.pyodide.url + "pyodide.mjs",
             # runtime_wheel_url, pyodide_stdlib_url, startup_key, served_snapshot
@@ -183,7 +209,7 @@ class Assets:
         }
 
 
-def load_assets(node_modules: Path, cache_dir: Path) -> Assets:
+def load_assets(node_modules: Path, cache_dir: Path, static_dir: Path) -> Assets:
     """Find the npm packages and build the runtime wheel; AssetsError if something is missing.
 
     The runtime's and the stdlib's .pyc are compiled in the background when not cached yet.
@@ -202,7 +228,7 @@ def load_assets(node_modules: Path, cache_dir: Path) -> Assets:
     GZIP_COPIES.compress_ahead([pyodide.directory / name for name in PYODIDE_FILES
                                 if Path(name).suffix in COMPRESSIBLE])
     runtime = RuntimeFiles(pyodide.directory, pyodide.url, cache_dir)
-    return Assets(pyodide, tfjs, tfjs_wasm, swagger_ui, runtime)
+    return Assets(pyodide, tfjs, tfjs_wasm, swagger_ui, runtime, StaticVersion(static_dir))
 
 
 def _optional_package(*args) -> VendorPackage | None:

@@ -10,12 +10,13 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from server.access import AccessMiddleware
-from server.assets import IMMUTABLE, REVALIDATE, VendorFiles, load_assets
+from server.assets import IMMUTABLE, REVALIDATE, VendorFiles, VersionedStaticFiles, load_assets
 from server.errors import internal_error_handler, store_error_handler, validation_error_handler
 from server.http_hygiene import HeadAsGetMiddleware, SecurityHeadersMiddleware
 from server.limits import BodySizeLimitMiddleware
 from server.routes import access_config, assets, docs, health, mnist, models, page, replay
 from server.settings import Settings
+from server.static_version import VERSIONED_ROOT
 from server.store import ModelStore, StoreError
 
 DESCRIPTION = """
@@ -29,7 +30,7 @@ never overwritten. Every error is `{"detail": "<sentence>"}`.
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Raises server.assets.AssetsError when node_modules/ is not set up."""
     settings = settings or Settings()
-    found = load_assets(settings.node_modules_dir, settings.cache_dir)
+    found = load_assets(settings.node_modules_dir, settings.cache_dir, settings.static_dir)
     app = FastAPI(title="shadernet", version="0.1.0", description=DESCRIPTION,
                   docs_url=None)  # routes/docs.py: local Swagger UI files, its own CSP
     app.state.settings = settings
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for package in found.vendor_packages():
         app.mount(package.url.rstrip("/"), VendorFiles(package.directory, IMMUTABLE),
                   name=package.package)
+    # Before "/static": its own prefix, so "/static" never sees /static/v/... paths.
+    app.mount(VERSIONED_ROOT, VersionedStaticFiles(found.static), name="static-versioned")
     app.mount("/static", VendorFiles(settings.static_dir, REVALIDATE, top_level_only=False),
               name="static")
     return app

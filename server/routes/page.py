@@ -28,7 +28,7 @@ def page_config(request: Request, assets, settings, store) -> dict:
     access = access_of(settings)
     return {**assets.urls(), "default_model": settings.default_model,
             "default_model_url": default_model_url, "models_api_url": "/api/models",
-            "mnist_url": "/api/mnist", "static_url": "/static/", "read_only": access.read_only,
+            "mnist_url": "/api/mnist", "read_only": access.read_only,
             "upload_token_required": access.upload_token_required}
 
 
