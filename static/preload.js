@@ -10,6 +10,9 @@
 //   downloaded: the worker decides and fetches itself)}. The worker checks its key and
 //   digest as for any served snapshot (snapshot_served.js).
 
+import { engineTraits } from "./engine_traits.js";
+import * as opfs from "./snapshot_opfs.js";
+
 export function compilePyodide(config) {
   if (typeof WebAssembly?.compileStreaming !== "function") return null;  // the worker compiles it
   return WebAssembly.compileStreaming(fetch(`${config.pyodide_base_url}pyodide.asm.wasm`))
@@ -23,8 +26,6 @@ export async function downloadServedSnapshot(config) {
   const served = config.served_snapshot;
   if (!served) return null;
   try {
-    const [{ engineTraits }, opfs] = await Promise.all([
-      import("./engine_traits.js"), import("./snapshot_opfs.js")]);
     if (served.key.split("|")[1] !== engineTraits() || !opfs.offered()) return null;
     const kept = await opfs.list();  // throws where OPFS is refused: the worker decides
     if (kept.some((entry) => entry.key === served.key)) return null;

@@ -17,6 +17,16 @@ def test_with_the_server_down_a_repeat_visit_shows_the_shell_and_says_why(site_r
         # The second visit is the first one the service worker controls.
         second = open_visit(context, url + "/")
         assert second.page.evaluate("() => navigator.serviceWorker.controller !== null")
+        # Only the navigation passes through the service worker: the page's files are routed
+        # past it (static routing), straight to the HTTP cache, in the page and its worker.
+        routed = second.page.evaluate("""() => performance.getEntriesByType('resource')
+          .filter((e) => e.name.includes('/static/v/'))
+          .map((e) => [e.name.split('/').pop(), e.workerMatchedSourceType])""")
+        assert len(routed) >= 20, routed
+        # The worker's module fetches report no router source (""): no fetch event either.
+        assert dict(routed)["app.js"] == "network", routed
+        assert {source for _, source in routed} <= {"network", ""}, [
+            r for r in routed if r[1] not in ("network", "")]
         second.page.close()
     page = context.new_page()  # the server is stopped now: nothing answers on its port
     page.goto(url + "/")
