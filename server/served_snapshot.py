@@ -116,6 +116,9 @@ class SnapshotFiles:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"snapshot-{digest[7:23]}.bin"
         _write_atomically(path, data)
+        stat = path.stat()  # these bytes' digest is known: no need to read them back once
+        with self._lock:
+            self._checked[(str(path), stat.st_size, stat.st_mtime_ns)] = digest
         _write_atomically(path.with_name(path.name + ".gz"),
                           gzip.compress(data, compresslevel=9, mtime=0))
         meta = {"startup_key": startup_key, "key": key, "digest": digest, "bytes": len(data),
