@@ -43,7 +43,7 @@
 // "shadernet-context" event on window. Imported from another origin, it starts a blob:
 // worker of the page's origin that imports ours (the server must allow it: --cors-origin).
 
-import { askedUrls, givenUrls, initConfig } from "./shadernet_startup.mjs";
+import { askedUrls, checkSnapshotOptions, givenUrls, initConfig } from "./shadernet_startup.mjs";
 
 // Loaded when first needed (the worker starts before they are), from this module's folder.
 const modelModule = () => import("./shadernet_model.mjs");
@@ -197,6 +197,7 @@ async function bootWorker(options, created) {
     throw shadernetError("this browser has no module workers with OffscreenCanvas, "
                          + "which shadernet runs WebGL2 in", "webgl2-unavailable");
   }
+  checkSnapshotOptions(options);
   // With the URLs given, the worker starts in this very call (no await before it).
   const config = initConfig(givenUrls(options) || await askedUrls(), options);
   const worker = new RuntimeWorker(options.onProgress);

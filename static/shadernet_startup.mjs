@@ -44,23 +44,20 @@ export async function askedUrls() {
            servedSnapshot: served ? { ...served, url: at(served.url) } : null };
 }
 
-// options.snapshotKey: undefined -> the server's key, null -> none, else a non-empty string.
-function snapshotKeyOf(options, fromServer) {
-  const key = options.snapshotKey;
-  if (key === undefined) return fromServer;
-  if (key === null || (typeof key === "string" && key !== "")) return key;
-  throw shadernetError(`options.snapshotKey: expected a non-empty string, null (keep no `
-                       + `snapshot) or nothing (the server's key); got ${JSON.stringify(key)}`,
-                       "argument");
-}
-
 const SERVED_FIELDS = { url: "string", key: "string", digest: "string", bytes: "number" };
 
-// options.servedSnapshot: undefined -> the server's, null -> none, else {url, key, digest, bytes}.
-function servedSnapshotOf(options, fromServer) {
+// ArgumentError unless options.snapshotKey is undefined (the server's key), null (none) or
+// a non-empty string, and options.servedSnapshot undefined, null or {url, key, digest,
+// bytes}; checked before anything starts.
+export function checkSnapshotOptions(options) {
+  const key = options.snapshotKey;
+  if (!(key === undefined || key === null || (typeof key === "string" && key !== ""))) {
+    throw shadernetError(`options.snapshotKey: expected a non-empty string, null (keep no `
+                         + `snapshot) or nothing (the server's key); got ${JSON.stringify(key)}`,
+                         "argument");
+  }
   const served = options.servedSnapshot;
-  if (served === undefined) return fromServer;
-  if (served === null) return null;
+  if (served === undefined || served === null) return;
   const wrong = Object.entries(SERVED_FIELDS).find(([field, type]) =>
     typeof served !== "object" || typeof served[field] !== type);
   if (wrong) {
@@ -68,17 +65,19 @@ function servedSnapshotOf(options, fromServer) {
                          + "server's served_snapshot: {url, key, digest, bytes}) or null; got "
                          + JSON.stringify(served && served[wrong[0]]), "argument");
   }
-  return { ...served, url: new URL(served.url, location.href).href };
 }
 
 // The worker's init config (worker.js start()) from `urls` (givenUrls' or askedUrls'
-// answer) and the options; relative URLs given by the page are the page's.
+// answer) and the options (checked by checkSnapshotOptions): an option given wins over
+// the server's; relative URLs given by the page are the page's.
 export function initConfig(urls, options) {
   const base = new URL(urls.pyodideUrl.endsWith("/") ? urls.pyodideUrl : urls.pyodideUrl + "/",
                        location.href).href;
-  const startupKey = snapshotKeyOf(options, urls.startupKey);
+  const startupKey = options.snapshotKey !== undefined ? options.snapshotKey : urls.startupKey;
+  const given = options.servedSnapshot;
   // Without a key the worker neither reads nor keeps a snapshot, the server's included.
-  const served = startupKey ? servedSnapshotOf(options, urls.servedSnapshot) : null;
+  const served = !startupKey ? null : given === undefined ? urls.servedSnapshot
+    : given && { ...given, url: new URL(given.url, location.href).href };
   return {
     pyodide_base_url: base, pyodide_module_url: base + "pyodide.mjs",
     pyodide_stdlib_url: urls.stdlibUrl ? new URL(urls.stdlibUrl, location.href).href
