@@ -20,7 +20,8 @@
 // with its options:
 //   pyodideUrl, wheelUrl, stdlibUrl  where Pyodide, its stdlib and the runtime wheel are;
 //                                    without them, asked of the server that serves this
-//                                    module (GET /api/runtime)
+//                                    module (GET /api/runtime), with its snapshot key and
+//                                    the snapshot it offers (shadernet_startup.mjs)
 //   onProgress({stage, message, fraction})  start-up stages: download, restore (from a
 //                                    memory snapshot), python, runtime, model, warmup;
 //                                    fraction of the start done, 0..1
@@ -28,10 +29,12 @@
 //               WebAssembly.compileStreaming in its first script): the worker takes it
 //               instead of compiling its own (null: it compiles it)
 //   snapshotKey key under which the browser keeps a memory snapshot of the booted
-//               interpreter (a later visit restores it); null (default): no snapshot
-//   servedSnapshot  {url, key, digest, bytes}: a snapshot the server offers (our page's
-//               config `served_snapshot`), restored on a first visit when its key is
-//               exactly this browser's and its digest matches
+//               interpreter in this page's origin (OPFS, ~30 MB; a later visit restores
+//               it); default: the server's start-up key when the URLs came from it, else
+//               none; null: keep none (nothing stored, nothing restored or downloaded)
+//   servedSnapshot  {url, key, digest, bytes}: a snapshot the server offers, restored on a
+//               first visit when its key is exactly this browser's and its digest
+//               matches; default: the server's when the URLs came from it; null: none
 //   snapshot    Promise of that snapshot's bytes as the page downloaded them
 //               (ArrayBuffer, transferred) or null (the worker fetches it if it wants it)
 // Switching models: `const next = await loadModel(url)` then `await current.dispose()`.
@@ -39,6 +42,8 @@
 // context rejects pending and later calls with ContextLostError and fires a
 // "shadernet-context" event on window. Imported from another origin, it starts a blob:
 // worker of the page's origin that imports ours (the server must allow it: --cors-origin).
+
+import { askedUrls, checkSnapshotOptions, givenUrls, initConfig } from "./shadernet_startup.mjs";
 
 // Loaded when first needed (the worker starts before they are), from this module's folder.
 const modelModule = () => import("./shadernet_model.mjs");
@@ -48,7 +53,8 @@ const trainerModule = () => import("./shadernet_trainer.mjs");
 //
 // main -> worker: {id, method, args}, {type: "preload", wasm}, {type: "preload", snapshot}
 // worker -> main: {id, result} | {id, error, code}; without an id: {type: "progress"},
-//                 {type: "warmup"}, {type: "fit" | "trainer", token, ...}, {type: "context"}
+//                 {type: "warmup"}, {type: "snapshot"}, {type: "fit" | "trainer", token, ...},
+//                 {type: "context"}
 
 export class ShadernetError extends Error {
   constructor(message, code) {
@@ -108,6 +114,7 @@ class RuntimeWorker {
     this.onProgress = onProgress;
     this.lost = null;            // the message while the GL context is lost
     this.warmedUp = new Promise((resolve) => { this.warm = resolve; });
+    this.snapshotStored = new Promise((resolve) => { this.stored = resolve; });
     this.worker.onmessage = (event) => this.receive(event.data);
     this.worker.onerror = (event) => {
       event.preventDefault();
@@ -142,6 +149,9 @@ class RuntimeWorker {
     if (message.id === undefined) {
       if (message.type === "progress") this.onProgress?.(message);
       if (message.type === "warmup") this.warm({ ms: message.ms, at: message.at });
+      if (message.type === "snapshot") {
+        this.stored({ stored: message.stored, bytes: message.bytes, error: message.error });
+      }
       if (message.token !== undefined) this.streams.get(message.token)?.(message);
       if (message.type === "context") this.contextChanged(message);
       return;
@@ -180,51 +190,6 @@ class RuntimeWorker {
   }
 }
 
-// Where Pyodide, its stdlib and the wheel are, given in the options (else null).
-function givenUrls(options) {
-  if (!options.pyodideUrl || !options.wheelUrl) return null;
-  return { pyodideUrl: String(options.pyodideUrl), wheelUrl: String(options.wheelUrl),
-           stdlibUrl: options.stdlibUrl && String(options.stdlibUrl) };
-}
-
-// Where they are on the server of this module.
-async function askedUrls() {
-  const url = new URL("/api/runtime", import.meta.url);
-  const at = (path) => new URL(path, url).href;  // the server's paths, not the page's
-  let response;
-  try {
-    response = await fetch(url);
-  } catch (error) {
-    throw shadernetError(`could not ask ${url} where Pyodide and the runtime wheel are `
-                         + `(${error.message}); pass options.pyodideUrl and options.wheelUrl`, "fetch");
-  }
-  if (!response.ok) {
-    throw shadernetError(`${url}: HTTP ${response.status}; a server that is not shadernet's `
-                         + "needs options.pyodideUrl and options.wheelUrl", "fetch");
-  }
-  const urls = await response.json();
-  return { pyodideUrl: at(urls.pyodide_base_url), wheelUrl: at(urls.runtime_wheel_url),
-           stdlibUrl: urls.pyodide_stdlib_url && at(urls.pyodide_stdlib_url) };
-}
-
-// The worker's init config from startRuntime's options (see shadernet.mjs).
-function initConfig(urls, options) {
-  const base = new URL(urls.pyodideUrl.endsWith("/") ? urls.pyodideUrl : urls.pyodideUrl + "/",
-                       location.href).href;
-  return {
-    pyodide_base_url: base, pyodide_module_url: base + "pyodide.mjs",
-    pyodide_stdlib_url: urls.stdlibUrl ? new URL(urls.stdlibUrl, location.href).href
-      : base + "python_stdlib.zip",
-    runtime_wheel_url: new URL(urls.wheelUrl, location.href).href,
-    startup_key: options.snapshotKey ?? null,
-    default_model_url: options.model ? new URL(options.model, location.href).href : null,
-    page_preload: options.wasm !== undefined && options.wasm !== null,
-    served_snapshot: options.servedSnapshot ?? null,
-    page_snapshot: Boolean(options.servedSnapshot) && options.snapshot !== undefined
-      && options.snapshot !== null,
-  };
-}
-
 // Starts the worker and its runtime; resolves to the RuntimeWorker once init has answered,
 // with `startup` = init's answer and `startupModelUrl`. created(worker): at its creation.
 async function bootWorker(options, created) {
@@ -232,6 +197,7 @@ async function bootWorker(options, created) {
     throw shadernetError("this browser has no module workers with OffscreenCanvas, "
                          + "which shadernet runs WebGL2 in", "webgl2-unavailable");
   }
+  checkSnapshotOptions(options);
   // With the URLs given, the worker starts in this very call (no await before it).
   const config = initConfig(givenUrls(options) || await askedUrls(), options);
   const worker = new RuntimeWorker(options.onProgress);
@@ -255,7 +221,11 @@ async function bootWorker(options, created) {
     throw error;
   }
   worker.startupModelUrl = config.default_model_url;
+  worker.snapshotKey = config.startup_key;
   if (!worker.startup.model) worker.warm(null);
+  // The worker keeps a snapshot after "Ready" unless it has none to keep: no key, or it
+  // restored this browser's own ("restored"; the server's is "restored (served)").
+  if (!config.startup_key || worker.startup.snapshot === "restored") worker.stored(null);
   return worker;
 }
 
@@ -279,13 +249,18 @@ function runtimeWorker(options = {}) {
  * model.json URL to download while Python boots and load once the runtime is up (the
  * next loadModel of that URL resolves with it). Resolves to {timings (stage -> ms after
  * the worker started), startedAt (its start, ms on the wall clock), snapshot (what
- * happened to the memory snapshot, in words), warmedUp (Promise of {ms, at} once the
- * start-up model's shaders are compiled, null without one)}.
+ * happened to the memory snapshot, in words: "restored" (this browser's), "restored
+ * (served)" (the server's), else why none was, e.g. "no key"), snapshotKey (the key it is
+ * kept under, null: none), warmedUp (Promise of {ms, at} once the start-up model's shaders
+ * are compiled, null without one), snapshotStored (Promise of {stored, bytes, error} once
+ * the snapshot for the next visit is kept, after the warm-up; null when there is none to
+ * keep: no key, or this browser's own was restored)}.
  */
 export async function startRuntime(options = {}) {
   const worker = await runtimeWorker(options);
   const { timings, started_at: startedAt, snapshot } = worker.startup;
-  return { timings: timings || {}, startedAt, snapshot, warmedUp: worker.warmedUp };
+  return { timings: timings || {}, startedAt, snapshot, snapshotKey: worker.snapshotKey,
+           warmedUp: worker.warmedUp, snapshotStored: worker.snapshotStored };
 }
 
 // The start-up model if it is `url` and not taken yet: its load info (or its error).
