@@ -21,6 +21,11 @@ import { fetchServed } from "./snapshot_served.js";
 import * as snapshots from "./snapshot_store.js";
 import { TRANSFER, modelMethods, watchContext } from "./worker_models.js";
 import { trainingMethods } from "./worker_training.js";
+// Imported by the modules above; named here too so that they are fetched with them, not
+// one round trip later (the module graph is the worker's first wait).
+import "./engine_traits.js";
+import "./snapshot_idb.js";
+import "./snapshot_opfs.js";
 
 let session = null;        // PyProxy of worker_api.PageSession
 let pyodide = null;
