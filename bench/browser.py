@@ -59,16 +59,14 @@ from bench.inference import bench_inference
 from bench.layers_view import bench_layers
 from bench.scratch_training import add_arguments as add_scratch_page_arguments
 from bench.scratch_training import bench_scratch_page
-from bench.startup import bench_startup
 from bench.session import (BIG_BATCH, REPO_ROOT, BenchPage, BenchSession,
                            load_images, prepare_models)
+from bench.startup import bench_startup
 from bench.training import bench_training
+from server.headless_chromium import CHROMIUM_ARGS
 from tests.support.static_server import StaticServer
 
 DEFAULT_EXECUTABLE = "/usr/bin/chromium"
-# Without the first two Chromium keeps calling Google's hosts, which cannot be reached here.
-CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
 # A real GPU in headless Chromium on Linux: ANGLE on Vulkan (NVIDIA's or Mesa's ICD).
 # `--gpu-flags "--use-gl=angle --use-angle=gl-egl"` tries ANGLE on EGL/OpenGL instead.
 GPU_FLAGS = ["--enable-gpu", "--ignore-gpu-blocklist", "--use-gl=angle", "--use-angle=vulkan",

@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    from bench.browser import CHROMIUM_ARGS
+    from server.headless_chromium import CHROMIUM_ARGS
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=args.executable, args=CHROMIUM_ARGS)
         try:

@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from tests.browser.pyodide import PyodidePage
     from tests.browser.scratch_support import load_data
-    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+    from server.headless_chromium import CHROMIUM_ARGS
+    from tests.conftest import CHROMIUM
     from tests.support.static_server import StaticServer
     from tests.conftest import REPO_ROOT
 

@@ -30,14 +30,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from server.headless_chromium import CHROMIUM_ARGS
 from server.runtime_files import RuntimeFiles
 from server.served_snapshot import ServedSnapshot, SnapshotRefused
 
 READY_TIMEOUT_MS = 180_000
 STORED_TIMEOUT_S = 120
 CHUNK_BYTES = 8 * 1024 * 1024
-CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--no-sandbox"]
 
 log = logging.getLogger("shadernet.snapshot_maker")
 

@@ -15,19 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from server.headless_chromium import CHROMIUM_ARGS
 from tests.support.browser_required import browser_unavailable, fail_browser_skip
 from tests.support.static_server import StaticServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    # Without these Chromium keeps trying to reach Google's hosts (no network here).
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--no-sandbox",
-]
 
 
 @pytest.fixture(scope="session")
