@@ -29,7 +29,8 @@ import "./snapshot_opfs.js";
 
 let session = null;        // PyProxy of worker_api.PageSession
 let pyodide = null;
-let ready = null;          // resolves once Pyodide, the runtime and the first model are loaded
+let warmed = null;         // resolves once the first model is loaded and its shaders compiled
+let ready = null;          // ... and, after a restore, the wheel's files unpacked
 
 const post = (message, transfer) => self.postMessage(message, transfer || []);
 
@@ -248,10 +249,10 @@ function loadFiles(files) {
 // (and loads the first model, downloaded while Python boots); the model_*, context_* and
 // trainer_* methods come from worker_models.js and worker_training.js.
 const METHODS = {
-  // Replies as soon as the model can predict; the wheel's files (after a restore) and the
-  // warm-up follow in the next task, after the reply is posted, and every later call
-  // waits for them (`ready`), so predictions are the same, only the first one may wait
-  // for the compiles. A start-up model that fails to load leaves the runtime running:
+  // Replies as soon as the model can predict; the warm-up follows in the next task, after
+  // the reply is posted, then the wheel's files (after a restore) in the one after.
+  // Predictions wait for the warm-up (`warmed`), every other call for both (`ready`), so
+  // predictions are the same, only the first one may wait for the compiles. A start-up model that fails to load leaves the runtime running:
   // the reply says why in `model_error`.
   init(config) {
     const loading = start(config).then(
@@ -261,14 +262,22 @@ const METHODS = {
         if (!session || !config.default_model_url) throw error;  // the runtime did not start
         return { model: null, model_error: { message: errorMessage(error), code: errorCode(error) } };
       });
-    ready = loading.then(async (result) => {
-      await new Promise((resolve) => setTimeout(resolve, 0));  // after init's reply
-      if (wheelToUnpack) unpackWheel(pyodide, await wheelToUnpack);
-      wheelToUnpack = null;
+    const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+    warmed = loading.then(async (result) => {
+      await nextTask();  // after init's reply
       return result.model ? warmUp(result) : result;
     });
+    // In a task of its own (50-90 ms), after the predictions that waited for the warm-up:
+    // nothing they run needs the wheel's files (the snapshot holds its imported modules).
+    ready = warmed.then(async (result) => {
+      await nextTask();
+      if (wheelToUnpack) unpackWheel(pyodide, await wheelToUnpack);
+      wheelToUnpack = null;
+      return result;
+    });
     ready.then(() => setTimeout(storeNewSnapshot, 0), () => {});
-    ready.catch(() => {});  // a failed start is reported by init's own reply
+    warmed.catch(() => {});  // a failed start is reported by init's own reply
+    ready.catch(() => {});
     return loading;
   },
 };
@@ -291,7 +300,7 @@ function exportedFiles(exported) {
 }
 
 const models = modelMethods({
-  ready: () => ready, python: () => pyodide, session: () => session,
+  ready: () => ready, warmed: () => warmed, python: () => pyodide, session: () => session,
   fetchModel, fetchOk, toJs, exportedFiles, post,
 });
 Object.assign(METHODS, models.methods, trainingMethods({

@@ -104,8 +104,8 @@ function layerArrays(result) {
   return transferable(result, [...buffers, result.probabilities.buffer]);
 }
 
-// shell: what worker.js has: {ready(), python(), session()} (getters: they change while it
-// starts) and its helpers {fetchModel, fetchOk, toJs, exportedFiles, post}.
+// shell: what worker.js has: {ready(), warmed(), python(), session()} (getters: they change
+// while it starts; warmed() resolves before ready(): predictions wait for it only) and its helpers {fetchModel, fetchOk, toJs, exportedFiles, post}.
 // Returns {methods (the protocol's model_* and context_*), adopt(session) (the model the
 // start-up loaded: its id), openFiles(text, shards) (a model from files made in the worker),
 // glContext() (the shared GLContext, a PyProxy the caller must not destroy)}.
@@ -137,6 +137,12 @@ export function modelMethods(shell) {
     return sessionsNow();
   }
 
+  // The start-up's warm-up is all a prediction needs, not the wheel's files after it.
+  async function predictingSessions() {
+    await shell.warmed();
+    return sessionsNow();
+  }
+
   function openFiles(text, shards) {
     const shardsPy = shell.python().toPy(shards, { depth: 1 });
     try {
@@ -153,12 +159,12 @@ export function modelMethods(shell) {
       return openFiles(files.text, files.shards);
     },
     async model_predict(modelId, images, n) {
-      const result = toJs((await modelSessions()).predict(modelId, images, n));
+      const result = toJs((await predictingSessions()).predict(modelId, images, n));
       const probabilities = Float32Array.from(result.probabilities);
       return transferable({ ...result, probabilities }, [probabilities.buffer]);
     },
     async model_layer_maps(modelId, image) {
-      return layerArrays(toJs((await modelSessions()).layer_maps(modelId, image)));
+      return layerArrays(toJs((await predictingSessions()).layer_maps(modelId, image)));
     },
     // Progress goes to the page as {type: "fit", token, step, total, loss, ms, draws, gl_calls}.
     async model_fit(modelId, images, labels, n, options, replay, token) {
