@@ -252,8 +252,9 @@ const METHODS = {
   // Replies as soon as the model can predict; the warm-up follows in the next task, after
   // the reply is posted, then the wheel's files (after a restore) in the one after.
   // Predictions wait for the warm-up (`warmed`), every other call for both (`ready`), so
-  // predictions are the same, only the first one may wait for the compiles. A start-up model that fails to load leaves the runtime running:
-  // the reply says why in `model_error`.
+  // predictions are the same, only the first one may wait for the compiles. A start-up
+  // model that fails to load leaves the runtime running: the reply says why in
+  // `model_error`.
   init(config) {
     const loading = start(config).then(
       (result) => (result.model ? { ...result, model: { ...result.model, id: models.adopt(session) } }

@@ -105,7 +105,8 @@ function layerArrays(result) {
 }
 
 // shell: what worker.js has: {ready(), warmed(), python(), session()} (getters: they change
-// while it starts; warmed() resolves before ready(): predictions wait for it only) and its helpers {fetchModel, fetchOk, toJs, exportedFiles, post}.
+// while it starts; warmed() resolves before ready(): predictions wait for it only) and its
+// helpers {fetchModel, fetchOk, toJs, exportedFiles, post}.
 // Returns {methods (the protocol's model_* and context_*), adopt(session) (the model the
 // start-up loaded: its id), openFiles(text, shards) (a model from files made in the worker),
 // glContext() (the shared GLContext, a PyProxy the caller must not destroy)}.
