@@ -84,7 +84,7 @@ class PageServer:
     the same wheel plus one module (another version, its .pyc compiled like the first's),
     as a deployment of new runtime code would, on the same origin."""
 
-    def __init__(self, models_dir: Path, scratch: Path) -> None:
+    def __init__(self, models_dir: Path, scratch: Path, static_dir: Path | None = None) -> None:
         import dataclasses
         import socket
         import zipfile
@@ -96,8 +96,9 @@ class PageServer:
         from server.runtime_files import HashedFile, RuntimeFiles
         from server.settings import Settings
 
+        pages = {"static_dir": static_dir} if static_dir else {}  # another version's page files
         app = create_app(Settings(models_dir=models_dir, store_dir=scratch / "store",
-                                  cache_dir=scratch / "cache"))
+                                  cache_dir=scratch / "cache", **pages))
         class BenchPages(VendorFiles):
             """bench/pages with a CSP of their own: TF.js's bundle needs 'unsafe-eval',
             which the server's policy (for our page) refuses."""

@@ -1,0 +1,135 @@
+"""Start-up A/B: the page's files (static/) at a git ref (A) against this checkout's (B),
+on two servers of this checkout, visits interleaved A B B A ...; prints the median ms from
+navigation at each start-up stage and their difference. For a change to the page's or the
+worker's JS; a change to the server or the template is in both sides.
+
+    .venv/bin/python -m bench.startup_ab HEAD~1 --visits 8           # repeat visits
+    .venv/bin/python -m bench.startup_ab HEAD~1 --visits 5 --cold    # first visits
+
+Repeat visits: one persistent profile per side, a first visit that stores the snapshot,
+then `--visits` measured ones. First visits: a fresh profile each, the server's snapshot
+made first (as `make setup` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from bench.report import median
+from bench.session import REPO_ROOT
+from bench.startup import STARTUP_OBSERVER, PageServer, _visit
+from server.headless_chromium import CHROMIUM_ARGS
+
+STAGES = ("worker", "init", "compiled", "snapshot_fetched", "snapshot_read", "wasm", "restore",
+          "runtime", "model")
+SIDES = ("A", "B")
+
+
+def _servers(ref: str, root: Path) -> dict[str, PageServer]:
+    subprocess.run(f"git -C {REPO_ROOT} archive {ref} static | tar -x -C {root}", shell=True,
+                   check=True)
+    statics = {"A": root / "static", "B": REPO_ROOT / "static"}
+    servers = {}
+    for side in SIDES:
+        scratch = root / side
+        shutil.copytree(REPO_ROOT / "models" / "default", scratch / "models" / "default")
+        servers[side] = PageServer(scratch / "models", scratch, static_dir=statics[side])
+    return servers
+
+
+def _order(visit: int) -> tuple[str, str]:
+    return SIDES if visit % 2 == 0 else SIDES[::-1]
+
+
+def _launch(playwright, executable: str):
+    profile = tempfile.mkdtemp(prefix="bench-ab-")
+    context = playwright.chromium.launch_persistent_context(
+        profile, executable_path=executable, args=CHROMIUM_ARGS,
+        viewport={"width": 1280, "height": 1000})
+    context.add_init_script(STARTUP_OBSERVER)
+    return context, profile
+
+
+def _repeat_visits(playwright, servers, visits: int, executable: str) -> dict[str, list]:
+    results = {side: [] for side in SIDES}
+    launched = {side: _launch(playwright, executable) for side in SIDES}
+    try:
+        for side in SIDES:  # stores the snapshot the measured visits restore
+            _visit(launched[side][0], servers[side].url + "/", "ours")
+        for visit in range(visits):
+            for side in _order(visit):
+                results[side].append(_visit(launched[side][0], servers[side].url + "/", "ours"))
+    finally:
+        for context, profile in launched.values():
+            context.close()
+            shutil.rmtree(profile, ignore_errors=True)
+    return results
+
+
+def _first_visits(playwright, servers, visits: int, executable: str) -> dict[str, list]:
+    from server.snapshot_maker import make_served_snapshot
+
+    browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    try:
+        for side in SIDES:
+            make_served_snapshot(browser, servers[side].url + "/", servers[side].runtime)
+    finally:
+        browser.close()
+    results = {side: [] for side in SIDES}
+    for visit in range(visits):
+        for side in _order(visit):
+            context, profile = _launch(playwright, executable)
+            try:
+                results[side].append(_visit(context, servers[side].url + "/", "ours"))
+            finally:
+                context.close()
+                shutil.rmtree(profile, ignore_errors=True)
+    return results
+
+
+def _print(results: dict[str, list], ref: str, cold: bool) -> None:
+    kind = "first (fresh profile)" if cold else "repeat"
+    print(f"start-up A/B, {kind} visits, medians of {len(results['A'])} interleaved: "
+          f"static/ at {ref} (A) vs this checkout (B), ms from navigation")
+    for key in (*STAGES, "ready", "first"):
+        values = {}
+        for side in SIDES:
+            found = [r[key] if key in ("ready", "first") else (r.get("stages") or {}).get(key)
+                     for r in results[side]]
+            found = [v for v in found if v is not None]
+            values[side] = median(found) if found else None
+        if values["A"] is None or values["B"] is None:
+            continue
+        print(f"  {key:<18}A {values['A']:7.0f}   B {values['B']:7.0f}   "
+              f"B-A {values['B'] - values['A']:+6.0f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("ref", help="git ref of the A side's static/ (e.g. HEAD~1)")
+    parser.add_argument("--visits", type=int, default=8)
+    parser.add_argument("--cold", action="store_true", help="first visits, fresh profiles")
+    parser.add_argument("--executable", default="/usr/bin/chromium")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    root = Path(tempfile.mkdtemp(prefix="bench-ab-"))
+    servers = _servers(args.ref, root)
+    try:
+        with sync_playwright() as playwright:
+            run = _first_visits if args.cold else _repeat_visits
+            results = run(playwright, servers, args.visits, args.executable)
+    finally:
+        for server in servers.values():
+            server.close()
+        shutil.rmtree(root, ignore_errors=True)
+    _print(results, args.ref, args.cold)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
