@@ -7,7 +7,6 @@ and server."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 
@@ -86,12 +85,10 @@ class PageServer:
 
     def __init__(self, models_dir: Path, scratch: Path, static_dir: Path | None = None) -> None:
         import dataclasses
-        import socket
         import zipfile
 
-        import uvicorn
-
         from server.assets import REVALIDATE, VendorFiles
+        from server.loopback_server import LoopbackServer
         from server.main import create_app
         from server.runtime_files import HashedFile, RuntimeFiles
         from server.settings import Settings
@@ -127,19 +124,8 @@ class PageServer:
         self._assets = {"current": app.state.assets,
                         "upgraded": dataclasses.replace(app.state.assets, runtime=upgraded)}
         self.log = RequestLog(app)
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        self._server = uvicorn.Server(uvicorn.Config(self.log, log_level="warning",
-                                                     lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run,
-                                        kwargs={"sockets": [self._socket]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("bench startup: uvicorn did not start within 20 s")
-            time.sleep(0.02)
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self._server = LoopbackServer(self.log, start_timeout=20)
+        self.url = self._server.url
 
     def use(self, version: str) -> None:
         """Serve the "current" or the "upgraded" runtime files from the next request on."""
@@ -160,9 +146,7 @@ class PageServer:
         return f"{self.url}{TFJS_STARTUP_PAGE}?{query}"
 
     def close(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._socket.close()
+        self._server.close()
 
 
 def _visit(context, url: str, side: str) -> dict:

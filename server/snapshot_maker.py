@@ -16,21 +16,18 @@ so and the server runs without a served snapshot, as before.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
-import socket
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from server.headless_chromium import CHROMIUM_ARGS
+from server.loopback_server import LoopbackServer
 from server.runtime_files import RuntimeFiles
 from server.served_snapshot import ServedSnapshot, SnapshotRefused
 
@@ -109,28 +106,6 @@ def make_served_snapshot(browser, page_url: str, runtime: RuntimeFiles) -> Serve
     return runtime.snapshots.save(startup_key, record["key"], data, record["made_by"])
 
 
-@contextlib.contextmanager
-def _serving(app) -> Iterator[str]:
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("uvicorn did not start within 30 s")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 # The page's code a snapshot's key depends on besides the served files (python_boot.js's
 # SNAPSHOT_PREPARE, engine_traits.js): a kept snapshot older than these is made again.
 KEY_SOURCES = ("static/python_boot.js", "static/engine_traits.js")
@@ -173,10 +148,10 @@ def main(argv: list[str]) -> int:
         if "--force" not in argv and _up_to_date(kept):
             print(f"server.snapshot_maker: the served snapshot is up to date ({kept.path})")
             return 0
-        with _serving(app) as url, sync_playwright() as playwright:
+        with LoopbackServer(app) as server, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:
-                served = make_served_snapshot(browser, url + "/", runtime)
+                served = make_served_snapshot(browser, server.url + "/", runtime)
             finally:
                 browser.close()
         runtime.snapshots.prune(keep=served)

@@ -10,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,28 +38,12 @@ def live_server(app, start_timeout: float = 10.0, **uvicorn_options) -> Iterator
     uvicorn runs with the options `shadernet serve` gives it (`server.cli.uvicorn_options`),
     updated by `uvicorn_options`.
     """
-    import uvicorn
-
     from server.cli import uvicorn_options as serve_options
+    from server.loopback_server import LoopbackServer
 
     uvicorn_options = {**serve_options(), **uvicorn_options}
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", **uvicorn_options)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + start_timeout
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError(f"uvicorn did not start within {start_timeout:g} s")
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with LoopbackServer(app, start_timeout, **uvicorn_options) as server:
+        yield server.url
 
 
 @contextlib.contextmanager
