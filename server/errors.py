@@ -45,8 +45,13 @@ async def store_error_handler(request: Request, error: StoreError) -> JSONRespon
 
 
 async def internal_error_handler(request: Request, error: Exception) -> JSONResponse:
-    """A bug is still answered in JSON (the page shows `detail`); the traceback goes to the log."""
+    """A bug is still answered in JSON (the page shows `detail`); the traceback goes to the log.
+
+    `Connection: close`: Starlette re-raises the error after this answer and uvicorn then
+    closes the connection, so a client must not send its next request on it (one that
+    did raced the close and got a reset instead of an answer)."""
     log.error("internal error on %s %s", request.method, request.url.path,
               exc_info=(type(error), error, error.__traceback__))
     return JSONResponse({"detail": f"internal server error ({type(error).__name__}); the "
-                                   "server log has the details"}, status_code=500)
+                                   "server log has the details"}, status_code=500,
+                        headers={"Connection": "close"})

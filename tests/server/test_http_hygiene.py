@@ -91,6 +91,10 @@ def test_every_error_is_json(app, http, unchanged):
     assert response.headers["content-type"] == "application/json"
     assert json_detail(response) == ("internal server error (RuntimeError); the server log has "
                                  "the details")
+    # uvicorn closes the connection after it: the client is told not to reuse it, and the
+    # next request (on a new connection) is answered.
+    assert response.headers["connection"] == "close"
+    assert http.get("/api/models").status_code == 200
 
 
 @pytest.mark.parametrize("url", ["/", "/healthz", "/api/models", "/static/app.js",
