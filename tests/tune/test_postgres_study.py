@@ -64,9 +64,11 @@ def _until_first_trial(process: subprocess.Popen) -> str:
 
 def test_two_commands_at_once_run_each_trial_exactly_once(postgres, tmp_path):
     url = postgres.create_database("shared")
-    trials = 12
-    # Trials of a second or so each: short ones end the study before the second command joins.
-    common = ["--subset", "4000", "--epochs", "2"]
+    trials = 16
+    # Trials of half a second or more each (2 epochs of 4000 images took 0.3 s here, and a
+    # second command that needs ~2 s to join then found all 12 trials taken, 1 run in 3):
+    # short ones end the study before the second command joins.
+    common = ["--subset", "4000", "--epochs", "5"]
     first = _tune(url, "shared", tmp_path / "a", trials, *common, "--workers", "2")
     # The second joins once the first is running trials: on a quiet machine a command started
     # at the same moment could finish the whole study before the first's workers import Optuna.
