@@ -6,8 +6,9 @@ a first-time visitor has none and boots Python from source. So set-up
 headless Chromium and keeps it here, in `<cache_dir>/snapshot/` (Settings.cache_dir):
 
     <startup key>.json        {key, digest, bytes, file, made_by, made_at}
-    snapshot-<sha16>.bin      the bytes the browser stored, exactly
-    snapshot-<sha16>.bin.gz   the same, gzip-compressed (~30 MB -> ~6 MB), made once
+    snapshot-<sha16>.bin      the bytes the browser stored, exactly (its zero pages left
+                              out, static/snapshot_pages.js: 30 MiB -> ~13 MB)
+    snapshot-<sha16>.bin.gz   the same, gzip-compressed (~5 MB), made once
 
 where the startup key names the served start-up files (server/runtime_files.py) and `key`
 is the whole key the page stores its own snapshot under (those files, the engine's
@@ -24,6 +25,7 @@ import hashlib
 import json
 import logging
 import os
+import struct
 import tempfile
 import threading
 import time
@@ -38,6 +40,11 @@ SNAPSHOT_FILENAME = "snapshot.bin"
 MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024
 # Pyodide's snapshot header: its first uint32 (little-endian), b"\0snp" (Pyodide 314).
 PYODIDE_SNAPSHOT_MAGIC = 0x706E7300
+# The page keeps and uploads it with its zero pages left out (static/snapshot_pages.js):
+# b"SNZ1", unpacked length, run count, (offset, length) per run, the runs' bytes.
+PACKED_MAGIC = 0x315A4E53
+PACKED_HEADER = struct.Struct("<III")
+PACKED_RUN = struct.Struct("<II")
 KEY_SEPARATOR = "|"
 
 log = logging.getLogger("shadernet.served_snapshot")
@@ -93,9 +100,39 @@ def check_snapshot(startup_key: str, key: str, data: bytes) -> None:
         raise SnapshotRefused(f"snapshot of {len(data)} bytes: a Pyodide snapshot has 1 KiB "
                               f"to {MAX_SNAPSHOT_BYTES >> 20} MiB")
     magic = int.from_bytes(data[:4], "little")
+    if magic == PACKED_MAGIC:
+        data = _first_packed_run(data)
+        magic = int.from_bytes(data[:4], "little")
     if magic != PYODIDE_SNAPSHOT_MAGIC:
         raise SnapshotRefused(f"snapshot starts with 0x{magic:08x}, not Pyodide's magic "
-                              f"0x{PYODIDE_SNAPSHOT_MAGIC:08x}")
+                              f"0x{PYODIDE_SNAPSHOT_MAGIC:08x} (packed or not)")
+
+
+def _first_packed_run(data: bytes) -> bytes:
+    """The bytes of a packed snapshot's first run, once its header is found to add up."""
+    if len(data) < PACKED_HEADER.size:
+        raise SnapshotRefused("packed snapshot shorter than its header")
+    _, unpacked, count = PACKED_HEADER.unpack_from(data)
+    if unpacked > MAX_SNAPSHOT_BYTES:
+        raise SnapshotRefused(f"packed snapshot unpacks to {unpacked} bytes, more than "
+                              f"{MAX_SNAPSHOT_BYTES >> 20} MiB")
+    payload_at = PACKED_HEADER.size + PACKED_RUN.size * count
+    if count == 0 or payload_at > len(data):
+        raise SnapshotRefused(f"packed snapshot lists {count} runs, which its "
+                              f"{len(data)} bytes cannot hold")
+    runs = [PACKED_RUN.unpack_from(data, PACKED_HEADER.size + PACKED_RUN.size * i)
+            for i in range(count)]
+    end = 0
+    for index, (offset, length) in enumerate(runs):
+        if offset < end or offset + length > unpacked:
+            raise SnapshotRefused(f"packed snapshot: run {index} ({offset}+{length}) overlaps "
+                                  f"the one before or ends past {unpacked} bytes")
+        end = offset + length
+    if payload_at + sum(length for _, length in runs) != len(data):
+        raise SnapshotRefused("packed snapshot: its runs' lengths do not add up to its size")
+    if runs[0][0] != 0:
+        raise SnapshotRefused("packed snapshot: its first run is not Pyodide's header")
+    return data[payload_at:payload_at + runs[0][1]]
 
 
 class SnapshotFiles:
@@ -146,8 +183,12 @@ class SnapshotFiles:
             return None
         return snapshot
 
+    def forget(self, startup_key: str) -> None:
+        """Stop offering the snapshot kept for `startup_key` (its files stay until prune)."""
+        self._meta_path(startup_key).unlink(missing_ok=True)
+
     def prune(self, keep: ServedSnapshot) -> None:
-        """Delete every kept snapshot but `keep` (each is ~35 MB; set-up keeps the newest)."""
+        """Delete every kept snapshot but `keep` (each is ~18 MB with its gzip copy; set-up keeps the newest)."""
         for path in self.directory.iterdir():
             if path.name.startswith("snapshot-") and not path.name.startswith(keep.path.name):
                 path.unlink(missing_ok=True)

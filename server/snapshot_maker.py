@@ -107,8 +107,9 @@ def make_served_snapshot(browser, page_url: str, runtime: RuntimeFiles) -> Serve
 
 
 # The page's code a snapshot's key depends on besides the served files (python_boot.js's
-# SNAPSHOT_PREPARE, engine_traits.js): a kept snapshot older than these is made again.
-KEY_SOURCES = ("static/python_boot.js", "static/engine_traits.js")
+# SNAPSHOT_PREPARE, engine_traits.js), and how it is packed: a kept snapshot older than
+# these is made again.
+KEY_SOURCES = ("static/python_boot.js", "static/engine_traits.js", "static/snapshot_pages.js")
 
 
 def _up_to_date(served: ServedSnapshot | None) -> bool:
@@ -148,6 +149,8 @@ def main(argv: list[str]) -> int:
         if "--force" not in argv and _up_to_date(kept):
             print(f"server.snapshot_maker: the served snapshot is up to date ({kept.path})")
             return 0
+        # A stale one would be restored by the page and kept as it is, not made again.
+        runtime.snapshots.forget(runtime.current().key)
         with LoopbackServer(app) as server, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:

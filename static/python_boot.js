@@ -10,6 +10,7 @@
 // it), through Emscripten's own resize, which keeps its views of the heap current.
 
 import { engineTraits } from "./engine_traits.js";
+import { isPacked, packPages, unpackPages } from "./snapshot_pages.js";
 import * as snapshots from "./snapshot_store.js";
 
 // What runs before the memory snapshot: our imports, and every shader template read into
@@ -101,13 +102,15 @@ async function loadOptions(preloaded, options, heapSize, mark) {
            packageBaseUrl: preloaded.indexURL, createPyodideModule: create };
 }
 
-// `options`: loadPyodide's (indexURL is required); `bytes`: a snapshot (Uint8Array);
-// `preloaded`: preload(indexURL)'s answer, made here when not given.
+// `options`: loadPyodide's (indexURL is required); `bytes`: a snapshot (Uint8Array),
+// packed (snapshot_pages.js) or as Pyodide made it; `preloaded`: preload(indexURL)'s
+// answer, made here when not given.
 export async function restorePyodide(loadPyodide, options, bytes, preloaded = null,
                                      mark = () => {}) {
+  const heap = isPacked(bytes) ? unpackPages(bytes) : bytes;
   const ready = await loadOptions(preloaded || preload(options.indexURL), options,
-                                  bytes.byteLength, mark);
-  return loadPyodide({ ...ready, _loadSnapshot: bytes });
+                                  heap.byteLength, mark);
+  return loadPyodide({ ...ready, _loadSnapshot: heap });
 }
 
 // Pyodide from `stored` (snapshot_store.readSnapshot's or snapshot_served.fetchServed's
@@ -153,9 +156,9 @@ export function unpackWheel(python, wheel) {
 
 // A second interpreter, started only to be snapshotted right after SNAPSHOT_PREPARE,
 // before any JS object is held by Python (the page's own interpreter holds its GL
-// context), then stored under `key`. Run after "Ready" and the warm-up, so the page's
-// interpreter runs without the snapshot mode's bookkeeping of JS globals. Resolves to
-// {stored, bytes, error}.
+// context), then stored under `key`, packed (snapshot_pages.js). Run after "Ready" and
+// the warm-up, so the page's interpreter runs without the snapshot mode's bookkeeping of
+// JS globals. Resolves to {stored, bytes (packed length), error}.
 export async function makeSnapshot(loadPyodide, options, preloaded, key, wheel) {
   let bytes = null;
   let error = null;
@@ -164,7 +167,7 @@ export async function makeSnapshot(loadPyodide, options, preloaded, key, wheel) 
                                       _makeSnapshot: true });
     unpackWheel(maker, wheel);
     maker.runPython(SNAPSHOT_PREPARE);
-    bytes = maker.makeMemorySnapshot();
+    bytes = packPages(maker.makeMemorySnapshot());
     error = await snapshots.writeSnapshot(key, bytes);
   } catch (failure) {
     error = failure.message || String(failure);

@@ -4,8 +4,8 @@
 //   "SNP1" | uint32 LE header length | header JSON {key, digest, made_at, length} | bytes
 //
 // In a worker it is read and written through a sync access handle (the page's worker
-// reads ~30 MB in tens of ms, several times faster than an IndexedDB record of the same
-// size); elsewhere (the page, tests) through File and writable streams. A new snapshot is
+// reads a ~13 MB snapshot in tens of ms, several times faster than an IndexedDB record
+// of the same size); elsewhere (the page, tests) through File and writable streams. A new snapshot is
 // written to snapshot.partial and then moved over snapshot.bin, so a reader never sees a
 // half-written one (and the digest would refuse it if it did).
 

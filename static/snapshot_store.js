@@ -5,7 +5,7 @@
 // A snapshot is stored with its `key` and digest. `key` names everything the snapshot
 // depends on (the Pyodide build, the stdlib zip, the runtime wheel, what the worker
 // imported): a snapshot under another key is never restored, and writing one deletes the
-// others (each is ~30 MB). Bytes whose digest differs from the one stored with them (a
+// others (each is ~13 MB). Bytes whose digest differs from the one stored with them (a
 // damaged disk, a half-written file) are refused and deleted: SHA-256 where WebCrypto
 // exists (secure contexts: https, localhost), else a 64-bit checksum of the 32-bit words.
 // Every function resolves, never rejects: without either store (a private window, a full

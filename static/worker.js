@@ -26,6 +26,7 @@ import { trainingMethods } from "./worker_training.js";
 import "./engine_traits.js";
 import "./snapshot_idb.js";
 import "./snapshot_opfs.js";
+import "./snapshot_pages.js";
 
 let session = null;        // PyProxy of worker_api.PageSession
 let pyodide = null;

@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import shutil
+import struct
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +17,7 @@ from server.main import create_app
 from server.served_snapshot import (MAX_SNAPSHOT_BYTES, PYODIDE_SNAPSHOT_MAGIC, SnapshotFiles,
                                     SnapshotRefused)
 from server.settings import REPO_ROOT, Settings
+from tests.support.packed_snapshot import pack_pages
 
 PREPARE_TAIL = "|jspi=new,gc=1,ios=0|\nimport webgl_backend.worker_api\n"
 
@@ -99,18 +101,44 @@ def test_a_snapshot_for_other_files_is_not_offered(app, tmp_path):
     assert runtime.urls()["served_snapshot"] is None
 
 
+def _packed(runs: list[tuple[int, int]], unpacked: int, payload: bytes | None = None) -> bytes:
+    """A packed snapshot with this header (static/snapshot_pages.js), whatever it holds."""
+    table = b"".join(struct.pack("<II", offset, length) for offset, length in runs)
+    body = payload if payload is not None else (
+        PYODIDE_SNAPSHOT_MAGIC.to_bytes(4, "little") + bytes(sum(n for _, n in runs) - 4))
+    return b"SNZ1" + struct.pack("<II", unpacked, len(runs)) + table + body
+
+
 @pytest.mark.parametrize("key_tail, data, why", [
     ("|x", b"\x00snp" + bytes(100), "1 KiB"),
     ("|x", b"PK\x03\x04" + bytes(5000), "magic"),
     (None, _snapshot_bytes(5000), "not for the served start-up files"),
     ("|x", PYODIDE_SNAPSHOT_MAGIC.to_bytes(4, "little") + bytes(MAX_SNAPSHOT_BYTES), "MiB"),
-], ids=["tiny", "not-pyodide", "other-key", "huge"])
+    ("|x", _packed([(0, 4096)], MAX_SNAPSHOT_BYTES + 1), "unpacks to"),
+    ("|x", _packed([(0, 4096), (2048, 4096)], 65536), "overlaps"),
+    ("|x", _packed([(0, 4096), (8192, 4096)], 10000), "ends past"),
+    ("|x", _packed([(4096, 4096)], 65536), "first run"),
+    ("|x", _packed([(0, 4096)], 65536, b"\x00snp" + bytes(5000)), "do not add up"),
+    ("|x", _packed([(0, 4096)], 65536, b"PK\x03\x04" + bytes(4092)), "magic"),
+    ("|x", b"SNZ1" + struct.pack("<II", 65536, 10**6) + bytes(2000), "runs"),
+], ids=["tiny", "not-pyodide", "other-key", "huge", "packed-huge", "packed-overlap",
+        "packed-past-end", "packed-no-header", "packed-short", "packed-not-pyodide",
+        "packed-table"])
 def test_what_it_refuses_to_keep(tmp_path, key_tail, data, why):
     files = SnapshotFiles(tmp_path / "snapshot")
     key = "build-stdlib-wheel" + key_tail if key_tail else "another-key|x"
     with pytest.raises(SnapshotRefused, match=why):
         files.save("build-stdlib-wheel", key, data)
     assert not (tmp_path / "snapshot").exists()
+
+
+def test_a_packed_snapshot_is_kept_and_served_as_it_was_given(app):
+    data = pack_pages(_snapshot_bytes(1_000_000))
+    assert len(data) < 20_000  # two non-zero pages of 245
+    served = _save(app, data)
+    with TestClient(app, base_url="http://localhost") as client:
+        response = client.get(served.url, headers={"Accept-Encoding": "identity"})
+    assert response.status_code == 200 and response.content == data
 
 
 def test_the_server_needs_no_snapshot(app):
