@@ -34,8 +34,9 @@ import("./page.js").catch((error) => {
   status.textContent = `Could not start: the page's scripts did not load (${error.message})`;
   status.parentElement.className = "status error";
 });
-// The service worker (sw.js) is for later visits: registered once this one has started,
-// so its install (fetching and keeping the whole shell) does not compete with the start.
+// The service worker (sw.js) is for later visits: registered once this one has started
+// and compiled its shaders, so its install (it fetches and keeps the page) does not
+// compete with the start or the first prediction.
 const registerShell = () => navigator.serviceWorker?.register("/sw.js").catch(() => {});
-if (runtime) runtime.then(registerShell, registerShell);
+if (runtime) runtime.then((info) => info.warmedUp).then(registerShell, registerShell);
 else window.addEventListener("load", registerShell);
