@@ -125,3 +125,13 @@ def context(browser, request):
             print(f"--- page {page.url}: status "
                   f"{page.get_by_test_id('status').text_content(timeout=1000)!r}")
     ctx.close()
+
+
+@pytest.fixture
+def blank_page(browser, static_server):
+    """A page on tests/startup/blank.html (the repository served plainly), its own context."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{static_server.url}/tests/startup/blank.html")
+    yield page
+    context.close()

@@ -63,18 +63,9 @@ def _heap(length: int, offsets: list[int]) -> bytes:
     return bytes(heap)
 
 
-@pytest.fixture
-def blank(browser, static_server):
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{static_server.url}/tests/startup/blank.html")
-    yield page
-    context.close()
-
-
-def test_the_page_packs_as_the_python_writer_does_and_reads_its_packs(blank):
+def test_the_page_packs_as_the_python_writer_does_and_reads_its_packs(blank_page):
     ours = [base64.b64encode(pack_pages(_heap(*heap))).decode() for heap in HEAPS]
-    results = blank.evaluate(ROUND_TRIP, [HEAPS, ours])
+    results = blank_page.evaluate(ROUND_TRIP, [HEAPS, ours])
     for (length, offsets), expected, result in zip(HEAPS, ours, results):
         packed = base64.b64decode(result["packed"])
         assert result["packed"] == expected, (length, offsets)
@@ -84,10 +75,10 @@ def test_the_page_packs_as_the_python_writer_does_and_reads_its_packs(blank):
     assert len(lone_pages) < 5 * 4096 + 100  # 1 MiB with four non-zero pages
 
 
-def test_a_packed_form_that_does_not_add_up_is_refused(blank):
+def test_a_packed_form_that_does_not_add_up_is_refused(blank_page):
     # Two runs: pages 1 and 3 of a 5-page heap.
     packed = pack_pages(_heap(5 * 4096, [4096, 3 * 4096 + 7]))
-    refused = blank.evaluate(DAMAGED, base64.b64encode(packed).decode())
+    refused = blank_page.evaluate(DAMAGED, base64.b64encode(packed).decode())
     assert "out of place" in refused["run_past_end"]
     assert "out of place" in refused["overlapping"]
     assert "out of place" in refused["truncated"]

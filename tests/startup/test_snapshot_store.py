@@ -58,21 +58,12 @@ IDB_KEYS = """async () => {
 }"""
 
 
-@pytest.fixture
-def page(browser, static_server):
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{static_server.url}/tests/startup/blank.html")
-    yield page
-    context.close()
-
-
-def test_in_a_worker_snapshots_go_to_opfs_one_at_a_time(page):
+def test_in_a_worker_snapshots_go_to_opfs_one_at_a_time(blank_page):
     write_a = {"op": "write", "key": KEY_A, "size": 30 * MB + 3, "fill": 7}
     read_a, read_b = {"op": "read", "key": KEY_A}, {"op": "read", "key": KEY_B}
     write_b = {"op": "write", "key": KEY_B, "size": MB, "fill": 9}
     listing = {"op": "list"}
-    results = page.evaluate(IN_WORKER, [write_a, read_a, read_b, listing, write_b, read_a,
+    results = blank_page.evaluate(IN_WORKER, [write_a, read_a, read_b, listing, write_b, read_a,
                                         read_b, listing])
     assert results[0] is None  # stored
     assert results[1] == {"bytes": 30 * MB + 3, "first": 7, "last": 7, "store": "opfs", "check": None}
@@ -85,19 +76,19 @@ def test_in_a_worker_snapshots_go_to_opfs_one_at_a_time(page):
     assert [e["key"] for e in results[7]] == [KEY_B]
 
 
-def test_a_half_written_opfs_snapshot_is_refused_and_deleted(page):
-    page.evaluate(IN_WORKER, [{"op": "write", "key": KEY_A, "size": 4 * MB, "fill": 1}])
-    assert page.evaluate(TRUNCATE_OPFS, 2 * MB) == 2 * MB
-    read, listing = page.evaluate(IN_WORKER, [{"op": "read", "key": KEY_A}, {"op": "list"}])
+def test_a_half_written_opfs_snapshot_is_refused_and_deleted(blank_page):
+    blank_page.evaluate(IN_WORKER, [{"op": "write", "key": KEY_A, "size": 4 * MB, "fill": 1}])
+    assert blank_page.evaluate(TRUNCATE_OPFS, 2 * MB) == 2 * MB
+    read, listing = blank_page.evaluate(IN_WORKER, [{"op": "read", "key": KEY_A}, {"op": "list"}])
     assert read["bytes"] < 4 * MB and read["check"].startswith("corrupt: digest sha256:"), read
     assert listing == []
-    again = page.evaluate(IN_WORKER, [{"op": "read", "key": KEY_A}])[0]
+    again = blank_page.evaluate(IN_WORKER, [{"op": "read", "key": KEY_A}])[0]
     assert again == {"bytes": None, "reason": "none"}
 
 
-def test_without_opfs_the_worker_keeps_its_snapshot_in_indexeddb(page):
+def test_without_opfs_the_worker_keeps_its_snapshot_in_indexeddb(blank_page):
     hidden = {"hide_opfs": True}
-    results = page.evaluate(IN_WORKER, [
+    results = blank_page.evaluate(IN_WORKER, [
         {"op": "write", "key": KEY_A, "size": 3 * MB, "fill": 5, **hidden},
         {"op": "read", "key": KEY_A, **hidden}, {"op": "list", **hidden},
         {"op": "write", "key": KEY_B, "size": MB, "fill": 6, **hidden},
@@ -107,25 +98,25 @@ def test_without_opfs_the_worker_keeps_its_snapshot_in_indexeddb(page):
                           "check": None}
     assert [(e["key"], e["store"]) for e in results[2]] == [(KEY_A, "indexeddb")]
     assert results[4] == {"bytes": None, "reason": "none"}
-    assert page.evaluate(IDB_KEYS) == [KEY_B]
+    assert blank_page.evaluate(IDB_KEYS) == [KEY_B]
     # Nothing went to OPFS: a store that can use it finds no snapshot there.
-    assert page.evaluate(IN_WORKER, [{"op": "list"}])[0] == []
+    assert blank_page.evaluate(IN_WORKER, [{"op": "list"}])[0] == []
 
 
-def test_a_snapshot_stored_in_opfs_clears_one_an_earlier_page_left_in_indexeddb(page):
-    page.evaluate(IN_WORKER, [{"op": "write", "key": KEY_A, "size": MB, "fill": 2,
+def test_a_snapshot_stored_in_opfs_clears_one_an_earlier_page_left_in_indexeddb(blank_page):
+    blank_page.evaluate(IN_WORKER, [{"op": "write", "key": KEY_A, "size": MB, "fill": 2,
                                "hide_opfs": True}])
-    assert page.evaluate(IDB_KEYS) == [KEY_A]
-    assert page.evaluate(IN_WORKER, [{"op": "write", "key": KEY_B, "size": MB, "fill": 3}]) == [None]
-    assert page.evaluate(IDB_KEYS) == []
-    read = page.evaluate(IN_WORKER, [{"op": "read", "key": KEY_B}])[0]
+    assert blank_page.evaluate(IDB_KEYS) == [KEY_A]
+    assert blank_page.evaluate(IN_WORKER, [{"op": "write", "key": KEY_B, "size": MB, "fill": 3}]) == [None]
+    assert blank_page.evaluate(IDB_KEYS) == []
+    read = blank_page.evaluate(IN_WORKER, [{"op": "read", "key": KEY_B}])[0]
     assert read["store"] == "opfs" and read["check"] is None
 
 
-def test_the_page_reads_what_the_worker_stored(page):
+def test_the_page_reads_what_the_worker_stored(blank_page):
     """Outside a worker (no sync access handles) the store reads the same file."""
-    page.evaluate(IN_WORKER, [{"op": "write", "key": KEY_A, "size": 2 * MB, "fill": 4}])
-    read = page.evaluate("""async (key) => {
+    blank_page.evaluate(IN_WORKER, [{"op": "write", "key": KEY_A, "size": 2 * MB, "fill": 4}])
+    read = blank_page.evaluate("""async (key) => {
       const store = await import('/static/snapshot_store.js');
       const stored = await store.readSnapshot(key);
       return {bytes: stored.bytes.length, last: stored.bytes.at(-1), store: stored.store,

@@ -14,7 +14,7 @@ def pack_pages(data: bytes) -> bytes:
     runs: list[list[int]] = []
     for start in range(0, len(data), PAGE_BYTES):
         page = data[start:start + PAGE_BYTES]
-        if not page.count(0) == len(page):
+        if page.count(0) != len(page):
             if runs and runs[-1][0] + runs[-1][1] == start:
                 runs[-1][1] += len(page)
             else:
