@@ -182,7 +182,7 @@ async function start() {
     window.shadernetReadyMs = performance.now() - started;
     window.shadernetStartup = startupStages(started, { started_at: info.startedAt, timings: info.timings });
     info.warmedUp.then((warm) => {
-      if (!warm) return;
+      if (!warm || warm.error) return;  // a failed warm-up shows in the first prediction's error
       window.shadernetStartup.warmup = warm.at - performance.timeOrigin;
       showStartup(seconds, info.timings, warm.ms);
     });

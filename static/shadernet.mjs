@@ -148,7 +148,10 @@ class RuntimeWorker {
   receive(message) {
     if (message.id === undefined) {
       if (message.type === "progress") this.onProgress?.(message);
-      if (message.type === "warmup") this.warm({ ms: message.ms, at: message.at });
+      if (message.type === "warmup") {
+        this.warm("error" in message ? { ms: null, at: message.at, error: shadernetError(message.error, message.code) }
+          : { ms: message.ms, at: message.at });
+      }
       if (message.type === "snapshot") {
         this.stored({ stored: message.stored, bytes: message.bytes, error: message.error });
       }
@@ -252,7 +255,8 @@ function runtimeWorker(options = {}) {
  * happened to the memory snapshot, in words: "restored" (this browser's), "restored
  * (served)" (the server's), else why none was, e.g. "no key"), snapshotKey (the key it is
  * kept under, null: none), warmedUp (Promise of {ms, at} once the start-up model's shaders
- * are compiled, null without one), snapshotStored (Promise of {stored, bytes, error} once
+ * are compiled, or {ms: null, at, error} if compiling them failed (the model's predictions
+ * then fail with that error), null without a start-up model), snapshotStored (Promise of {stored, bytes, error} once
  * the snapshot for the next visit is kept, after the warm-up; null when there is none to
  * keep: no key, or this browser's own was restored)}.
  */

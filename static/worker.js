@@ -9,7 +9,8 @@
 //                 downloaded it (ArrayBuffer) or null, awaited when it says `page_snapshot`
 // worker -> main (no id): {type: "progress", stage, message, fraction} while starting
 //                         (stage: download, restore, python, runtime, model, warmup),
-//                         {type: "warmup", ms, at} once the shaders are compiled,
+//                         {type: "warmup", ms, at} once the shaders are compiled
+//                         (or {type: "warmup", error, code, at} if that failed),
 //                         {type: "snapshot", stored, bytes, error} once a new memory
 //                         snapshot of the interpreter is stored (static/snapshot_store.js),
 //                         {type: "fit", token, step, ...} while a model fine-tunes,
@@ -230,10 +231,17 @@ async function storeNewSnapshot() {
 }
 
 // Compile and draw every forward program once (SwiftShader compiles at a program's first
-// draw: 7-26 ms each). Posted to the page as {type: "warmup", ms, at}.
+// draw: 7-26 ms each). Posted to the page as {type: "warmup", ms, at}, or {type: "warmup",
+// error, code, at} if it failed: the start-up goes on (the snapshot is still kept), and a
+// prediction meets the same failure itself and reports it.
 function warmUp(result) {
-  const warm = toJs(session.warm_up());
-  post({ type: "warmup", ms: warm.ms, at: performance.timeOrigin + performance.now() });
+  const at = () => performance.timeOrigin + performance.now();
+  try {
+    const warm = toJs(session.warm_up());
+    post({ type: "warmup", ms: warm.ms, at: at() });
+  } catch (error) {
+    post({ type: "warmup", error: errorMessage(error), code: errorCode(error), at: at() });
+  }
   return result;
 }
 

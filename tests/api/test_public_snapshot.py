@@ -219,3 +219,44 @@ def test_a_wrong_snapshot_option_is_refused_before_anything_starts(plain_server,
     assert 'got ""' in refused[0][1] and "got 7" in refused[1][1]
     assert "options.servedSnapshot.bytes: expected a number" in refused[2][1]
     assert not page.workers  # nothing started
+
+
+# Prepended to the worker's module: every program link fails, as on a driver that refuses
+# our shaders. Loading the model links nothing; its warm-up is the first to.
+_FAILING_LINKS = """{
+  const linked = WebGL2RenderingContext.prototype.getProgramParameter;
+  WebGL2RenderingContext.prototype.getProgramParameter = function (program, name) {
+    return name === this.LINK_STATUS ? false : linked.call(this, program, name);
+  };
+}
+"""
+
+_WARM_UP_FAILS = f"""async ([server]) => {{
+    const {{ loadModel, startRuntime }} = await import(`${{server}}/static/shadernet.mjs`);
+    const model = await loadModel(`${{server}}{MODEL}`);
+    const runtime = await startRuntime();
+    // Bounded: before the fix, none of these ever settled.
+    const settled = (promise) => Promise.race([promise, new Promise((resolve) =>
+        setTimeout(() => resolve("never settled"), 60_000))]);
+    const warm = await settled(runtime.warmedUp);
+    const predicted = await settled(model.predict(new Float32Array(784), 1).then(
+        () => null, (error) => ({{ code: error.code, message: error.message }})));
+    return {{ warm: warm.error ? {{ ms: warm.ms, code: warm.error.code, message: warm.error.message }} : warm,
+             predicted, stored: await settled(runtime.snapshotStored) }};
+}}"""
+
+
+def test_a_failed_warm_up_is_reported_and_the_snapshot_still_kept(plain_server, profiles):
+    profile = profiles()
+
+    def failing_links(route):
+        original = route.fetch()
+        route.fulfill(response=original, body=_FAILING_LINKS + original.text())
+
+    profile.context.route("**/static/worker.js", failing_links)
+    page = profile.open()
+    result = page.evaluate(_WARM_UP_FAILS, [plain_server])
+    assert result["warm"]["ms"] is None and result["warm"]["code"] == "shader-compile", result
+    # The first prediction meets the same failure and says so; it does not wait forever.
+    assert result["predicted"]["code"] == "shader-compile", result
+    assert result["stored"]["stored"] and result["stored"]["error"] is None, result
