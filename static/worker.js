@@ -254,6 +254,30 @@ function loadFiles(files) {
   }
 }
 
+// The public module names the worker "shadernet-init:" + init's config as JSON, so the
+// start begins as this module runs; init (the same config, by message) then takes it
+// over. A worker named otherwise starts at init.
+const WORKER_NAME_PREFIX = "shadernet-init:";
+let startedFromName = null;  // {text: the config's JSON, result: start(config)}
+
+function startFromName() {
+  const name = self.name || "";
+  if (!name.startsWith(WORKER_NAME_PREFIX)) return;
+  const text = name.slice(WORKER_NAME_PREFIX.length);
+  let config;
+  try { config = JSON.parse(text); } catch (_) { return; }
+  const result = start(config);
+  result.catch(() => {});  // reported by init's reply
+  startedFromName = { text, result };
+}
+
+// start(config), or the start already begun from the worker's name with this config.
+function begin(config) {
+  const early = startedFromName;
+  startedFromName = null;
+  return early && early.text === JSON.stringify(config) ? early.result : start(config);
+}
+
 // The public module's protocol (shadernet.mjs), the only one: `init` starts the runtime
 // (and loads the first model, downloaded while Python boots); the model_*, context_* and
 // trainer_* methods come from worker_models.js and worker_training.js.
@@ -265,7 +289,7 @@ const METHODS = {
   // model that fails to load leaves the runtime running: the reply says why in
   // `model_error`.
   init(config) {
-    const loading = start(config).then(
+    const loading = begin(config).then(
       (result) => (result.model ? { ...result, model: { ...result.model, id: models.adopt(session) } }
         : result),
       (error) => {
@@ -317,6 +341,8 @@ Object.assign(METHODS, models.methods, trainingMethods({
   ready: () => ready, python: () => pyodide, glContext: models.glContext,
   openFiles: models.openFiles, toJs, exportedFiles, post,
 }));
+
+startFromName();
 
 self.onmessage = async (event) => {
   if (event.data.type === "preload") {

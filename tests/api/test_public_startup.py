@@ -136,3 +136,46 @@ def test_a_first_model_that_fails_leaves_the_runtime_up_for_the_next(browser, st
     assert result["failed"]["code"] == "fetch" and result["failed"]["name"] == "FetchError"
     assert "HTTP 404" in result["failed"]["message"] and "nowhere/model.json" in result["failed"]["message"]
     assert result["n"] == 10 and workers == 1
+
+
+# A worker named as the public module names it starts at once; init, sent later with the
+# same config, answers that start. Named otherwise (a malformed config), it starts at init.
+_NAMED_WORKER = f"""async ([name]) => {{
+    const {{ initConfig }} = await import("/static/shadernet_startup.mjs");
+    const config = initConfig({{ pyodideUrl: "/node_modules/pyodide/", wheelUrl: "{WHEEL}" }},
+                              {{ model: "/models/default/model.json" }});
+    const worker = new Worker("/static/worker.js", {{
+        type: "module", name: name === null ? `shadernet-init:${{JSON.stringify(config)}}` : name }});
+    const stages = [];
+    const reply = new Promise((resolve) => {{
+        worker.onmessage = (event) => {{
+            if (event.data.type === "progress") stages.push(event.data.stage);
+            if (event.data.id === 1) resolve(event.data);
+        }};
+    }});
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const stagesBeforeInit = [...stages];
+    const initSentAt = performance.timeOrigin + performance.now();
+    worker.postMessage({{ id: 1, method: "init", args: [config] }});
+    const answer = await reply;
+    worker.terminate();
+    return {{ stagesBeforeInit, initSentAt, startedAt: answer.result.started_at,
+             model: Boolean(answer.result.model), error: answer.error || null }};
+}}"""
+
+
+@pytest.mark.parametrize("name", [None, "shadernet-init:{not json"])
+def test_a_worker_named_with_its_config_starts_before_init_arrives(browser, static_server, name):
+    build_wheel()
+    context, page, _ = open_bare(browser, static_server)
+    try:
+        result = page.evaluate(_NAMED_WORKER, [name])
+    finally:
+        context.close()
+    assert result["error"] is None and result["model"], result
+    if name is None:
+        assert "download" in result["stagesBeforeInit"], result
+        assert result["startedAt"] < result["initSentAt"], result
+    else:
+        assert result["stagesBeforeInit"] == [], result
+        assert result["startedAt"] > result["initSentAt"], result
