@@ -5,10 +5,13 @@ worker's JS; a change to the server or the template is in both sides.
 
     .venv/bin/python -m bench.startup_ab HEAD~1 --visits 8           # repeat visits
     .venv/bin/python -m bench.startup_ab HEAD~1 --visits 5 --cold    # first visits
+    .venv/bin/python -m bench.startup_ab HEAD~1 --visits 5 --second  # second visits
 
 Repeat visits: one persistent profile per side, a first visit that stores the snapshot,
 then `--visits` measured ones. First visits: a fresh profile each, the server's snapshot
-made first (as `make setup` does).
+made first (as `make setup` does). Second visits (bench/browser.py's "warm"): a fresh
+profile each, one first visit, then the measured one; the last visit of a page's scripts
+that V8 has not yet cached (it caches a script's compiled code on its second load).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from server.headless_chromium import CHROMIUM_ARGS
 STAGES = ("worker", "init", "compiled", "snapshot_fetched", "snapshot_read", "wasm", "restore",
           "runtime", "model")
 SIDES = ("A", "B")
+KINDS = {"first": "first (fresh profile)", "second": "second (fresh profile, after one first visit)",
+         "repeat": "repeat"}
 
 
 def _servers(ref: str, root: Path) -> dict[str, PageServer]:
@@ -70,7 +75,8 @@ def _repeat_visits(playwright, servers, visits: int, executable: str) -> dict[st
     return results
 
 
-def _first_visits(playwright, servers, visits: int, executable: str) -> dict[str, list]:
+def _serve_snapshots(playwright, servers, executable: str) -> None:
+    """What `make setup` does: each server offers its page's snapshot to first visits."""
     from server.snapshot_maker import make_served_snapshot
 
     browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
@@ -79,6 +85,10 @@ def _first_visits(playwright, servers, visits: int, executable: str) -> dict[str
             make_served_snapshot(browser, servers[side].url + "/", servers[side].runtime)
     finally:
         browser.close()
+
+
+def _first_visits(playwright, servers, visits: int, executable: str) -> dict[str, list]:
+    _serve_snapshots(playwright, servers, executable)
     results = {side: [] for side in SIDES}
     for visit in range(visits):
         for side in _order(visit):
@@ -91,8 +101,37 @@ def _first_visits(playwright, servers, visits: int, executable: str) -> dict[str
     return results
 
 
-def _print(results: dict[str, list], ref: str, cold: bool) -> None:
-    kind = "first (fresh profile)" if cold else "repeat"
+def _second_visits(playwright, servers, visits: int, executable: str) -> dict[str, list]:
+    """A fresh profile per measured visit: a first visit (the server's snapshot restored
+    and kept, the service worker installed), then the measured second one, as
+    bench/browser.py's "warm" visit."""
+    _serve_snapshots(playwright, servers, executable)
+    results = {side: [] for side in SIDES}
+    for visit in range(visits):
+        for side in _order(visit):
+            context, profile = _launch(playwright, executable)
+            try:
+                url = servers[side].url + "/"
+                _visit(context, url, "ours")
+                _wait_service_worker(context, url)
+                results[side].append(_visit(context, url, "ours"))
+            finally:
+                context.close()
+                shutil.rmtree(profile, ignore_errors=True)
+    return results
+
+
+def _wait_service_worker(context, url: str) -> None:
+    """Until the page's service worker is active (its install runs after the warm-up)."""
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    finally:
+        page.close()
+
+
+def _print(results: dict[str, list], ref: str, kind: str) -> None:
     print(f"start-up A/B, {kind} visits, medians of {len(results['A'])} interleaved: "
           f"static/ at {ref} (A) vs this checkout (B), ms from navigation")
     for key in (*STAGES, "ready", "first"):
@@ -112,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("ref", help="git ref of the A side's static/ (e.g. HEAD~1)")
     parser.add_argument("--visits", type=int, default=8)
-    parser.add_argument("--cold", action="store_true", help="first visits, fresh profiles")
+    visits = parser.add_mutually_exclusive_group()
+    visits.add_argument("--cold", action="store_true", help="first visits, fresh profiles")
+    visits.add_argument("--second", action="store_true",
+                        help="second visits, each in a fresh profile after one first visit")
     parser.add_argument("--executable", default="/usr/bin/chromium")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -121,13 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     servers = _servers(args.ref, root)
     try:
         with sync_playwright() as playwright:
-            run = _first_visits if args.cold else _repeat_visits
+            kind = "first" if args.cold else "second" if args.second else "repeat"
+            run = {"first": _first_visits, "second": _second_visits, "repeat": _repeat_visits}[kind]
             results = run(playwright, servers, args.visits, args.executable)
     finally:
         for server in servers.values():
             server.close()
         shutil.rmtree(root, ignore_errors=True)
-    _print(results, args.ref, args.cold)
+    _print(results, args.ref, KINDS[kind])
     return 0
 
 
