@@ -126,7 +126,7 @@ const servedByPage = new Promise((resolve) => { takeServed = resolve; });
 const STAGES = ["download", "python", "runtime", "model", "warmup"];
 let snapshotToMake = null;   // {loadPyodide, options, preloaded, key, wheel} when none was restored
 let snapshotToKeep = null;   // {key, bytes, digest}: the server's snapshot, restored, kept after "Ready"
-let wheelToUnpack = null;    // after a restore: the wheel's bytes, unpacked after "Ready"
+let wheelToUnpack = null;    // after a restore: () => the wheel's bytes, unpacked after "Ready"
 
 // {type: "progress", stage, message, fraction}: fraction = share of the start-up stages done.
 function stage(name, message) {
@@ -161,7 +161,10 @@ async function start(config) {
                          config.page_snapshot ? servedByPage : null)
         .then((served) => { if (served.bytes) mark("snapshot_fetched"); return served; });
     });
-  const wheelLoading = fetchOk(config.runtime_wheel_url, "runtime wheel").then((r) => r.arrayBuffer());
+  // The wheel is needed at once only for a normal start: after a restore its files are
+  // unpacked after "Ready", so it downloads then, not while the start-up's files do.
+  const fetchWheel = () => fetchOk(config.runtime_wheel_url, "runtime wheel").then((r) => r.arrayBuffer());
+  const wheelLoading = storedLoading.then((stored) => (stored.bytes ? null : fetchWheel()));
   const modelLoading = config.default_model_url ? fetchModel(config.default_model_url) : null;
   wheelLoading.catch(() => {});  // reported below, when awaited
   modelLoading?.catch(() => {});
@@ -181,10 +184,10 @@ async function start(config) {
   stage("runtime", `Python ready (${seconds()} s); installing the shadernet runtime…`);
   if (restored) {
     pyodide.runPython(RESEED);
-    wheelToUnpack = wheelLoading;  // the runtime's modules came with the snapshot
+    wheelToUnpack = fetchWheel;  // the runtime's modules came with the snapshot
     if (stored.source === "served") snapshotToKeep = { key, bytes: stored.bytes, digest: stored.digest };
   } else {
-    const wheel = await wheelLoading;
+    const wheel = await wheelLoading || await fetchWheel();  // a restore that failed: fetched now
     unpackWheel(pyodide, wheel);
     if (key) snapshotToMake = { loadPyodide, options, preloaded, key, wheel };
   }
@@ -305,7 +308,7 @@ const METHODS = {
     // nothing they run needs the wheel's files (the snapshot holds its imported modules).
     ready = warmed.then(async (result) => {
       await nextTask();
-      if (wheelToUnpack) unpackWheel(pyodide, await wheelToUnpack);
+      if (wheelToUnpack) unpackWheel(pyodide, await wheelToUnpack());
       wheelToUnpack = null;
       return result;
     });

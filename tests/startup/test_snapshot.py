@@ -139,7 +139,8 @@ def test_a_bad_stored_snapshot_falls_back_to_a_normal_start(site_root, context, 
 
 def test_a_restored_page_fine_tunes(site_root, context):
     """Training imports modules the snapshot does not hold: the wheel's files, unpacked
-    again after "Ready", must be there."""
+    again after "Ready", must be there. A restored page asks for the wheel only then (the
+    browser's resource timing of the worker, on the wall clock the page's "Ready" is on)."""
     with serve(site_root) as url:
         page_url = url + "/?replay=50&epochs=1&copies=1"
         open_visit(context, page_url).wait_snapshot_stored()
@@ -147,6 +148,11 @@ def test_a_restored_page_fine_tunes(site_root, context):
         assert restored.restored, restored.stages
         page = restored.page
         restored.read(*READINGS[0])
+        ready_at = page.evaluate("() => performance.timeOrigin + window.shadernetStartup.ready")
+        wheel_asked_at = page.workers[0].evaluate(
+            "() => performance.getEntriesByType('resource').filter((e) => e.name.endsWith('.whl'))"
+            ".map((e) => performance.timeOrigin + e.startTime)")
+        assert len(wheel_asked_at) == 1 and wheel_asked_at[0] > ready_at, (wheel_asked_at, ready_at)
         page.get_by_test_id(f"label-{READINGS[0][0]}").click()
         page.get_by_test_id("train").click()
         page.wait_for_function(
