@@ -116,7 +116,11 @@ class PageServer:
         upgraded_path.parent.mkdir(parents=True)
         upgraded_path.write_bytes(wheel.data)
         with zipfile.ZipFile(upgraded_path, "a") as archive:
-            archive.writestr("webgl_backend/_bench_upgrade.py", "VERSION = 'upgraded'\n")
+            # Dated like the wheel's own entries: the same checkout gives the same upgraded
+            # wheel, whose .pyc (in the shared .cache/pyc) the next run then finds compiled.
+            marker = zipfile.ZipInfo("webgl_backend/_bench_upgrade.py",
+                                     date_time=archive.infolist()[0].date_time)
+            archive.writestr(marker, "VERSION = 'upgraded'\n")
         upgraded = RuntimeFiles(current.bytecode.pyodide_dir, current.pyodide_url,
                                 scratch / "cache", compile_in_background=False,
                                 wheel=HashedFile.of(wheel.filename, upgraded_path.read_bytes()))
