@@ -89,6 +89,10 @@ function drawingChanged(final) {
     pad.dataset.settled = String(drawingVersion);
     return;
   }
+  if (state.refused) {
+    $("confidence").textContent = state.refused;
+    return;
+  }
   if (!state.modelReady) {
     // Kept, and read the moment the model is ready (start() calls classify).
     wanted = true;
@@ -118,12 +122,32 @@ async function classify() {
     pad.dataset.classified = String(version);
     showForward(result);
   } catch (error) {
-    setStatus(`Prediction failed: ${error.message}`, "error");
+    if (error.code === "shader-compile") shadersRefused(error);
+    else if (!state.refused) setStatus(`Prediction failed: ${error.message}`, "error");
   } finally {
     inFlight = false;
   }
   if (wanted || version !== drawingVersion) classify();
   else pad.dataset.settled = String(version);
+}
+
+// The GPU (or its driver) refused to compile or link the network's shaders: nothing can
+// run here, so the page says so once, in words, and stops asking (the runtime is shut
+// down). The first line of the error names the program; the rest (the info log, the
+// source around the failing line) goes to the console for whoever reports it.
+function shadersRefused(error) {
+  if (state.refused) return;
+  console.error(`shadernet: ${error.message}`);
+  const first = error.message.split("\n")[0];
+  const message = `This GPU or browser could not compile the network's shaders (${first}), `
+    + "so the network cannot run here. Try another browser, or another device.";
+  state.refused = "the network cannot run in this browser (see above)";
+  state.modelReady = false;
+  shutdown();
+  updateControls();
+  setStatus("Could not compile the network's shaders in this browser.", "error");
+  showBanner(message);
+  $("confidence").textContent = state.refused;
 }
 
 // A lost GL context takes the model's textures with it: say so, and offer a reload.
@@ -182,7 +206,8 @@ async function start() {
     window.shadernetReadyMs = performance.now() - started;
     window.shadernetStartup = startupStages(started, { started_at: info.startedAt, timings: info.timings });
     info.warmedUp.then((warm) => {
-      if (!warm || warm.error) return;  // a failed warm-up shows in the first prediction's error
+      if (warm?.error?.code === "shader-compile") shadersRefused(warm.error);
+      if (!warm || warm.error) return;  // any other failure shows in the first prediction's
       window.shadernetStartup.warmup = warm.at - performance.timeOrigin;
       showStartup(seconds, info.timings, warm.ms);
     });
@@ -192,6 +217,8 @@ async function start() {
     if (wanted || !pen.empty) classify();  // strokes drawn while it started
     await Promise.all([showInfo(app.model), shelf.refresh()]);
   } catch (error) {
+    if (error.code === "shader-compile") { shadersRefused(error); return; }
+    if (state.refused) return;  // said already; the calls after it were shut down
     const message = `Could not start: ${error.message}`;
     setStatus(message, "error");
     if (/WebGL2|EXT_color_buffer_float/.test(error.message)) showBanner(message);

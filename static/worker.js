@@ -86,12 +86,14 @@ function toJs(value) {
   return value;
 }
 
-// A Python exception's own line ("ValueError: ...") rather than the whole traceback.
+// A Python exception's own lines ("ValueError: ...", "webgl_backend.errors.
+// ShaderCompileError: ..." and the lines of its message after) rather than the traceback.
 function errorMessage(error) {
   const text = String((error && error.message) || error);
   if (error && error.type) {
     const lines = text.trim().split("\n");
-    const start = lines.findIndex((line) => line.startsWith(error.type));
+    const own = new RegExp(`^(?:[\\w.]+\\.)?${error.type}(?::|$)`);
+    const start = lines.findLastIndex((line) => own.test(line));
     return start >= 0 ? lines.slice(start).join("\n") : lines[lines.length - 1];
   }
   return text;

@@ -97,3 +97,46 @@ def test_a_stage_with_a_fraction_fills_the_bar_that_far(drawing_page, fraction):
             const base = new URL(JSON.parse(document.getElementById('shadernet-config')
                                      .textContent).static_url, location.href);
             (await import(new URL('status.js', base))).setStatus(text, 'ready'); }""", before)
+
+
+# Prepended to the worker's module: every program link fails, as on a GPU driver that
+# refuses our shaders (loading the model links nothing; the shader warm-up is first to).
+REFUSING_LINKS = """{
+  const linked = WebGL2RenderingContext.prototype.getProgramParameter;
+  WebGL2RenderingContext.prototype.getProgramParameter = function (program, name) {
+    return name === this.LINK_STATUS ? false : linked.call(this, program, name);
+  };
+}
+"""
+
+
+def test_a_gpu_that_refuses_the_shaders_gets_one_plain_explanation(browser, e2e_server):
+    url, _ = e2e_server
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+
+    def refusing(route):
+        original = route.fetch()
+        route.fulfill(response=original, body=REFUSING_LINKS + original.text())
+
+    context.route("**/worker.js", refusing)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url + "/")
+        page.get_by_test_id("prob-0").wait_for()
+        draw(page, place(DIGITS[3], *PLACES["centre-large"]))  # before or after Ready
+        banner = page.locator("#banner")
+        banner.wait_for(state="visible")
+        box = banner.bounding_box()
+        assert box["width"] > 600 and box["height"] > 20, box
+        words = banner.text_content()
+        assert "could not compile the network's shaders" in words, words
+        assert "failed to link" in words and "another browser" in words, words
+        page.wait_for_timeout(500)  # calls that were pending when it gave up
+        status = page.get_by_test_id("status").text_content()
+        assert status == "Could not compile the network's shaders in this browser.", status
+        assert "cannot run" in page.get_by_test_id("confidence").text_content()
+        assert page.get_by_test_id("prediction").text_content() == "–"
+        save_page(page, "shaders-refused-1280.png")
+    finally:
+        context.close()
