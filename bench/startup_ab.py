@@ -122,10 +122,11 @@ def _second_visits(playwright, servers, visits: int, executable: str) -> dict[st
 
 
 def _wait_service_worker(context, url: str) -> None:
-    """Until the page's service worker is active (its install runs after the warm-up)."""
+    """Until the page's service worker is active (its install runs after the warm-up),
+    asked from a small page of the same origin: loading the drawing page would be a visit."""
     page = context.new_page()
     try:
-        page.goto(url)
+        page.goto(url + "api/runtime")
         page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
     finally:
         page.close()
