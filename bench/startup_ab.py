@@ -87,24 +87,11 @@ def _serve_snapshots(playwright, servers, executable: str) -> None:
         browser.close()
 
 
-def _first_visits(playwright, servers, visits: int, executable: str) -> dict[str, list]:
-    _serve_snapshots(playwright, servers, executable)
-    results = {side: [] for side in SIDES}
-    for visit in range(visits):
-        for side in _order(visit):
-            context, profile = _launch(playwright, executable)
-            try:
-                results[side].append(_visit(context, servers[side].url + "/", "ours"))
-            finally:
-                context.close()
-                shutil.rmtree(profile, ignore_errors=True)
-    return results
-
-
-def _second_visits(playwright, servers, visits: int, executable: str) -> dict[str, list]:
-    """A fresh profile per measured visit: a first visit (the server's snapshot restored
-    and kept, the service worker installed), then the measured second one, as
-    bench/browser.py's "warm" visit."""
+def _fresh_profile_visits(playwright, servers, visits: int, executable: str,
+                          second: bool) -> dict[str, list]:
+    """A fresh profile per measured visit: the first visit (the server's snapshot
+    restored), or with `second` the visit after it (the snapshot kept, the service worker
+    installed: bench/browser.py's "warm" visit)."""
     _serve_snapshots(playwright, servers, executable)
     results = {side: [] for side in SIDES}
     for visit in range(visits):
@@ -112,8 +99,9 @@ def _second_visits(playwright, servers, visits: int, executable: str) -> dict[st
             context, profile = _launch(playwright, executable)
             try:
                 url = servers[side].url + "/"
-                _visit(context, url, "ours")
-                _wait_service_worker(context, url)
+                if second:
+                    _visit(context, url, "ours")
+                    _wait_service_worker(context, url)
                 results[side].append(_visit(context, url, "ours"))
             finally:
                 context.close()
@@ -165,8 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sync_playwright() as playwright:
             kind = "first" if args.cold else "second" if args.second else "repeat"
-            run = {"first": _first_visits, "second": _second_visits, "repeat": _repeat_visits}[kind]
-            results = run(playwright, servers, args.visits, args.executable)
+            if kind == "repeat":
+                results = _repeat_visits(playwright, servers, args.visits, args.executable)
+            else:
+                results = _fresh_profile_visits(playwright, servers, args.visits, args.executable,
+                                                second=kind == "second")
     finally:
         for server in servers.values():
             server.close()
