@@ -153,8 +153,9 @@ class RuntimeWorker {
     if (message.id === undefined) {
       if (message.type === "progress") this.onProgress?.(message);
       if (message.type === "warmup") {
-        this.warm("error" in message ? { ms: null, at: message.at, error: shadernetError(message.error, message.code) }
-          : { ms: message.ms, at: message.at });
+        const failed = "error" in message;
+        this.warm({ ms: failed ? null : message.ms, at: message.at,
+                    ...(failed && { error: shadernetError(message.error, message.code) }) });
       }
       if (message.type === "snapshot") {
         this.stored({ stored: message.stored, bytes: message.bytes, error: message.error });
@@ -260,9 +261,9 @@ function runtimeWorker(options = {}) {
  * (served)" (the server's), else why none was, e.g. "no key"), snapshotKey (the key it is
  * kept under, null: none), warmedUp (Promise of {ms, at} once the start-up model's shaders
  * are compiled, or {ms: null, at, error} if compiling them failed (the model's predictions
- * then fail with that error), null without a start-up model), snapshotStored (Promise of {stored, bytes, error} once
- * the snapshot for the next visit is kept, after the warm-up; null when there is none to
- * keep: no key, or this browser's own was restored)}.
+ * then fail with that error), null without a start-up model), snapshotStored (Promise of
+ * {stored, bytes, error} once the snapshot for the next visit is kept, after the warm-up;
+ * null when there is none to keep: no key, or this browser's own was restored)}.
  */
 export async function startRuntime(options = {}) {
   const worker = await runtimeWorker(options);
