@@ -19,6 +19,7 @@ from model_export.data import load_split
 from server.snapshot_maker import make_served_snapshot
 from tests.api.test_public_module import _DECODE, LOAD_TIMEOUT_MS, b64
 from tests.support.live_server import app_serving, live_server
+from tests.support.refused_shaders import refuse_shader_links
 
 pytestmark = pytest.mark.browser
 
@@ -221,16 +222,6 @@ def test_a_wrong_snapshot_option_is_refused_before_anything_starts(plain_server,
     assert not page.workers  # nothing started
 
 
-# Prepended to the worker's module: every program link fails, as on a driver that refuses
-# our shaders. Loading the model links nothing; its warm-up is the first to.
-_FAILING_LINKS = """{
-  const linked = WebGL2RenderingContext.prototype.getProgramParameter;
-  WebGL2RenderingContext.prototype.getProgramParameter = function (program, name) {
-    return name === this.LINK_STATUS ? false : linked.call(this, program, name);
-  };
-}
-"""
-
 _WARM_UP_FAILS = f"""async ([server]) => {{
     const {{ loadModel, startRuntime }} = await import(`${{server}}/static/shadernet.mjs`);
     const model = await loadModel(`${{server}}{MODEL}`);
@@ -248,12 +239,7 @@ _WARM_UP_FAILS = f"""async ([server]) => {{
 
 def test_a_failed_warm_up_is_reported_and_the_snapshot_still_kept(plain_server, profiles):
     profile = profiles()
-
-    def failing_links(route):
-        original = route.fetch()
-        route.fulfill(response=original, body=_FAILING_LINKS + original.text())
-
-    profile.context.route("**/static/worker.js", failing_links)
+    refuse_shader_links(profile.context)
     page = profile.open()
     result = page.evaluate(_WARM_UP_FAILS, [plain_server])
     assert result["warm"]["ms"] is None and result["warm"]["code"] == "shader-compile", result

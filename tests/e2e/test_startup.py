@@ -8,6 +8,7 @@ import pytest
 from tests.e2e.digits import DIGITS, PLACES, place
 from tests.e2e.pixels import grey, save_page, screenshot
 from tests.support.page_driver import DrawingPage, draw
+from tests.support.refused_shaders import refuse_shader_links
 
 pytestmark = pytest.mark.browser
 
@@ -99,26 +100,10 @@ def test_a_stage_with_a_fraction_fills_the_bar_that_far(drawing_page, fraction):
             (await import(new URL('status.js', base))).setStatus(text, 'ready'); }""", before)
 
 
-# Prepended to the worker's module: every program link fails, as on a GPU driver that
-# refuses our shaders (loading the model links nothing; the shader warm-up is first to).
-REFUSING_LINKS = """{
-  const linked = WebGL2RenderingContext.prototype.getProgramParameter;
-  WebGL2RenderingContext.prototype.getProgramParameter = function (program, name) {
-    return name === this.LINK_STATUS ? false : linked.call(this, program, name);
-  };
-}
-"""
-
-
 def test_a_gpu_that_refuses_the_shaders_gets_one_plain_explanation(browser, e2e_server):
     url, _ = e2e_server
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
-
-    def refusing(route):
-        original = route.fetch()
-        route.fulfill(response=original, body=REFUSING_LINKS + original.text())
-
-    context.route("**/worker.js", refusing)
+    refuse_shader_links(context)
     try:
         page = context.new_page()
         page.set_default_timeout(60_000)
