@@ -7,8 +7,8 @@ worker's JS; a change to the server or the template is in both sides.
     .venv/bin/python -m bench.startup_ab HEAD~1 --visits 5 --cold    # first visits
     .venv/bin/python -m bench.startup_ab HEAD~1 --visits 5 --second  # second visits
 
-Repeat visits: one persistent profile per side, a first visit that stores the snapshot,
-then `--visits` measured ones. First visits: a fresh profile each, the server's snapshot
+Repeat visits: persistent profiles, one per side at a time (`--profiles` pairs in turn),
+each with a first visit that stores the snapshot, then its share of the `--visits`. First visits: a fresh profile each, the server's snapshot
 made first (as `make setup` does). Second visits (bench/browser.py's "warm"): a fresh
 profile each, one first visit, then the measured one; the last visit of a page's scripts
 that V8 has not yet cached (it caches a script's compiled code on its second load).
@@ -59,19 +59,24 @@ def _launch(playwright, executable: str):
     return context, profile
 
 
-def _repeat_visits(playwright, servers, visits: int, executable: str) -> dict[str, list]:
+def _repeat_visits(playwright, servers, visits: int, executable: str,
+                   profiles: int) -> dict[str, list]:
+    """`visits` per side, spread over `profiles` pairs of fresh profiles: a profile's own
+    state (what its disk cache and code cache hold) biases all of its visits alike, by
+    as much as 50 ms, so one pair's difference is not the change's."""
     results = {side: [] for side in SIDES}
-    launched = {side: _launch(playwright, executable) for side in SIDES}
-    try:
-        for side in SIDES:  # stores the snapshot the measured visits restore
-            _visit(launched[side][0], servers[side].url + "/", "ours")
-        for visit in range(visits):
-            for side in _order(visit):
-                results[side].append(_visit(launched[side][0], servers[side].url + "/", "ours"))
-    finally:
-        for context, profile in launched.values():
-            context.close()
-            shutil.rmtree(profile, ignore_errors=True)
+    for round_ in range(profiles):
+        launched = {side: _launch(playwright, executable) for side in SIDES}
+        try:
+            for side in SIDES:  # stores the snapshot the measured visits restore
+                _visit(launched[side][0], servers[side].url + "/", "ours")
+            for visit in range(round_, visits, profiles):
+                for side in _order(visit):
+                    results[side].append(_visit(launched[side][0], servers[side].url + "/", "ours"))
+        finally:
+            for context, profile in launched.values():
+                context.close()
+                shutil.rmtree(profile, ignore_errors=True)
     return results
 
 
@@ -144,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     visits.add_argument("--cold", action="store_true", help="first visits, fresh profiles")
     visits.add_argument("--second", action="store_true",
                         help="second visits, each in a fresh profile after one first visit")
+    parser.add_argument("--profiles", type=int, default=4,
+                        help="repeat visits: pairs of fresh profiles the visits are spread over")
     parser.add_argument("--executable", default="/usr/bin/chromium")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -154,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         with sync_playwright() as playwright:
             kind = "first" if args.cold else "second" if args.second else "repeat"
             if kind == "repeat":
-                results = _repeat_visits(playwright, servers, args.visits, args.executable)
+                results = _repeat_visits(playwright, servers, args.visits, args.executable,
+                                         max(1, min(args.profiles, args.visits)))
             else:
                 results = _fresh_profile_visits(playwright, servers, args.visits, args.executable,
                                                 second=kind == "second")
