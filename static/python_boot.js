@@ -47,10 +47,12 @@ function growHeapTo(module, size) {
 
 // Started at worker start, before anything waits on them: Pyodide's wasm, fetched and
 // compiled as it streams in (unless `compiled`, a promise of the module compiled by the
-// page, resolves to it), and its lock file. loadPyodide would start both only once it is
-// called, after the stored snapshot has been read; this way the compile (the longest
-// part of a restore) and the read overlap.
-export function preload(indexURL, compiled = null) {
+// page, resolves to it), its lock file and its stdlib zip. loadPyodide would start them
+// only once it is called, after the stored snapshot has been read; this way the compile
+// (the longest part of a restore), the stdlib's download and the read overlap.
+// `options`: loadPyodide's (indexURL, stdLibURL).
+export function preload(options, compiled = null) {
+  const { indexURL } = options;
   // (A promise even where compileStreaming is missing: loadPyodide then fails as before.)
   const compile = async () => WebAssembly.compileStreaming(fetch(`${indexURL}pyodide.asm.wasm`));
   const wasm = compiled ? compiled.then((module) => module || compile()) : compile();
@@ -58,15 +60,44 @@ export function preload(indexURL, compiled = null) {
     if (!response.ok) throw new Error(`HTTP ${response.status} for pyodide-lock.json`);
     return response.text();
   });
+  const stdlibUrl = new URL(options.stdLibURL ?? `${indexURL}python_stdlib.zip`, location.href).href;
+  const response = fetch(stdlibUrl);
   wasm.catch(() => {});  // loadPyodide then compiles it itself
   lock.catch(() => {});
-  return { indexURL, wasm, lock };
+  response.catch(() => {});  // loadPyodide then fetches it itself
+  return { indexURL, wasm, lock, stdlib: { url: stdlibUrl, response } };
+}
+
+// While loadPyodide sets up its Emscripten settings (before it creates the module), it
+// fetches its stdlib zip and its wasm: from now until then, those two requests are
+// answered from `preloaded` instead. The stdlib gets the response preload() started, once
+// (a later loadPyodide fetches the zip from the HTTP cache); the wasm, once the module is
+// compiled, an empty response (instantiatePreloaded never reads it), not a second read of
+// 9.6 MB that would compete with the stdlib's; only if the compile failed, a real fetch.
+// Returns the function that puts `fetch` back.
+function answerFromPreload(preloaded) {
+  const original = self.fetch;
+  const stdlib = preloaded.stdlib;
+  const wasmUrl = new URL(`${preloaded.indexURL}pyodide.asm.wasm`, location.href).href;
+  const restore = () => { if (self.fetch === hooked) self.fetch = original; };
+  const hooked = function (input, init) {
+    const url = new URL(String(input), location.href).href;
+    const fetchIt = () => original.call(self, input, init);
+    if (stdlib && url === stdlib.url) {
+      preloaded.stdlib = null;
+      return stdlib.response.catch(fetchIt);
+    }
+    if (url === wasmUrl) return preloaded.wasm.then(() => new Response(null), fetchIt);
+    return original.call(this, input, init);
+  };
+  self.fetch = hooked;
+  return restore;
 }
 
 // Pyodide's instantiateWasm (set in its Emscripten settings) adds two imports of its own,
-// then calls WebAssembly.instantiateStreaming on its own fetch of the wasm: for that one
-// call, the module compiled by preload() is instantiated instead, and that fetch (an HTTP
-// cache hit by then) is dropped. If the early compile failed, Pyodide's path runs as usual.
+// then calls WebAssembly.instantiateStreaming on its own fetch of the wasm (answered by
+// answerFromPreload): for that one call, the module compiled by preload() is instantiated
+// instead. If the early compile failed, Pyodide's path runs as usual.
 function instantiatePreloaded(compiled) {
   const original = WebAssembly.instantiateStreaming;
   WebAssembly.instantiateStreaming = async (source, imports) => {
@@ -77,7 +108,6 @@ function instantiatePreloaded(compiled) {
     } catch (_) {
       return original.call(WebAssembly, source, imports);
     }
-    Promise.resolve(source).then((response) => response.body?.cancel(), () => {});
     return { module, instance: await WebAssembly.instantiate(module, imports) };
   };
 }
@@ -96,19 +126,21 @@ async function loadOptions(preloaded, options, heapSize, mark) {
       };
     }
     if (heapSize) settings.onRuntimeInitialized = () => growHeapTo(settings, heapSize);
+    stopHook();
     return createPyodideModule(settings);
   };
+  const stopHook = answerFromPreload(preloaded);
   return { ...options, indexURL: preloaded.indexURL, lockFileContents: preloaded.lock,
            packageBaseUrl: preloaded.indexURL, createPyodideModule: create };
 }
 
 // `options`: loadPyodide's (indexURL is required); `bytes`: a snapshot (Uint8Array),
-// packed (snapshot_pages.js) or as Pyodide made it; `preloaded`: preload(indexURL)'s
+// packed (snapshot_pages.js) or as Pyodide made it; `preloaded`: preload(options)'s
 // answer, made here when not given.
 export async function restorePyodide(loadPyodide, options, bytes, preloaded = null,
                                      mark = () => {}) {
   const heap = isPacked(bytes) ? unpackPages(bytes) : bytes;
-  const ready = await loadOptions(preloaded || preload(options.indexURL), options,
+  const ready = await loadOptions(preloaded || preload(options), options,
                                   heap.byteLength, mark);
   return loadPyodide({ ...ready, _loadSnapshot: heap });
 }

@@ -150,7 +150,8 @@ async function start(config) {
   stage("download", "Loading Python (Pyodide)…");
   // Everything starts at once, Pyodide first: its wasm compile, its modules, the stored
   // snapshot, then the runtime wheel and the model download while Python boots.
-  const preloaded = preload(config.pyodide_base_url, config.page_preload ? compiledByPage : null);
+  const options = { indexURL: config.pyodide_base_url, stdLibURL: config.pyodide_stdlib_url };
+  const preloaded = preload(options, config.page_preload ? compiledByPage : null);
   preloaded.wasm.then(() => mark("compiled"), () => {});
   const pyodideModule = import(config.pyodide_module_url);
   // Its runtime module too (loadPyodide imports the same URL later): one module map entry.
@@ -178,7 +179,6 @@ async function start(config) {
   }
   const stored = await storedLoading;
   mark("snapshot_read");
-  const options = { indexURL: config.pyodide_base_url, stdLibURL: config.pyodide_stdlib_url };
   const booted = await bootPython(loadPyodide, options, preloaded, key, stored, { stage, mark });
   pyodide = booted.python;
   const { restored, snapshot } = booted;  // snapshot: what happened to it, in words
