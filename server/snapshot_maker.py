@@ -40,7 +40,8 @@ log = logging.getLogger("shadernet.snapshot_maker")
 WAIT_READY = """() => { const s = document.querySelector('[data-testid=status]').textContent;
   if (/^Could not/.test(s)) throw new Error(s); return s.includes('Ready'); }"""
 # The page's stored snapshot under a key for `startupKey`'s files, kept in window.__made;
-# its {key, digest, bytes (length), made_by}, or null while there is none.
+# its {key, digest (SHA-256, to check the copy read out against), bytes (length),
+# made_by}, or null while there is none.
 FIND_STORED = """async (startupKey) => {
   const base = JSON.parse(document.getElementById('shadernet-config').textContent).static_url;
   const store = await import(new URL('snapshot_store.js', new URL(base, location.href)));
@@ -49,7 +50,7 @@ FIND_STORED = """async (startupKey) => {
   const read = await store.readSnapshot(entry.key);
   if (!read.bytes || (await read.check) !== null) return null;
   window.__made = read.bytes;
-  return {key: entry.key, digest: entry.digest, bytes: read.bytes.byteLength,
+  return {key: entry.key, digest: await store.digestOf(read.bytes), bytes: read.bytes.byteLength,
           made_by: navigator.userAgent};
 }"""
 # window.__made[at, at + length) as base64 (FileReader's own encoder: fast for MBs).

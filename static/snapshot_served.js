@@ -11,7 +11,7 @@
 
 import { digestOf } from "./snapshot_store.js";
 
-// {bytes, reason: "served", source: "served", digest, check} (check as readSnapshot's),
+// {bytes, reason: "served", source: "served", check} (check as readSnapshot's),
 // or {bytes: null, reason} when there is none to use; `noneStored` is why no stored one.
 // `fromPage`: a promise of the bytes the page downloaded already (preload.js), or of
 // null when it did not (then they are fetched here).
@@ -40,5 +40,5 @@ export async function fetchServed(served, key, noneStored, fromPage = null) {
     (actual) => (actual === served.digest ? null
       : `served snapshot corrupt: digest ${actual.slice(0, 19)}…, expected ${served.digest.slice(0, 19)}…`),
     (error) => `digest failed: ${error.message || error}`);
-  return { bytes, reason: "served", source: "served", digest: served.digest, check };
+  return { bytes, reason: "served", source: "served", check };
 }

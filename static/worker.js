@@ -127,7 +127,7 @@ const servedByPage = new Promise((resolve) => { takeServed = resolve; });
 
 const STAGES = ["download", "python", "runtime", "model", "warmup"];
 let snapshotToMake = null;   // {loadPyodide, options, preloaded, key, wheel} when none was restored
-let snapshotToKeep = null;   // {key, bytes, digest}: the server's snapshot, restored, kept after "Ready"
+let snapshotToKeep = null;   // {key, bytes}: the server's snapshot, restored, kept after "Ready"
 let wheelToUnpack = null;    // after a restore: () => the wheel's bytes, unpacked after "Ready"
 
 // {type: "progress", stage, message, fraction}: fraction = share of the start-up stages done.
@@ -187,7 +187,7 @@ async function start(config) {
   if (restored) {
     pyodide.runPython(RESEED);
     wheelToUnpack = fetchWheel;  // the runtime's modules came with the snapshot
-    if (stored.source === "served") snapshotToKeep = { key, bytes: stored.bytes, digest: stored.digest };
+    if (stored.source === "served") snapshotToKeep = { key, bytes: stored.bytes };
   } else {
     const wheel = await wheelLoading || await fetchWheel();  // a restore that failed: fetched now
     unpackWheel(pyodide, wheel);
@@ -226,7 +226,7 @@ async function storeNewSnapshot() {
   const served = snapshotToKeep;
   snapshotToMake = snapshotToKeep = null;
   if (served) {
-    const error = await snapshots.writeSnapshot(served.key, served.bytes, served.digest);
+    const error = await snapshots.writeSnapshot(served.key, served.bytes);
     post({ type: "snapshot", stored: error === null, bytes: served.bytes.byteLength, error });
     return;
   }

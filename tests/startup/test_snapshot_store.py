@@ -69,7 +69,7 @@ def test_in_a_worker_snapshots_go_to_opfs_one_at_a_time(blank_page):
     assert results[1] == {"bytes": 30 * MB + 3, "first": 7, "last": 7, "store": "opfs", "check": None}
     assert results[2] == {"bytes": None, "reason": "none"}  # another key is never restored
     assert [(e["key"], e["bytes"], e["store"]) for e in results[3]] == [(KEY_A, 30 * MB + 3, "opfs")]
-    assert results[3][0]["digest"].startswith("sha256:")
+    assert results[3][0]["digest"].startswith("lanes64:")
     assert results[4] is None
     assert results[5] == {"bytes": None, "reason": "none"}  # replaced by B's
     assert results[6] == {"bytes": MB, "first": 9, "last": 9, "store": "opfs", "check": None}
@@ -80,7 +80,7 @@ def test_a_half_written_opfs_snapshot_is_refused_and_deleted(blank_page):
     blank_page.evaluate(IN_WORKER, [{"op": "write", "key": KEY_A, "size": 4 * MB, "fill": 1}])
     assert blank_page.evaluate(TRUNCATE_OPFS, 2 * MB) == 2 * MB
     read, listing = blank_page.evaluate(IN_WORKER, [{"op": "read", "key": KEY_A}, {"op": "list"}])
-    assert read["bytes"] < 4 * MB and read["check"].startswith("corrupt: digest sha256:"), read
+    assert read["bytes"] < 4 * MB and read["check"].startswith("corrupt: digest lanes64:"), read
     assert listing == []
     again = blank_page.evaluate(IN_WORKER, [{"op": "read", "key": KEY_A}])[0]
     assert again == {"bytes": None, "reason": "none"}
