@@ -5,7 +5,7 @@ a first-time visitor has none and boots Python from source. So set-up
 (`python -m server.snapshot_maker`, `make snapshot`) lets this same page make one in
 headless Chromium and keeps it here, in `<cache_dir>/snapshot/` (Settings.cache_dir):
 
-    <startup key>.json        {key, digest, bytes, file, made_by, made_at}
+    <startup key>.json        {key, digest, checksum, bytes, file, made_by, made_at}
     snapshot-<sha16>.bin      the bytes the browser stored, exactly (its zero pages left
                               out, static/snapshot_pages.js: 30 MiB -> ~13 MB)
     snapshot-<sha16>.bin.gz   the same, gzip-compressed (~5 MB), made once
@@ -13,9 +13,10 @@ headless Chromium and keeps it here, in `<cache_dir>/snapshot/` (Settings.cache_
 where the startup key names the served start-up files (server/runtime_files.py) and `key`
 is the whole key the page stores its own snapshot under (those files, the engine's
 traits, the page's preparation code): the page uses a served snapshot only under exactly
-its own key and only if its SHA-256 is `digest`. The server serves it at
-/runtime/<sha16>/snapshot.bin (immutable) only after checking that digest itself once,
-so a damaged or swapped file is never offered.
+its own key and only if its checksum is `checksum` (server/snapshot_checksum.py, cheaper
+than SHA-256 on the page's start; a record without one is checked by `digest`, its
+SHA-256). The server serves it at /runtime/<sha16>/snapshot.bin (immutable) only after
+checking that digest itself once, so a damaged or swapped file is never offered.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from pathlib import Path
 
 from starlette.datastructures import Headers
 from starlette.responses import FileResponse, Response
+
+from server.snapshot_checksum import lanes64
 
 SNAPSHOT_FILENAME = "snapshot.bin"
 # Pyodide's heap starts at 30 MiB; a snapshot far beyond it is not one of ours.
@@ -56,12 +59,14 @@ class SnapshotRefused(ValueError):
 
 @dataclass(frozen=True)
 class ServedSnapshot:
-    """One kept snapshot: `digest` is "sha256:<hex>" of `path`'s bytes."""
+    """One kept snapshot: `digest` is "sha256:<hex>" of `path`'s bytes, `checksum` their
+    lanes64 (None in a record kept before there was one)."""
 
     key: str
     digest: str
     size: int
     path: Path
+    checksum: str | None = None
 
     @property
     def gzip_path(self) -> Path:
@@ -73,7 +78,8 @@ class ServedSnapshot:
 
     def config(self) -> dict:
         """What the page config says about it (static/snapshot_served.js reads it)."""
-        return {"url": self.url, "key": self.key, "digest": self.digest, "bytes": self.size}
+        config = {"url": self.url, "key": self.key, "digest": self.digest, "bytes": self.size}
+        return {**config, "checksum": self.checksum} if self.checksum else config
 
 
 def _sha256_file(path: Path) -> str:
@@ -150,6 +156,7 @@ class SnapshotFiles:
         """Keep `data` as the snapshot served for `startup_key`; SnapshotRefused if it cannot be."""
         check_snapshot(startup_key, key, data)
         digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+        checksum = lanes64(data)
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"snapshot-{digest[7:23]}.bin"
         _write_atomically(path, data)
@@ -158,11 +165,11 @@ class SnapshotFiles:
             self._checked[(str(path), stat.st_size, stat.st_mtime_ns)] = digest
         _write_atomically(path.with_name(path.name + ".gz"),
                           gzip.compress(data, compresslevel=9, mtime=0))
-        meta = {"startup_key": startup_key, "key": key, "digest": digest, "bytes": len(data),
-                "file": path.name, "made_by": made_by, "made_at": time.time()}
+        meta = {"startup_key": startup_key, "key": key, "digest": digest, "checksum": checksum,
+                "bytes": len(data), "file": path.name, "made_by": made_by, "made_at": time.time()}
         # The metadata last: a reader never finds it before the files it names.
         _write_atomically(self._meta_path(startup_key), json.dumps(meta, indent=1).encode())
-        return ServedSnapshot(key, digest, len(data), path)
+        return ServedSnapshot(key, digest, len(data), path, checksum)
 
     def find(self, startup_key: str) -> ServedSnapshot | None:
         """The snapshot kept for `startup_key` when its files are whole and match their digest."""
@@ -170,8 +177,9 @@ class SnapshotFiles:
         try:
             meta = json.loads(meta_path.read_text("utf-8"))
             path = self.directory / Path(str(meta["file"])).name
+            checksum = meta.get("checksum")
             snapshot = ServedSnapshot(str(meta["key"]), str(meta["digest"]), int(meta["bytes"]),
-                                      path)
+                                      path, str(checksum) if checksum else None)
             if meta.get("startup_key") != startup_key or not snapshot.key.startswith(
                     startup_key + KEY_SEPARATOR):
                 raise ValueError(f"it names another startup key, {meta.get('startup_key')!r}")

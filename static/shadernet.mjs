@@ -32,9 +32,10 @@
 //               interpreter in this page's origin (OPFS, ~30 MB; a later visit restores
 //               it); default: the server's start-up key when the URLs came from it, else
 //               none; null: keep none (nothing stored, nothing restored or downloaded)
-//   servedSnapshot  {url, key, digest, bytes}: a snapshot the server offers, restored on a
-//               first visit when its key is exactly this browser's and its digest
-//               matches; default: the server's when the URLs came from it; null: none
+//   servedSnapshot  {url, key, digest, checksum, bytes}: a snapshot the server offers,
+//               restored on a first visit when its key is exactly this browser's and its
+//               checksum (else its SHA-256 digest) matches; default: the server's when the
+//               URLs came from it; null: none
 //   snapshot    Promise of that snapshot's bytes as the page downloaded them
 //               (ArrayBuffer, transferred) or null (the worker fetches it if it wants it)
 // Switching models: `const next = await loadModel(url)` then `await current.dispose()`.

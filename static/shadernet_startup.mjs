@@ -48,7 +48,7 @@ const SERVED_FIELDS = { url: "string", key: "string", digest: "string", bytes: "
 
 // ArgumentError unless options.snapshotKey is undefined (the server's key), null (none) or
 // a non-empty string, and options.servedSnapshot undefined, null or {url, key, digest,
-// bytes}; checked before anything starts.
+// bytes} (and optionally checksum, a string); checked before anything starts.
 export function checkSnapshotOptions(options) {
   const key = options.snapshotKey;
   if (!(key === undefined || key === null || (typeof key === "string" && key !== ""))) {
@@ -59,10 +59,11 @@ export function checkSnapshotOptions(options) {
   const served = options.servedSnapshot;
   if (served === undefined || served === null) return;
   const wrong = Object.entries(SERVED_FIELDS).find(([field, type]) =>
-    typeof served !== "object" || typeof served[field] !== type);
+    typeof served !== "object" || typeof served[field] !== type)
+    || (served.checksum != null && typeof served.checksum !== "string" && ["checksum", "string"]);
   if (wrong) {
     throw shadernetError(`options.servedSnapshot.${wrong[0]}: expected a ${wrong[1]} (the `
-                         + "server's served_snapshot: {url, key, digest, bytes}) or null; got "
+                         + "server's served_snapshot: {url, key, digest, checksum, bytes}) or null; got "
                          + JSON.stringify(served && served[wrong[0]]), "argument");
   }
 }

@@ -26,8 +26,12 @@ class ServedSnapshotPublic(BaseModel):
                                  "engine's traits and the worker's preparation code, '|' "
                                  "between. A browser restores it only under exactly its "
                                  "own key.")
-    digest: str = Field(description="'sha256:<hex>' of the bytes; checked while restoring.")
-    bytes: int = Field(description="Its length (about 30 MB).")
+    digest: str = Field(description="'sha256:<hex>' of the bytes; checked while restoring "
+                                    "when there is no checksum.")
+    checksum: str | None = Field(default=None, description="'lanes64:<hex>', the cheaper "
+                                 "checksum of the bytes (server/snapshot_checksum.py); "
+                                 "checked while restoring.")
+    bytes: int = Field(description="Its length (about 13 MB).")
 
 
 class RuntimePublic(BaseModel):

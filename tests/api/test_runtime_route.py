@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from server.main import create_app
 from server.served_snapshot import PYODIDE_SNAPSHOT_MAGIC
+from server.snapshot_checksum import lanes64
 from server.settings import REPO_ROOT, Settings
 from tests.server.conftest import app, client, server_dirs, settings  # noqa: F401 - fixtures
 
@@ -63,7 +64,7 @@ def test_the_openapi_schema_describes_it(client):  # noqa: F811 - the fixture
     assert set(properties) == FIELDS
     assert all(properties[field].get("description") for field in FIELDS), properties
     served = schemas["ServedSnapshotPublic"]["properties"]
-    assert set(served) == {"url", "key", "digest", "bytes"}
+    assert set(served) == {"url", "key", "digest", "checksum", "bytes"}
     assert not any(path.startswith(("/runtime", "/sw.js")) for path in spec["paths"])
 
 
@@ -91,8 +92,8 @@ def test_a_served_snapshot_is_named_and_readable_from_a_cors_origin(cors_app):
     with TestClient(cors_app, base_url="http://localhost") as client:
         urls = client.get("/api/runtime").json()
         served = urls["served_snapshot"]
-        assert served == {"url": kept.url, "key": startup_key + KEY_TAIL,
-                          "digest": kept.digest, "bytes": len(data)}
+        assert served == {"url": kept.url, "key": startup_key + KEY_TAIL, "digest": kept.digest,
+                          "checksum": lanes64(data), "bytes": len(data)}
         assert urls["startup_key"] == startup_key
         assert {key: _page_config(client)[key] for key in FIELDS} == urls
         for origin, allowed in ((PAGE_ORIGIN, True), ("http://other.example", False)):

@@ -16,6 +16,7 @@ import pytest
 
 from server.main import create_app
 from server.settings import REPO_ROOT, Settings
+from server.snapshot_checksum import lanes64
 from server.snapshot_maker import make_served_snapshot
 from tests.e2e.models import default_model_dir
 from tests.startup.conftest import open_visit, serve
@@ -78,6 +79,7 @@ def test_a_fresh_profile_restores_the_served_snapshot_and_keeps_it(served, fresh
         failing.route(SNAPSHOT_URLS, lambda route: route.abort())
         normal = open_visit(failing, url + "/")
         assert normal.config()["served_snapshot"]["digest"] == snapshot.digest
+        assert normal.config()["served_snapshot"]["checksum"] == lanes64(snapshot.path.read_bytes())
         assert not normal.restored, normal.stages
         expected = [normal.read(digit, where) for digit, where in READINGS]
         assert [digit for digit, _ in expected] == [str(d) for d, _ in READINGS]
@@ -139,3 +141,19 @@ def test_a_served_snapshot_under_another_key_is_not_downloaded(served, fresh):
     finally:
         meta_path.write_text(json.dumps(meta))
 
+
+
+def test_a_served_record_without_a_checksum_is_checked_by_its_sha256(served, fresh):
+    """A snapshot kept before records had a checksum: the page checks the SHA-256."""
+    root, snapshot = served
+    meta_path = next((root / "cache" / "snapshot").glob("*.json"))
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({k: v for k, v in meta.items() if k != "checksum"}))
+    try:
+        with serve(root) as url:
+            visit = open_visit(fresh(), url + "/")
+            assert "checksum" not in visit.config()["served_snapshot"]
+            assert visit.restored and "snapshot_fetched" in visit.stages, visit.stages
+            assert visit.read(*READINGS[0])[0] == str(READINGS[0][0])
+    finally:
+        meta_path.write_text(json.dumps(meta))

@@ -123,3 +123,39 @@ def test_the_page_reads_what_the_worker_stored(blank_page):
               check: await stored.check, listed: (await store.listSnapshots()).length};
     }""", KEY_A)
     assert read == {"bytes": 2 * MB, "last": 4, "store": "opfs", "check": None, "listed": 1}
+
+
+# The page's checksum (lanes64) of each byte string given as base64.
+PAGE_CHECKSUMS = """async (encoded) => {
+  const store = await import('/static/snapshot_store.js');
+  const decode = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  const out = [];
+  for (const text of encoded) {
+    out.push(await store.digestOf(decode(text), 'lanes64'));
+    // The same bytes at an odd offset of a bigger buffer: the page copies them to read words.
+    const shifted = new Uint8Array(decode(text).length + 1);
+    shifted.set(decode(text), 1);
+    out.push(await store.digestOf(shifted.subarray(1), 'lanes64'));
+  }
+  return out;
+}"""
+
+
+def test_the_servers_checksum_is_the_pages(blank_page):
+    """server/snapshot_checksum.py writes the checksum the page checks a served snapshot
+    against: both give the same for every length modulo 16, for bytes that differ in one
+    word, and for a snapshot-sized buffer."""
+    import base64
+    import random
+
+    from server.snapshot_checksum import lanes64
+
+    rng = random.Random(7)
+    samples = [rng.randbytes(n) for n in range(0, 33)] + [rng.randbytes(3 * MB + 5)]
+    one_word = bytearray(samples[-1])
+    one_word[MB] ^= 1
+    samples.append(bytes(one_word))
+    page = blank_page.evaluate(PAGE_CHECKSUMS, [base64.b64encode(s).decode() for s in samples])
+    ours = [lanes64(s) for s in samples]
+    assert page == [checksum for checksum in ours for _ in (0, 1)]
+    assert len(set(ours)) == len(ours)  # no two samples alike, the one-bit change included
