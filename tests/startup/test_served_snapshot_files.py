@@ -54,7 +54,9 @@ def test_the_page_config_names_the_snapshot_for_its_files(app):
         served = _save(app)
         config = runtime.urls()["served_snapshot"]
         assert config == {"url": served.url, "key": runtime.current().key + PREPARE_TAIL,
-                          "digest": served.digest, "bytes": served.size}
+                          "digest": served.digest, "checksum": served.checksum,
+                          "bytes": served.size}
+        assert served.checksum.startswith("lanes64:")
         page = client.get("/").text
         assert json.dumps(served.url) in page
 
