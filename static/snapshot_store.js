@@ -9,8 +9,8 @@
 // damaged disk, a half-written file) are refused and deleted. The checksum is for damage,
 // not for an attacker (who could write this origin's storage could as well write its
 // code): a 64-bit one of the 32-bit words, in ~6 ms where SHA-256 took ~30 ms of the
-// worker's start. A served snapshot's digest, the server's SHA-256, is checked with
-// WebCrypto (snapshot_served.js).
+// worker's start. A served snapshot is checked against the same checksum, given by the
+// server (snapshot_served.js; a server record without one: its SHA-256, with WebCrypto).
 // Every function resolves, never rejects: without either store (a private window, a full
 // disk) the page starts normally, only slower.
 
