@@ -3,15 +3,15 @@ on two servers of this checkout, visits interleaved A B B A ...; prints the medi
 navigation at each start-up stage and their difference. For a change to the page's or the
 worker's JS; a change to the server or the template is in both sides.
 
-    .venv/bin/python -m bench.startup_ab HEAD~1 --visits 8           # repeat visits
+    .venv/bin/python -m bench.startup_ab HEAD~1 --visits 30 --profiles 6  # repeat visits
     .venv/bin/python -m bench.startup_ab HEAD~1 --visits 5 --cold    # first visits
     .venv/bin/python -m bench.startup_ab HEAD~1 --visits 5 --second  # second visits
 
 Repeat visits: persistent profiles, one per side at a time (`--profiles` pairs in turn),
-each with a first visit that stores the snapshot, then its share of the `--visits`. First visits: a fresh profile each, the server's snapshot
-made first (as `make setup` does). Second visits (bench/browser.py's "warm"): a fresh
-profile each, one first visit, then the measured one; the last visit of a page's scripts
-that V8 has not yet cached (it caches a script's compiled code on its second load).
+each with a first visit that stores the snapshot, then its share of the `--visits`.
+First visits: a fresh profile each, the server's snapshot made first (as `make setup`
+does). Second visits (bench/browser.py's "warm"): a fresh profile each, one first visit,
+then the measured one; the last visit of a page's scripts that V8 has not yet cached (it caches a script's compiled code on its second load).
 """
 
 from __future__ import annotations
