@@ -11,7 +11,8 @@ Repeat visits: persistent profiles, one per side at a time (`--profiles` pairs i
 each with a first visit that stores the snapshot, then its share of the `--visits`.
 First visits: a fresh profile each, the server's snapshot made first (as `make setup`
 does). Second visits (bench/browser.py's "warm"): a fresh profile each, one first visit,
-then the measured one; the last visit of a page's scripts that V8 has not yet cached (it caches a script's compiled code on its second load).
+then the measured one (Chromium keeps a script's compiled code from its second load: the
+first visit's page loads Pyodide's JS a second time for that, shadernet_startup.mjs).
 """
 
 from __future__ import annotations

@@ -44,7 +44,9 @@
 // "shadernet-context" event on window. Imported from another origin, it starts a blob:
 // worker of the page's origin that imports ours (the server must allow it: --cors-origin).
 
-import { askedUrls, checkSnapshotOptions, givenUrls, initConfig } from "./shadernet_startup.mjs";
+import {
+  askedUrls, checkSnapshotOptions, givenUrls, initConfig, keepPyodideCompiled,
+} from "./shadernet_startup.mjs";
 
 // Loaded when first needed (the worker starts before they are), from this module's folder.
 const modelModule = () => import("./shadernet_model.mjs");
@@ -112,6 +114,7 @@ const NEEDS_CONTEXT = /^(model|trainer)_/;
 class RuntimeWorker {
   constructor(config, onProgress) {
     this.worker = startWorker(config);
+    this.config = config;
     this.nextId = 1;
     this.nextToken = 1;
     this.pending = new Map();
@@ -155,6 +158,7 @@ class RuntimeWorker {
       if (message.type === "progress") this.onProgress?.(message);
       if (message.type === "warmup") {
         const failed = "error" in message;
+        keepPyodideCompiled(this.config);
         this.warm({ ms: failed ? null : message.ms, at: message.at,
                     ...(failed && { error: shadernetError(message.error, message.code) }) });
       }

@@ -2,7 +2,8 @@
 on a plain static server, as the drawing page does: `onProgress` gets every start-up stage
 in order with a growing fraction, Pyodide's wasm compiled by the page (`wasm`) is the only
 download of it, the model given to `startRuntime` is loaded while Python boots and
-`loadModel` resolves with it, `warmedUp` says when its shaders are compiled, and
+`loadModel` resolves with it, `warmedUp` says when its shaders are compiled (then the
+page itself loads Pyodide's runtime module, for the browser's code cache), and
 `shutdown` stops the worker (pending calls reject, a later call starts a new one). And one
 protocol: the worker answers exactly the methods the public module calls."""
 
@@ -39,8 +40,11 @@ _START = f"""async () => {{
     const restarted = await shadernet.loadModel("/models/default/model.json", {{
         pyodideUrl: "/node_modules/pyodide/", wheelUrl: "{WHEEL}" }});
     const second = Array.from(await restarted.predict(new Float32Array(784), 1));
+    const pageLoads = performance.getEntriesByType("resource")
+        .filter((entry) => entry.name.endsWith("/pyodide.asm.mjs")).length;
     return {{ progress, timings: runtime.timings, startedAt: runtime.startedAt, warm, ids,
-             probabilities, stopped, afterCode, second, timeOrigin: performance.timeOrigin }};
+             probabilities, stopped, afterCode, second, timeOrigin: performance.timeOrigin,
+             pageLoads }};
 }}"""
 
 # The worker's METHODS, as its answer to an unknown method names them.
@@ -93,6 +97,10 @@ def test_start_up_reports_its_stages_takes_the_pages_wasm_and_the_model_it_fetch
     assert sum(url.endswith("/python_stdlib.zip") for url in requests) == 1 + 1, requests
     # model.json: the start-up download, the second loadModel, the restart's download.
     assert sum(url.endswith("/models/default/model.json") for url in requests) == 3
+    # After the warm-up the page's own thread loads Pyodide's runtime module once (a second
+    # load of it, so the browser keeps its compiled code for the next visit's worker); the
+    # restart's warm-up finds it imported already.
+    assert result["pageLoads"] == 1, result["pageLoads"]
     assert "shut down" in result["stopped"] and result["afterCode"] == "runtime"
     assert result["second"] == pytest.approx(result["probabilities"], abs=1e-6)
 
