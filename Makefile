@@ -58,10 +58,11 @@ postgres:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql; }
 
-test: setup browser postgres
+# Chromium first: set-up's snapshot step needs it (after `make test` first visits restore).
+test: browser postgres setup
 	SHADERNET_REQUIRE_BROWSER=1 $(PYTHON) -m pytest
 
-bench: setup browser
+bench: browser setup
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(PYTHON) bench/train_speed.py
 	$(PYTHON) bench/tune_speed.py
