@@ -1,6 +1,7 @@
 // The public module's start-up options (shadernet.mjs: startRuntime, loadModel,
 // createTrainer): where Pyodide, its stdlib and the runtime wheel are, and which memory
-// snapshot of the interpreter to restore and keep, as the worker's init config.
+// snapshot of the interpreter to restore and keep, as the worker's init config; and,
+// after the start, Pyodide's JS loaded once more for the browser's code cache.
 //
 // Given URLs (pyodideUrl + wheelUrl) are used as they are; without them the server that
 // serves this module says (GET /api/runtime), and with its start-up files it names the key
