@@ -99,7 +99,7 @@ export function initConfig(urls, options) {
 // parsed it again (34 ms of its thread in a trace); with this load the first visit makes
 // the cache and the second visit's worker takes it (0.1 ms). The page's import is compiled
 // off its thread and only defines a function. bench.startup_ab --second, "Ready": -76, -44,
-// +33 ms (16 interleaved second visits each), -19 ms (30): the noise is that size.
+// +33 ms (16 interleaved second visits each), -19 and -57 ms (30 each).
 export function keepPyodideCompiled(config) {
   import(`${config.pyodide_base_url}pyodide.asm.mjs`).catch(() => {});  // only a cache
 }
