@@ -115,6 +115,7 @@ class RuntimeWorker {
   constructor(config, onProgress) {
     this.worker = startWorker(config);
     this.config = config;
+    this.compileForNextVisit = false;  // set by the warm-up (whenIdle)
     this.nextId = 1;
     this.nextToken = 1;
     this.pending = new Map();
@@ -158,7 +159,8 @@ class RuntimeWorker {
       if (message.type === "progress") this.onProgress?.(message);
       if (message.type === "warmup") {
         const failed = "error" in message;
-        keepPyodideCompiled(this.config);
+        this.compileForNextVisit = true;
+        this.whenIdle();
         this.warm({ ms: failed ? null : message.ms, at: message.at,
                     ...(failed && { error: shadernetError(message.error, message.code) }) });
       }
@@ -174,6 +176,15 @@ class RuntimeWorker {
     if (!waiting) return;
     if ("error" in message) waiting.reject(shadernetError(message.error, message.code));
     else waiting.resolve(message.result);
+    this.whenIdle();
+  }
+
+  // After the warm-up, once no call is waiting (the first prediction is usually queued
+  // behind the warm-up): keepPyodideCompiled, which would compete with it on a small CPU.
+  whenIdle() {
+    if (!this.compileForNextVisit || this.pending.size > 0) return;
+    this.compileForNextVisit = false;
+    keepPyodideCompiled(this.config);
   }
 
   failAll(text, code = "runtime") {
