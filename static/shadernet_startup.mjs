@@ -97,12 +97,9 @@ export function initConfig(urls, options) {
 // whenIdle): Pyodide's runtime module (pyodide.asm.mjs, 1.2 MB) imported once more, on
 // the page's thread. Chromium keeps a script's compiled code only from its second load,
 // and the worker loads it once per visit, so a second visit's worker parsed it again (34
-// ms of its thread in a trace); with this load the first visit makes the cache and the
-// second visit's worker takes it (0.1 ms). The page's import is compiled off its thread
-// and only defines a function. bench.startup_ab --second, "Ready": -76, -44, +33 ms (16
-// interleaved second visits each), -19 and -57 ms (30 each); deferred past the queued
-// calls, -68 ms (30), and first visits' first prediction -29 (16; +78 and +3 when it ran
-// beside the first prediction). Imported at the start instead: second visits +27.
+// ms of its thread); with this load the first visit makes the cache and the second
+// visit's worker takes it (0.1 ms; second visits' "Ready" -68 ms, README). The page's
+// import is compiled off its thread and only defines a function.
 export function keepPyodideCompiled(config) {
   import(`${config.pyodide_base_url}pyodide.asm.mjs`).catch(() => {});  // only a cache
 }
