@@ -10,7 +10,8 @@
 // it), through Emscripten's own resize, which keeps its views of the heap current.
 
 import { engineTraits } from "./engine_traits.js";
-import { isPacked, packPages, unpackPages } from "./snapshot_pages.js";
+import { isPacked, packPages, unpackInto, unpackedLength } from "./snapshot_pages.js";
+import { EMPTY_ZIP, writeStdlibLater } from "./stdlib_deferred.js";
 import * as snapshots from "./snapshot_store.js";
 
 // What runs before the memory snapshot: our imports, and every shader template read into
@@ -74,8 +75,10 @@ export function preload(options, compiled = null) {
 // (a later loadPyodide fetches the zip from the HTTP cache); the wasm, once the module is
 // compiled, an empty response (instantiatePreloaded never reads it), not a second read of
 // 9.6 MB that would compete with the stdlib's; only if the compile failed, a real fetch.
+// Restoring (`deferStdlib`), the stdlib's request gets an empty zip, and the real one is
+// written in later (stdlib_deferred.js).
 // Returns the function that puts `fetch` back.
-function answerFromPreload(preloaded) {
+function answerFromPreload(preloaded, deferStdlib) {
   const original = self.fetch;
   const stdlib = preloaded.stdlib;
   const wasmUrl = new URL(`${preloaded.indexURL}pyodide.asm.wasm`, location.href).href;
@@ -85,6 +88,10 @@ function answerFromPreload(preloaded) {
     const fetchIt = () => original.call(self, input, init);
     if (stdlib && url === stdlib.url) {
       preloaded.stdlib = null;
+      if (deferStdlib) {
+        preloaded.stdlibAfterRestore = stdlib;
+        return Promise.resolve(new Response(EMPTY_ZIP));
+      }
       return stdlib.response.catch(fetchIt);
     }
     if (url === wasmUrl) return preloaded.wasm.then(() => new Response(null), fetchIt);
@@ -112,10 +119,42 @@ function instantiatePreloaded(compiled) {
   };
 }
 
+// Pyodide's restoreSnapshot(bytes) checks the snapshot's header (magic, build id, its
+// JSON) and copies what follows it over the heap in one HEAP8.set. From a packed snapshot
+// (snapshot_pages.js) it is given the header alone, and its heap is unpacked straight into
+// the module's memory, once: unpacking first and copying after took ~50 + ~50 ms of the
+// worker's start in a profile, through a 30 MiB buffer made for nothing else.
+function restoreFromPacked(module, packed) {
+  const restore = module.API.restoreSnapshot;
+  module.API.restoreSnapshot = (header) => {
+    module.API.restoreSnapshot = restore;
+    const config = restore(header);  // its HEAP8.set copies nothing: there is no heap after it
+    const length = unpackedLength(packed);
+    unpackInto(packed, module.HEAPU8.subarray(0, length - header.byteLength), header.byteLength);
+    return config;
+  };
+  return module;
+}
+
+// The bytes of a packed snapshot that precede its heap: Pyodide's header, whose second
+// 32-bit word is where the heap starts.
+function pyodideHeader(packed) {
+  const first = new Uint8Array(8);
+  unpackInto(packed, first, 0);
+  const heapStart = new DataView(first.buffer).getUint32(4, true);
+  if (heapStart < 8 || heapStart > unpackedLength(packed)) {
+    throw new Error(`snapshot header: the heap starts at ${heapStart}, outside the snapshot`);
+  }
+  const header = new Uint8Array(heapStart);
+  unpackInto(packed, header, 0);
+  return header;
+}
+
 // loadPyodide's options for `preloaded` (preload's answer); with `heapSize`, a module
-// whose memory is grown to it before a snapshot of that size is copied in (see above).
-// `mark(name)` is called once the wasm is instantiated ("wasm").
-async function loadOptions(preloaded, options, heapSize, mark) {
+// whose memory is grown to it before a snapshot of that size is copied in (see above),
+// from `packed` when given (restoreFromPacked). `mark(name)` is called once the wasm is
+// instantiated ("wasm").
+async function loadOptions(preloaded, options, heapSize, mark, packed = null) {
   const { default: createPyodideModule } = await import(`${preloaded.indexURL}pyodide.asm.mjs`);
   const create = (settings) => {
     const instantiate = settings.instantiateWasm;
@@ -127,9 +166,10 @@ async function loadOptions(preloaded, options, heapSize, mark) {
     }
     if (heapSize) settings.onRuntimeInitialized = () => growHeapTo(settings, heapSize);
     stopHook();
-    return createPyodideModule(settings);
+    const module = createPyodideModule(settings);
+    return packed ? module.then((created) => restoreFromPacked(created, packed)) : module;
   };
-  const stopHook = answerFromPreload(preloaded);
+  const stopHook = answerFromPreload(preloaded, heapSize > 0);
   return { ...options, indexURL: preloaded.indexURL, lockFileContents: preloaded.lock,
            packageBaseUrl: preloaded.indexURL, createPyodideModule: create };
 }
@@ -139,10 +179,23 @@ async function loadOptions(preloaded, options, heapSize, mark) {
 // answer, made here when not given.
 export async function restorePyodide(loadPyodide, options, bytes, preloaded = null,
                                      mark = () => {}) {
-  const heap = isPacked(bytes) ? unpackPages(bytes) : bytes;
-  const ready = await loadOptions(preloaded || preload(options), options,
-                                  heap.byteLength, mark);
-  return loadPyodide({ ...ready, _loadSnapshot: heap });
+  const packed = isPacked(bytes) ? bytes : null;
+  // Read (and refused, if it does not add up) before loadOptions hooks `fetch`.
+  const snapshot = packed ? pyodideHeader(packed) : bytes;
+  const files = preloaded || preload(options);
+  const ready = await loadOptions(files, options,
+                                  packed ? unpackedLength(packed) : bytes.byteLength, mark, packed);
+  let python = null;
+  const stdlib = () => { const kept = files.stdlibAfterRestore; files.stdlibAfterRestore = null; return kept; };
+  try {
+    python = await loadPyodide({ ...ready, _loadSnapshot: snapshot });
+  } catch (error) {
+    files.stdlib = stdlib() || files.stdlib;  // for the normal start that follows
+    throw error;
+  }
+  const deferred = stdlib();
+  if (deferred) writeStdlibLater(python, deferred);
+  return python;
 }
 
 // Pyodide from `stored` (snapshot_store.readSnapshot's or snapshot_served.fetchServed's

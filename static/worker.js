@@ -28,6 +28,7 @@ import "./engine_traits.js";
 import "./snapshot_idb.js";
 import "./snapshot_opfs.js";
 import "./snapshot_pages.js";
+import "./stdlib_deferred.js";
 
 let session = null;        // PyProxy of worker_api.PageSession
 let pyodide = null;

@@ -1,6 +1,7 @@
 """static/snapshot_pages.js against tests/support/packed_snapshot.py, an independent
 Python writer of the same form: the same packed bytes for awkward heaps, each side unpacks
-the other's, and a packed form that does not add up is refused."""
+the other's (the page also any window of it into memory that held other bytes, as it
+restores Pyodide's heap), and a packed form that does not add up is refused."""
 
 from __future__ import annotations
 
@@ -25,21 +26,28 @@ HEAPS = [
 ]
 
 ROUND_TRIP = """async ([heaps, fromPython]) => {
-  const { packPages, unpackPages, isPacked } = await import('/static/snapshot_pages.js');
+  const { packPages, unpackInto, unpackedLength, isPacked } = await import('/static/snapshot_pages.js');
+  const same = (a, b) => a.length === b.length && a.every((x, j) => x === b[j]);
   const b64 = (bytes) => { let s = ''; for (const b of bytes) s += String.fromCharCode(b); return btoa(s); };
   const unb64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
   return heaps.map(([length, offsets], i) => {
     const heap = new Uint8Array(length);
     offsets.forEach((offset, k) => { heap[offset] = (k % 255) + 1; });
     const packed = packPages(heap);
-    const theirs = unpackPages(unb64(fromPython[i]));
+    const pythons = unb64(fromPython[i]);
+    const theirs = new Uint8Array(unpackedLength(pythons));
+    unpackInto(pythons, theirs);
+    // A window starting inside a page, written over memory full of 0xAA.
+    const start = Math.min(length, 4099);
+    const window = new Uint8Array(length - start).fill(0xaa);
+    unpackInto(packed, window, start);
     return { packed: b64(packed), isPacked: isPacked(packed) && !isPacked(heap.subarray(0, 12)),
-             unpacksPython: theirs.length === length && theirs.every((b, j) => b === heap[j]) };
+             unpacksPython: same(theirs, heap), window: same(window, heap.subarray(start)) };
   });
 }"""
 
 DAMAGED = """async (packedB64) => {
-  const { unpackPages } = await import('/static/snapshot_pages.js');
+  const { unpackedLength } = await import('/static/snapshot_pages.js');
   const packed = Uint8Array.from(atob(packedB64), (c) => c.charCodeAt(0));
   const view = new DataView(packed.buffer);
   const tries = {
@@ -50,7 +58,7 @@ DAMAGED = """async (packedB64) => {
   };
   const out = {};
   for (const [name, make] of Object.entries(tries)) {
-    try { unpackPages(make()); out[name] = 'accepted'; } catch (error) { out[name] = error.message; }
+    try { unpackedLength(make()); out[name] = 'accepted'; } catch (error) { out[name] = error.message; }
   }
   return out;
 }"""
@@ -70,7 +78,7 @@ def test_the_page_packs_as_the_python_writer_does_and_reads_its_packs(blank_page
         packed = base64.b64decode(result["packed"])
         assert result["packed"] == expected, (length, offsets)
         assert unpack_pages(packed) == _heap(length, offsets)
-        assert result["isPacked"] and result["unpacksPython"], (length, offsets)
+        assert result["isPacked"] and result["unpacksPython"] and result["window"], (length, offsets)
     lone_pages = base64.b64decode(results[-1]["packed"])
     assert len(lone_pages) < 5 * 4096 + 100  # 1 MiB with four non-zero pages
 
