@@ -38,14 +38,18 @@ class ModelVersionPublic(BaseModel):
                                          "null when shipped or trained from scratch.")
     parameters: int = Field(description="Number of weight values.")
     read_only: bool
-    model_json_url: str = Field(description="Where to fetch model.json; shards sit beside it.")
+    model_json_url: str = Field(description="Where to fetch model.json; shards sit beside it. "
+                                "A shipped version's names its content "
+                                "(versions/shipped@<token>/): cached for good, a 404 once "
+                                "the shipped files change (versions/shipped/ stays, revalidated).")
     files: list[str] = Field(description="model.json, then the weight shards in manifest order.")
 
     @classmethod
     def of(cls, version: ModelVersion) -> "ModelVersionPublic":
         return cls(name=version.name, version=version.version, created=version.created,
                    size_bytes=version.size_bytes, base=version.base, parameters=version.parameters,
-                   read_only=version.read_only, model_json_url=model_json_url(version),
+                   read_only=version.read_only,
+                   model_json_url=model_json_url(version, pinned=True),
                    files=list(version.files))
 
 
@@ -54,5 +58,9 @@ class ModelPublic(BaseModel):
     versions: list[ModelVersionPublic] = Field(description="Shipped first, then v1, v2, ...")
 
 
-def model_json_url(version: ModelVersion) -> str:
-    return f"/api/models/{version.name}/versions/{version.version}/model.json"
+def model_json_url(version: ModelVersion, pinned: bool = False) -> str:
+    """Its model.json's URL; `pinned`, for a shipped version, names its content's digest
+    (cached for good, server/routes/models.py) instead of revalidated each time."""
+    name = f"{version.version}@{version.content_token}" if pinned and version.content_token \
+        else version.version
+    return f"/api/models/{version.name}/versions/{name}/model.json"

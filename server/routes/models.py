@@ -19,8 +19,9 @@ from starlette.responses import Response
 
 from server.assets import IMMUTABLE, REVALIDATE, cached_file_response
 from server.deps import ModelName, StoreDep
-from server.schemas import ErrorPublic, ModelPublic, ModelVersionPublic
-from server.store import NAME_RULE, SHIPPED, IncomingFile
+from server.schemas import ErrorPublic, ModelPublic, ModelVersionPublic, model_json_url
+from server.store import NAME_RULE, SHIPPED, IncomingFile, NotFoundError
+from server.store.names import split_pinned
 from server.store.bounded_json import MAX_JSON_BYTES
 
 router = APIRouter(prefix="/api/models", tags=["models"])
@@ -52,9 +53,19 @@ def list_models(store: StoreDep) -> list[ModelPublic]:
 def get_file(name: ModelName, version: str, file: str, store: StoreDep,
              request: Request) -> Response:
     """model.json or one of the shards its manifest lists. Saved versions never change, so
-    they are cacheable for a year; shipped ones are revalidated (ETag)."""
+    they are cacheable for a year; shipped ones are revalidated (ETag), unless the version
+    is pinned ('shipped@<token>', the page's start-up model): files of that content only,
+    so cacheable for a year too, and a token of files since replaced is a 404 that names
+    the current one (never new files under an old token, mixed with cached old ones)."""
+    version, token = split_pinned(version)
     found, path = store.file_path(name, version, file)
-    cache_control = REVALIDATE if found.version == SHIPPED else IMMUTABLE
+    if token is not None and token != found.content_token:
+        current = model_json_url(found, pinned=True) if found.content_token else None
+        raise NotFoundError(f"model '{found.name}' version '{version}@{token[:40]}': the "
+                            f"shipped files changed since; "
+                            + (f"the current ones are at {current}" if current
+                               else "only shipped versions are pinned"))
+    cache_control = REVALIDATE if found.version == SHIPPED and token is None else IMMUTABLE
     return cached_file_response(path, cache_control, Headers(scope=request.scope))
 
 

@@ -22,7 +22,8 @@ def page_config(request: Request, assets, settings, store) -> dict:
     try:
         versions = store.get_model(settings.default_model)
         chosen = versions[0] if versions[0].read_only else versions[-1]  # shipped, else newest
-        default_model_url = model_json_url(chosen)
+        # Pinned: a repeat visit reads the shipped model from its cache, no request.
+        default_model_url = model_json_url(chosen, pinned=True)
     except StoreError:
         default_model_url = None  # no default model yet: the page says so
     access = access_of(settings)

@@ -12,6 +12,7 @@ symbolic link, and no path outside the two roots is ever returned.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import threading
@@ -46,6 +47,9 @@ class ModelVersion:
     parameters: int
     files: tuple[str, ...]
     model_json_sha256: str
+    # Shipped versions: a digest of every file's content, so that a URL naming it can be
+    # cached for good (names.pinned_version); saved versions never change and need none.
+    content_token: str = ""
 
     @property
     def read_only(self) -> bool:
@@ -176,8 +180,10 @@ class Catalog:
         states = _states(folder, files)  # also refuses links and non-files among the shards
         parameters = sum(math.prod(entry.shape) for entry in artifacts.weight_entries)
         created = datetime.fromtimestamp(states[0][3] / 1e9, timezone.utc)
+        digests = [sha256_of(folder / file) for file in files]
+        token = hashlib.sha256(" ".join(digests).encode()).hexdigest()[:16]
         version = ModelVersion(name, SHIPPED, folder, created, sum(s[2] for s in states), None,
-                               parameters, files, sha256_of(folder / MODEL_JSON))
+                               parameters, files, digests[0], token)
         return _Shipped(states, version, topology_of(artifacts))
 
     # ------------------------------------------------------------------ saved

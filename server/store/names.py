@@ -51,6 +51,15 @@ def check_name(name: str, what: str = "model name") -> str:
     return name
 
 
+def split_pinned(version: str) -> tuple[str, str | None]:
+    """'shipped@<token>' -> ('shipped', token); any other version -> (version, None).
+
+    A pinned URL names the shipped files by a digest of their content (ModelVersion.
+    content_token), so it can be cached for good; the plain 'shipped' one is revalidated."""
+    base, mark, token = version.partition("@")
+    return (base, token) if mark else (version, None)
+
+
 def check_version(version: str) -> str:
     if version != SHIPPED and version_number(version) is None:
         raise NotFoundError(f"version {shown(version)} does not exist: versions are 'shipped' "

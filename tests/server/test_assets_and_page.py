@@ -92,7 +92,8 @@ def test_index_renders_the_injected_urls(client):
     assert response.headers["cache-control"] == "no-cache"
     config = _page_config(client)
     assert config["pyodide_base_url"] == f"/pyodide/{PYODIDE_VERSION}/"
-    assert config["default_model_url"] == "/api/models/default/versions/shipped/model.json"
+    assert re.fullmatch(r"/api/models/default/versions/shipped@[0-9a-f]{16}/model\.json",
+                        config["default_model_url"]), config["default_model_url"]
     assert config["models_api_url"] == "/api/models"
     for key in ("pyodide_module_url", "runtime_wheel_url", "default_model_url", "tfjs_url",
                 "models_api_url"):

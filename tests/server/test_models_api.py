@@ -28,7 +28,8 @@ def test_list_shows_shipped_models_read_only(client):
     assert shipped["parameters"] == 784 * 8 + 8 + 8 * 10 + 10
     assert shipped["files"] == ["model.json", "group1-shard1of1.bin"]
     assert shipped["size_bytes"] > shipped["parameters"] * 4
-    assert shipped["model_json_url"] == "/api/models/default/versions/shipped/model.json"
+    assert re.fullmatch(r"/api/models/default/versions/shipped@[0-9a-f]{16}/model\.json",
+                        shipped["model_json_url"]), shipped["model_json_url"]
 
 
 def test_shipped_files_download_with_types_and_revalidation(client, server_dirs):
@@ -44,6 +45,38 @@ def test_shipped_files_download_with_types_and_revalidation(client, server_dirs)
     again = client.get("/api/models/default/versions/shipped/model.json",
                        headers={"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304
+
+
+def test_a_pinned_shipped_url_is_cached_for_good_until_the_files_change(client, server_dirs):
+    """The listing's (and the page's) URL names the shipped files' content: cached for a
+    year, shards beside it likewise; once a file changes, the old token is a 404 naming
+    the new URL, whose files are the new ones (never new files under an old token)."""
+    folder = server_dirs["models"] / "default"
+    listing = {m["name"]: m["versions"][0]["model_json_url"] for m in client.get("/api/models").json()}
+    url = listing["default"]
+    base = url.rsplit("/", 1)[0]
+    model = client.get(url)
+    shard = client.get(f"{base}/group1-shard1of1.bin")
+    assert model.status_code == shard.status_code == 200
+    assert "immutable" in model.headers["cache-control"] and "immutable" in shard.headers["cache-control"]
+    assert model.content == (folder / "model.json").read_bytes()
+    assert shard.content == (folder / "group1-shard1of1.bin").read_bytes()
+    original = (folder / "group1-shard1of1.bin").read_bytes()
+    weights = bytearray(original)
+    weights[:4] = struct.pack("<f", 0.25)  # same size, other content
+    try:
+        (folder / "group1-shard1of1.bin").write_bytes(bytes(weights))
+        stale = client.get(f"{base}/group1-shard1of1.bin")
+        new_url = {m["name"]: m["versions"][0]["model_json_url"]
+                   for m in client.get("/api/models").json()}["default"]
+        assert new_url != url
+        assert stale.status_code == 404 and new_url in json_detail(stale), stale.text
+        fresh = client.get(new_url.rsplit("/", 1)[0] + "/group1-shard1of1.bin")
+        assert fresh.status_code == 200 and fresh.content == bytes(weights)
+    finally:
+        (folder / "group1-shard1of1.bin").write_bytes(original)
+    saved = client.get("/api/models/default/versions/v1@0123456789abcdef/model.json")
+    assert saved.status_code == 404
 
 
 @pytest.mark.parametrize("url, status, match", [
