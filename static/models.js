@@ -72,7 +72,13 @@ export class ModelShelf {
   }
 
   async refresh() {
-    const response = await fetch(this.app.config.models_api_url);
+    let response;
+    try {
+      response = await fetch(this.app.config.models_api_url);
+    } catch (error) {  // not an HTTP error: nothing answered
+      throw new Error(`the server is unreachable (${location.origin}): the model list did not `
+                      + `load (${error.message}); saving and other models need it`);
+    }
     if (!response.ok) throw new Error(`listing models: HTTP ${response.status}`);
     const models = await response.json();
     this.picker.replaceChildren();

@@ -215,7 +215,12 @@ async function start() {
     if (!state.canTrain) $("train").title = "Training is not available in this runtime build yet.";
     updateControls();
     if (wanted || !pen.empty) classify();  // strokes drawn while it started
-    await Promise.all([showInfo(app.model), shelf.refresh()]);
+    // The start-up model is cached for good (a pinned URL): with the server down the page
+    // still starts and classifies; only what needs the server says so.
+    await Promise.all([showInfo(app.model), shelf.refresh()]).catch((error) => {
+      if (state.refused) return;  // said already; the calls after it were shut down
+      setStatus(`Ready — draw a digit (${seconds} s); but ${error.message}.`, "error");
+    });
   } catch (error) {
     if (error.code === "shader-compile") { shadersRefused(error); return; }
     if (state.refused) return;  // said already; the calls after it were shut down

@@ -1,10 +1,12 @@
-"""A repeat visit while the server is down: the service worker's shell, and the reason."""
+"""A repeat visit while the server is down: the service worker's shell, the start-up model
+from the HTTP cache (a pinned URL), so the page classifies, and the reason the rest is out."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.startup.conftest import open_visit, serve
+from tests.support.page_driver import draw
 
 pytestmark = pytest.mark.browser
 
@@ -34,9 +36,13 @@ def test_with_the_server_down_a_repeat_visit_shows_the_shell_and_says_why(site_r
     page.wait_for_function(
         "() => /unreachable/.test(document.querySelector('[data-testid=status]').textContent)",
         timeout=60_000)
-    assert status.text_content().startswith("Could not start: The server is unreachable")
+    assert status.text_content().startswith("Ready"), status.text_content()
+    assert "the model list did not load" in status.text_content()
     canvas = page.get_by_test_id("canvas").bounding_box()
     assert canvas["width"] >= 300 and canvas["height"] >= 300
     # Styled, not bare HTML: the stylesheet came from the kept shell too.
     assert page.evaluate("() => [...document.styleSheets].some((s) => s.cssRules.length > 20)")
     assert page.get_by_test_id("prob-0").is_visible()
+    draw(page, [[(0.5, 0.15), (0.5, 0.85)]])  # a "1", classified offline
+    page.wait_for_function("() => document.querySelector('[data-testid=prediction]')"
+                           "?.textContent.trim() === '1'", timeout=30_000)
