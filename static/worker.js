@@ -29,6 +29,9 @@ import "./snapshot_idb.js";
 import "./snapshot_opfs.js";
 import "./snapshot_pages.js";
 import "./stdlib_deferred.js";
+import { shareSmallModules } from "./wasm_trampolines.js";
+
+shareSmallModules();  // before pyodide.asm.mjs makes its trampolines
 
 let session = null;        // PyProxy of worker_api.PageSession
 let pyodide = null;

@@ -63,6 +63,12 @@ def _stages(visit) -> list[str]:
     return [p["stage"] for p in progress]
 
 
+def _trampolines(visit) -> dict:
+    """What the runtime worker's shared small modules did (static/wasm_trampolines.js)."""
+    [worker] = [w for w in visit.page.workers if w.url.endswith("/worker.js")]
+    return worker.evaluate("() => WebAssembly.Module.smallModuleStats")
+
+
 def test_a_restored_page_predicts_exactly_what_a_normal_start_predicts(site_root, context):
     context.add_init_script(PROGRESS_RECORDER)
     with serve(site_root) as url:
@@ -72,11 +78,15 @@ def test_a_restored_page_predicts_exactly_what_a_normal_start_predicts(site_root
         record = first.wait_snapshot_stored()
         assert record["bytes"] > 10_000_000 and record["digest"].startswith("lanes64:")
         normal = [first.read(digit, where) for digit, where in READINGS]
+        trampolines = [_trampolines(first)]
         first.page.close()
         second = open_visit(context, url + "/")
         assert second.restored, (second.stages, second.console[-20:])
         assert _stages(second) == ["download", "restore", "runtime", "model", "warmup"]
         restored = [second.read(digit, where) for digit, where in READINGS]
+        trampolines.append(_trampolines(second))
+    # Pyodide's few hundred trampolines come from a few dozen compiles, on either start
+    assert all(t["asked"] > 100 and t["compiled"] * 4 < t["asked"] for t in trampolines), trampolines
     assert [digit for digit, _ in normal] == [str(d) for d, _ in READINGS]
     assert restored == normal
 
