@@ -7,7 +7,7 @@ SHADERNET := $(VENV)/bin/shadernet
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run setup test browser postgres data pyc snapshot train-default bench clean
+.PHONY: run setup test browser postgres data pyc bundle snapshot train-default bench clean
 
 run: setup
 	$(SHADERNET) serve --host $(HOST) --port $(PORT)
@@ -21,12 +21,17 @@ train-default: setup
 	  --decay-steps 5000 --seed 1 --output runs/cnn-default
 	$(SHADERNET) export runs/cnn-default/checkpoint.npz models/default
 
-setup: $(VENV)/.installed node_modules/.installed data pyc snapshot
+setup: $(VENV)/.installed node_modules/.installed data pyc bundle snapshot
 
 # .pyc of Pyodide's stdlib and of the runtime wheel, compiled by Pyodide's CPython in Node
 # (cached by content in .cache/pyc; the server also builds them in the background).
 pyc: $(VENV)/.installed node_modules/.installed
 	$(PYTHON) -m server.bytecode
+
+# The page's modules bundled by esbuild (cached by content in .cache/bundle; the server
+# also builds it in the background). Without it the page loads its modules one by one.
+bundle: $(VENV)/.installed node_modules/.installed
+	$(PYTHON) -m server.page_bundle
 
 # The memory snapshot first visits restore (server/served_snapshot.py): made by the page
 # itself in headless Chromium, for this checkout's start-up files. Without Chromium it says

@@ -110,6 +110,7 @@ class PageServer:
         self.app = app
         current = app.state.assets.runtime
         current.bytecode.build()  # the .pyc, if the server's background build has not yet
+        app.state.assets.bundle.build()  # the page's bundle, likewise
         self.runtime = current
         wheel = current.plain_wheel
         upgraded_path = scratch / "upgraded" / wheel.filename

@@ -21,6 +21,7 @@ from starlette.types import Scope
 
 from server.gzip_copies import GZIP_COPIES
 from server.runtime_files import IMMUTABLE, RuntimeFiles
+from server.page_bundle import PageBundle
 from server.static_version import StaticVersion
 
 REVALIDATE = "no-cache"  # cache, but ask (ETag) before each use: the file may change
@@ -191,6 +192,7 @@ class Assets:
     swagger_ui: VendorPackage | None
     runtime: RuntimeFiles
     static: StaticVersion  # the page's own files
+    bundle: PageBundle     # ... bundled (server/page_bundle.py)
 
     def vendor_packages(self) -> list[VendorPackage]:
         return [p for p in (self.pyodide, self.tfjs, self.tfjs_wasm, self.swagger_ui)
@@ -209,7 +211,8 @@ class Assets:
         }
 
 
-def load_assets(node_modules: Path, cache_dir: Path, static_dir: Path) -> Assets:
+def load_assets(node_modules: Path, cache_dir: Path, static_dir: Path,
+                bundle_dir: Path | None = None) -> Assets:
     """Find the npm packages and build the runtime wheel; AssetsError if something is missing.
 
     The runtime's and the stdlib's .pyc are compiled in the background when not cached yet.
@@ -228,7 +231,10 @@ def load_assets(node_modules: Path, cache_dir: Path, static_dir: Path) -> Assets
     GZIP_COPIES.compress_ahead([pyodide.directory / name for name in PYODIDE_FILES
                                 if Path(name).suffix in COMPRESSIBLE])
     runtime = RuntimeFiles(pyodide.directory, pyodide.url, cache_dir)
-    return Assets(pyodide, tfjs, tfjs_wasm, swagger_ui, runtime, StaticVersion(static_dir))
+    static = StaticVersion(static_dir)
+    bundle = PageBundle(static, bundle_dir)
+    bundle.current()  # built in the background now if it is not yet
+    return Assets(pyodide, tfjs, tfjs_wasm, swagger_ui, runtime, static, bundle)
 
 
 def _optional_package(*args) -> VendorPackage | None:

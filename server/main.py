@@ -14,6 +14,7 @@ from server.assets import IMMUTABLE, REVALIDATE, VendorFiles, VersionedStaticFil
 from server.errors import internal_error_handler, store_error_handler, validation_error_handler
 from server.http_hygiene import HeadAsGetMiddleware, SecurityHeadersMiddleware
 from server.limits import BodySizeLimitMiddleware
+from server.page_bundle import BUNDLE_ROOT
 from server.routes import access_config, assets, docs, health, mnist, models, page, replay
 from server.settings import Settings
 from server.static_version import VERSIONED_ROOT
@@ -30,7 +31,8 @@ never overwritten. Every error is `{"detail": "<sentence>"}`.
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Raises server.assets.AssetsError when node_modules/ is not set up."""
     settings = settings or Settings()
-    found = load_assets(settings.node_modules_dir, settings.cache_dir, settings.static_dir)
+    found = load_assets(settings.node_modules_dir, settings.cache_dir, settings.static_dir,
+                        settings.bundle_dir)
     app = FastAPI(title="shadernet", version="0.1.0", description=DESCRIPTION,
                   docs_url=None)  # routes/docs.py: local Swagger UI files, its own CSP
     app.state.settings = settings
@@ -54,6 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   name=package.package)
     # Before "/static": its own prefix, so "/static" never sees /static/v/... paths.
     app.mount(VERSIONED_ROOT, VersionedStaticFiles(found.static), name="static-versioned")
+    if found.bundle.cache_dir is not None:  # content-addressed folders: immutable
+        app.mount(BUNDLE_ROOT, VendorFiles(found.bundle.cache_dir, IMMUTABLE, top_level_only=False),
+                  name="static-bundled")
     app.mount("/static", VendorFiles(settings.static_dir, REVALIDATE, top_level_only=False),
               name="static")
     return app

@@ -26,6 +26,8 @@ class Settings:
     cache_dir: build outputs made at start-up (the runtime wheel).
     node_modules_dir: npm packages installed by `make setup` (Pyodide, TF.js).
     static_dir: the page's static files, served at /static.
+    bundle_dir: where they are bundled for the page (server/page_bundle.py; content-
+        addressed, shared by servers); None: the page loads them one by one.
     max_upload_bytes: the largest request body accepted, multipart framing included.
     default_model: the model the page loads first.
     allowed_hosts: Host header names served (any port); "*" serves any (DNS rebinding!).
@@ -45,6 +47,7 @@ class Settings:
     cache_dir: Path = REPO_ROOT / ".cache" / "server"
     node_modules_dir: Path = REPO_ROOT / "node_modules"
     static_dir: Path = REPO_ROOT / "static"
+    bundle_dir: Path | None = REPO_ROOT / ".cache" / "bundle"
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     default_model: str = "default"
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
@@ -58,6 +61,8 @@ class Settings:
     def __post_init__(self) -> None:
         for key in ("models_dir", "store_dir", "cache_dir", "node_modules_dir", "static_dir"):
             object.__setattr__(self, key, Path(getattr(self, key)).resolve())
+        if self.bundle_dir is not None:
+            object.__setattr__(self, "bundle_dir", Path(self.bundle_dir).resolve())
         if isinstance(self.max_upload_bytes, bool) or not isinstance(self.max_upload_bytes, int) \
                 or self.max_upload_bytes <= 0:
             raise ValueError("Invalid value for setting `max_upload_bytes`. Expected a positive "

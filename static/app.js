@@ -7,6 +7,11 @@
 import { compilePyodide, downloadServedSnapshot } from "./preload.js";
 import { loadModel, startRuntime } from "./shadernet.mjs";
 
+// The public module this page runs, for a script on the page that calls its runtime (the
+// page may be bundled, server/page_bundle.py: importing static/shadernet.mjs then gives a
+// module of its own, with no runtime started).
+export * as shadernet from "./shadernet.mjs";
+
 export const config = JSON.parse(document.getElementById("shadernet-config").textContent);
 export const started = performance.now();
 const canStart = typeof Worker !== "undefined" && typeof OffscreenCanvas !== "undefined";

@@ -19,12 +19,11 @@ RECORD_VIOLATIONS = """window.cspViolations = [];
 document.addEventListener("securitypolicyviolation", (event) =>
   window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));"""
 
-# The page's runtime (the public module app.js started), asked to lose its context as a
-# GPU reset would.
+# The page's runtime (the public module app.js started, as app.js exports it: the page
+# may be bundled), asked to lose its context as a GPU reset would.
 LOSE_CONTEXT = """async () => {
-  const config = JSON.parse(document.getElementById("shadernet-config").textContent);
-  const module = new URL("shadernet.mjs", new URL(config.static_url, location.href)).href;
-  await (await import(module)).forceContextLoss();
+  const entry = document.querySelector("script[type=module][src]").src;
+  await (await import(entry)).shadernet.forceContextLoss();
 }"""
 
 

@@ -1,7 +1,7 @@
 """The public module's files, as its imports name them: README's self-hosting list names
 exactly the files shadernet.mjs loads (its imports, its worker's, what either imports
-when needed), and the drawing page's template hints (modulepreload) every module its
-entry script imports at start."""
+when needed), and the drawing page hints (modulepreload) every module its entry script
+imports at start."""
 
 from __future__ import annotations
 
@@ -47,10 +47,11 @@ def test_readme_self_hosting_lists_every_file_the_module_loads():
                               f"listed but not loaded: {sorted(listed - needed)}")
 
 
-def test_the_page_template_preloads_every_module_its_entry_imports():
-    template = (REPO_ROOT / "server" / "templates" / "index.html").read_text("utf-8")
-    hinted = set(re.findall(r'"([\w.]+\.m?js)"',
-                            re.search(r"{% for module in \[(.*?)\] %}", template).group(1)))
+def test_the_page_hints_every_module_its_entry_imports():
+    """Unbundled (server/routes/page.py PAGE_MODULES); the bundle's hints: test_page_bundle.py."""
+    from server.routes.page import PAGE_MODULES
+
+    hinted = set(PAGE_MODULES)
     assert all((STATIC / name).is_file() for name in hinted), hinted
     at_start = imported("app.js", later=False)
     assert {"shadernet.mjs", "shadernet_startup.mjs"} <= at_start

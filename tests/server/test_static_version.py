@@ -31,7 +31,7 @@ def static_dir(tmp_path):
 @pytest.fixture
 def client(tmp_path, static_dir):
     app = create_app(Settings(store_dir=tmp_path / "store", cache_dir=tmp_path / "cache",
-                              static_dir=static_dir))
+                              static_dir=static_dir, bundle_dir=None))  # bundled: test_page_bundle
     return TestClient(app, base_url="http://localhost")
 
 

@@ -21,12 +21,16 @@ def test_with_the_server_down_a_repeat_visit_shows_the_shell_and_says_why(site_r
         assert second.page.evaluate("() => navigator.serviceWorker.controller !== null")
         # Only the navigation passes through the service worker: the page's files are routed
         # past it (static routing), straight to the HTTP cache, in the page and its worker.
+        # The page is the bundle (make setup bundles static/: server/page_bundle.py).
         routed = second.page.evaluate("""() => performance.getEntriesByType('resource')
-          .filter((e) => e.name.includes('/static/v/'))
-          .map((e) => [e.name.split('/').pop(), e.workerMatchedSourceType])""")
-        assert len(routed) >= 20, routed
+          .filter((e) => /[/]static[/][vb][/]/.test(e.name))
+          .map((e) => [e.name.split('/').slice(-3).join('/'), e.workerMatchedSourceType])""")
+        bundled = [name for name, _ in routed if name.startswith("b/")]
+        assert any(name.endswith("/app.js") for name in bundled), routed
+        assert any(name.endswith("/worker.js") for name in bundled), routed
+        assert len(routed) >= 8, routed
         # The worker's module fetches report no router source (""): no fetch event either.
-        assert dict(routed)["app.js"] == "network", routed
+        assert all(source == "network" for name, source in routed if name.endswith("/app.js")), routed
         assert {source for _, source in routed} <= {"network", ""}, [
             r for r in routed if r[1] not in ("network", "")]
         second.page.close()
