@@ -83,7 +83,8 @@ class PageServer:
     the same wheel plus one module (another version, its .pyc compiled like the first's),
     as a deployment of new runtime code would, on the same origin."""
 
-    def __init__(self, models_dir: Path, scratch: Path, static_dir: Path | None = None) -> None:
+    def __init__(self, models_dir: Path, scratch: Path, static_dir: Path | None = None,
+                 bundled: bool = True) -> None:
         import dataclasses
         import zipfile
 
@@ -94,6 +95,8 @@ class PageServer:
         from server.settings import Settings
 
         pages = {"static_dir": static_dir} if static_dir else {}  # another version's page files
+        if not bundled:
+            pages["bundle_dir"] = None  # the page's modules one by one (server/page_bundle.py)
         app = create_app(Settings(models_dir=models_dir, store_dir=scratch / "store",
                                   cache_dir=scratch / "cache", **pages))
         class BenchPages(VendorFiles):

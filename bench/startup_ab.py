@@ -6,6 +6,7 @@ worker's JS; a change to the server or the template is in both sides.
     .venv/bin/python -m bench.startup_ab HEAD~1 --visits 30 --profiles 6  # repeat visits
     .venv/bin/python -m bench.startup_ab HEAD~1 --visits 5 --cold    # first visits
     .venv/bin/python -m bench.startup_ab HEAD~1 --visits 5 --second  # second visits
+    .venv/bin/python -m bench.startup_ab HEAD --unbundled-a --second  # bundled page vs not
 
 Repeat visits: persistent profiles, one per side at a time (`--profiles` pairs in turn),
 each with a first visit that stores the snapshot, then its share of the `--visits`.
@@ -35,7 +36,7 @@ KINDS = {"first": "first (fresh profile)", "second": "second (fresh profile, aft
          "repeat": "repeat"}
 
 
-def _servers(ref: str, root: Path) -> dict[str, PageServer]:
+def _servers(ref: str, root: Path, unbundled_a: bool = False) -> dict[str, PageServer]:
     subprocess.run(f"git -C {REPO_ROOT} archive {ref} static | tar -x -C {root}", shell=True,
                    check=True)
     statics = {"A": root / "static", "B": REPO_ROOT / "static"}
@@ -43,7 +44,8 @@ def _servers(ref: str, root: Path) -> dict[str, PageServer]:
     for side in SIDES:
         scratch = root / side
         shutil.copytree(REPO_ROOT / "models" / "default", scratch / "models" / "default")
-        servers[side] = PageServer(scratch / "models", scratch, static_dir=statics[side])
+        servers[side] = PageServer(scratch / "models", scratch, static_dir=statics[side],
+                                   bundled=not (unbundled_a and side == "A"))
     return servers
 
 
@@ -152,12 +154,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="second visits, each in a fresh profile after one first visit")
     parser.add_argument("--profiles", type=int, default=4,
                         help="repeat visits: pairs of fresh profiles the visits are spread over")
+    parser.add_argument("--unbundled-a", action="store_true",
+                        help="A loads static/'s modules one by one (both sides are bundled "
+                             "otherwise: server/page_bundle.py)")
     parser.add_argument("--executable", default="/usr/bin/chromium")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     root = Path(tempfile.mkdtemp(prefix="bench-ab-"))
-    servers = _servers(args.ref, root)
+    servers = _servers(args.ref, root, args.unbundled_a)
     try:
         with sync_playwright() as playwright:
             kind = "first" if args.cold else "second" if args.second else "repeat"
@@ -171,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers.values():
             server.close()
         shutil.rmtree(root, ignore_errors=True)
-    _print(results, args.ref, KINDS[kind])
+    _print(results, f"{args.ref}, unbundled" if args.unbundled_a else args.ref, KINDS[kind])
     return 0
 
 
