@@ -1,10 +1,11 @@
 """The drawing page's modules bundled by esbuild: a few files where static/ has ~35.
 
-Each module the page or its worker imports is a request, and on a repeat visit, every
-one of them from the HTTP cache, the renderer's main thread handles each response, and
-the worker's thread starts only once that thread gets round to it: with static/'s ~24
-page modules and ~12 worker modules, the worker ran ~300 ms after navigation; bundled,
-~70 ms sooner, and "Ready" with it (README, Start-up). The modules stay what they are
+Each module the page or its worker imports is a request (on a repeat visit, from the
+HTTP cache), whose response the renderer's main thread handles, and the worker's thread
+starts only once that thread gets round to it. With static/'s ~24 page modules and ~12
+worker modules, `bench.startup_ab HEAD --unbundled-a` (README, Start-up): first visits
+"Ready" -203 ms bundled, second visits the worker running -62 ms but "Ready" only -19
+(the later stages, all CPU on 2 cores, give it back). The modules stay what they are
 (tests, other pages and `/static/shadernet.mjs` import them one by one); only the
 drawing page loads the bundle:
 
@@ -161,6 +162,9 @@ class PageBundle:
                 capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False)
             if done.returncode != 0:
                 raise ValueError(f"esbuild exited with {done.returncode}: {done.stderr.strip()[-2000:]}")
+            if not target.name.startswith(self.static.current() + "-"):
+                raise ValueError("static/ changed while it was bundled; the next page load "
+                                 "bundles its new version")
             preload = preload_list(json.loads(meta.read_text("utf-8")))
             (out / "manifest.json").write_text(
                 json.dumps({"entry": PAGE_ENTRY, "preload": preload}), "utf-8")

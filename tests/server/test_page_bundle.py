@@ -101,3 +101,14 @@ def test_a_failing_esbuild_leaves_the_plain_modules(tmp_path, caplog):
     assert bundle.current() is None
     assert PageBundle(StaticVersion(REPO_ROOT / "static"), tmp_path / "b2",
                       esbuild=tmp_path / "none").current() is None
+
+
+def test_a_static_folder_edited_while_it_is_bundled_keeps_no_bundle_under_the_old_version(tmp_path):
+    static = tmp_path / "static"
+    shutil.copytree(REPO_ROOT / "static", static)
+    bundle = PageBundle(StaticVersion(static), tmp_path / "bundle")
+    stale = bundle.bundle_id()
+    (static / "meter.js").write_text((static / "meter.js").read_text() + "\n// edited\n")
+    assert bundle.build(stale) is False  # the files bundled are no longer that version's
+    assert not (tmp_path / "bundle" / stale).exists()
+    assert bundle.build() and bundle.current() is not None
